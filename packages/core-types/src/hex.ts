@@ -1,0 +1,47 @@
+import { ErrorCodes, ValidationError } from './errors.js';
+
+const LOWER_HEX = /^[0-9a-f]*$/;
+
+/** True for lowercase hex of exactly `chars` characters (any even length when omitted). */
+export function isHex(value: unknown, chars?: number): value is string {
+  if (typeof value !== 'string') return false;
+  if (chars !== undefined ? value.length !== chars : value.length % 2 !== 0) return false;
+  return LOWER_HEX.test(value);
+}
+
+export function isHash(value: unknown): value is string {
+  return isHex(value, 64);
+}
+
+const HEX_CHARS = '0123456789abcdef';
+const HEX_TABLE: string[] = [];
+for (let i = 0; i < 256; i++) HEX_TABLE.push(HEX_CHARS[i >> 4]! + HEX_CHARS[i & 15]!);
+
+export function bytesToHex(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) out += HEX_TABLE[bytes[i]!]!;
+  return out;
+}
+
+function nibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/** Decodes lowercase hex; anything else is a coded error naming `field`. */
+export function hexToBytes(hex: string, field = 'hex'): Uint8Array {
+  if (typeof hex !== 'string' || hex.length % 2 !== 0) {
+    throw new ValidationError(ErrorCodes.INVALID_FIELD, `${field}: expected lowercase hex of even length`, { field });
+  }
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    const hi = nibble(hex.charCodeAt(2 * i));
+    const lo = nibble(hex.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) {
+      throw new ValidationError(ErrorCodes.INVALID_FIELD, `${field}: expected lowercase hex`, { field });
+    }
+    out[i] = (hi << 4) | lo;
+  }
+  return out;
+}

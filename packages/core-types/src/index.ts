@@ -1,0 +1,13 @@
+export * from './block.js';
+export * from './clock.js';
+export * from './constants.js';
+export * from './cost.js';
+export * from './errors.js';
+export * from './hex.js';
+export * from './json.js';
+export * from './logger.js';
+export * from './params.js';
+export * from './types.js';
+export * from './u64.js';
+export * as fields from './validate.js';
+export { memoBytes, invalid } from './validate.js';
