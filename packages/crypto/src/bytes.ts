@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+
+const encoder = new TextEncoder();
+
+export function utf8(s: string): Uint8Array {
+  return encoder.encode(s);
+}
+
+export function u64be(value: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, value));
+  return out;
+}
+
+/** `lp(x) = u64(len(x)) || x`; strings as their UTF-8 bytes. */
+export function lp(x: Uint8Array | string): Uint8Array {
+  const bytes = typeof x === 'string' ? utf8(x) : x;
+  const out = new Uint8Array(8 + bytes.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(bytes.length));
+  out.set(bytes, 8);
+  return out;
+}
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export function sha256(...parts: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return new Uint8Array(h.digest());
+}

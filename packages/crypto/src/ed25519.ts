@@ -1,0 +1,143 @@
+import { createPrivateKey, createPublicKey, type KeyObject, sign as nodeSign, verify as nodeVerify, randomBytes } from 'node:crypto';
+import { bytesToHex, hexToBytes, isHex } from '@xe/core-types';
+import nacl from 'tweetnacl';
+import { sha256, utf8 } from './bytes.js';
+import { CryptoError, CryptoErrorCodes } from './errors.js';
+
+/** An Ed25519 signing engine. `node` (node:crypto) is the default; `tweetnacl` is the portable one. */
+export interface Ed25519Engine {
+  readonly name: 'node' | 'tweetnacl';
+  publicKey(seed: Uint8Array): Uint8Array;
+  sign(message: Uint8Array, seed: Uint8Array): Uint8Array;
+  verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean;
+}
+
+const PKCS8_PREFIX = hexToBytes('302e020100300506032b657004220420');
+const SPKI_PREFIX = hexToBytes('302a300506032b6570032100');
+
+function privateKeyObject(seed: Uint8Array): KeyObject {
+  const der = new Uint8Array(PKCS8_PREFIX.length + 32);
+  der.set(PKCS8_PREFIX);
+  der.set(seed, PKCS8_PREFIX.length);
+  return createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
+}
+
+const PUBKEY_CACHE_MAX = 4096;
+const pubKeyCache = new Map<string, KeyObject>();
+const privKeyCache = new WeakMap<Uint8Array, KeyObject>();
+
+function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  const id = bytesToHex(publicKey);
+  let k = pubKeyCache.get(id);
+  if (k) return k;
+  const der = new Uint8Array(SPKI_PREFIX.length + 32);
+  der.set(SPKI_PREFIX);
+  der.set(publicKey, SPKI_PREFIX.length);
+  k = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+  if (pubKeyCache.size >= PUBKEY_CACHE_MAX) pubKeyCache.delete(pubKeyCache.keys().next().value as string);
+  pubKeyCache.set(id, k);
+  return k;
+}
+
+export const nodeEd25519: Ed25519Engine = {
+  name: 'node',
+  publicKey(seed) {
+    const der = createPublicKey(privateKeyObject(seed)).export({ format: 'der', type: 'spki' });
+    return new Uint8Array(der.subarray(der.length - 32));
+  },
+  sign(message, seed) {
+    let k = privKeyCache.get(seed);
+    if (!k) {
+      k = privateKeyObject(seed);
+      privKeyCache.set(seed, k);
+    }
+    return new Uint8Array(nodeSign(null, message, k));
+  },
+  verify(message, signature, publicKey) {
+    if (signature.length !== 64 || publicKey.length !== 32) return false;
+    try {
+      return nodeVerify(null, message, publicKeyObject(publicKey), signature);
+    } catch {
+      return false;
+    }
+  },
+};
+
+export const tweetnaclEd25519: Ed25519Engine = {
+  name: 'tweetnacl',
+  publicKey(seed) {
+    return nacl.sign.keyPair.fromSeed(seed).publicKey;
+  },
+  sign(message, seed) {
+    return nacl.sign.detached(message, nacl.sign.keyPair.fromSeed(seed).secretKey);
+  },
+  verify(message, signature, publicKey) {
+    if (signature.length !== 64 || publicKey.length !== 32) return false;
+    return nacl.sign.detached.verify(message, signature, publicKey);
+  },
+};
+
+let engine: Ed25519Engine = nodeEd25519;
+
+/** Switches the engine used by `sign`/`verify` (e.g. to tweetnacl where node:crypto lacks Ed25519). */
+export function setEd25519Engine(e: Ed25519Engine): void {
+  engine = e;
+}
+
+export function ed25519Engine(): Ed25519Engine {
+  return engine;
+}
+
+/** A node's or account's key pair. `seed` is the 32-byte secret; never log it. */
+export interface KeyPair {
+  readonly seed: Uint8Array;
+  readonly publicKey: Uint8Array;
+  /** 64 lowercase hex */
+  readonly pubKeyHex: string;
+  /** SHA-256("xe/account/v1" || pubkey) as 64 lowercase hex */
+  readonly address: string;
+}
+
+function seedBytes(seed: Uint8Array | string): Uint8Array {
+  if (typeof seed === 'string') {
+    if (!isHex(seed, 64)) throw new CryptoError(CryptoErrorCodes.INVALID_KEY, 'seed: expected 64 lowercase hex chars');
+    return hexToBytes(seed);
+  }
+  if (!(seed instanceof Uint8Array) || seed.length !== 32) {
+    throw new CryptoError(CryptoErrorCodes.INVALID_KEY, 'seed: expected 32 bytes');
+  }
+  return new Uint8Array(seed);
+}
+
+export function keyPairFromSeed(seed: Uint8Array | string): KeyPair {
+  const s = seedBytes(seed);
+  const publicKey = engine.publicKey(s);
+  const pubKeyHex = bytesToHex(publicKey);
+  return Object.freeze({ seed: s, publicKey, pubKeyHex, address: deriveAddress(pubKeyHex) });
+}
+
+export function generateKeyPair(): KeyPair {
+  return keyPairFromSeed(new Uint8Array(randomBytes(32)));
+}
+
+const ACCOUNT_TAG = utf8('xe/account/v1');
+
+/** `address = SHA-256("xe/account/v1" || pubkey)`. */
+export function deriveAddress(pubKeyHex: string): string {
+  if (!isHex(pubKeyHex, 64)) throw new CryptoError(CryptoErrorCodes.INVALID_KEY, 'pub_key: expected 64 lowercase hex chars');
+  return bytesToHex(sha256(ACCOUNT_TAG, hexToBytes(pubKeyHex)));
+}
+
+export function sign(message: Uint8Array, key: KeyPair): Uint8Array {
+  return engine.sign(message, key.seed);
+}
+
+export function signHex(message: Uint8Array, key: KeyPair): string {
+  return bytesToHex(engine.sign(message, key.seed));
+}
+
+/** Verifies a hex signature by a hex public key; malformed input is simply `false`. */
+export function verify(message: Uint8Array, signatureHex: string, pubKeyHex: string): boolean {
+  if (!isHex(signatureHex, 128) || !isHex(pubKeyHex, 64)) return false;
+  return engine.verify(message, hexToBytes(signatureHex), hexToBytes(pubKeyHex));
+}

@@ -1,0 +1,188 @@
+import {
+  BLOCK_TYPE_BYTES,
+  BLOCK_VERSION,
+  type Block,
+  bytesToHex,
+  GENESIS_TIMING_FIELDS,
+  hexToBytes,
+  memoBytes,
+  type UnsignedBlock,
+} from '@xe/core-types';
+import { concat, lp, sha256, u64be, utf8 } from './bytes.js';
+import { CryptoError, CryptoErrorCodes } from './errors.js';
+
+type AnyBlock = Block | UnsignedBlock;
+
+class Writer {
+  readonly buf: Uint8Array;
+  readonly view: DataView;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
+  byte(b: number) {
+    this.buf[this.pos++] = b;
+  }
+  bytes(b: Uint8Array) {
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  hex32(hex: string | undefined, field: string) {
+    if (hex !== undefined && hex !== '' && hex !== '0') this.buf.set(hexToBytes(hex, field), this.pos);
+    this.pos += 32;
+  }
+  u64(v: bigint | undefined) {
+    this.view.setBigUint64(this.pos, v ?? 0n);
+    this.pos += 8;
+  }
+  i64(v: bigint) {
+    this.view.setBigInt64(this.pos, v);
+    this.pos += 8;
+  }
+}
+
+const HEADER = 90;
+const assetCache = new Map<string, Uint8Array>();
+
+function assetBytes(asset: string): Uint8Array {
+  let b = assetCache.get(asset);
+  if (!b) {
+    const raw = utf8(asset);
+    if (raw.length > 8) throw new CryptoError(CryptoErrorCodes.HASH_MISMATCH, 'asset: longer than 8 bytes');
+    b = new Uint8Array(8);
+    b.set(raw);
+    assetCache.set(asset, b);
+  }
+  return b;
+}
+
+/** The canonical bytes of a block (SPEC §3.1), big-endian. */
+export function encodeCanonical(block: AnyBlock): Uint8Array {
+  const b = block as AnyBlock & Record<string, unknown>;
+  let tail = 0;
+  let trailer = 0;
+  let memo: Uint8Array | undefined;
+  let timing = false;
+  switch (block.type) {
+    case 'send':
+      tail = 40;
+      memo = block.memo === undefined ? new Uint8Array(0) : memoBytes(block.memo);
+      trailer = 1 + memo.length;
+      break;
+    case 'receive':
+    case 'lease_cancel':
+    case 'lease_force_settle':
+      tail = 32;
+      break;
+    case 'lease':
+      tail = 32 + 8 * 5 + 32;
+      break;
+    case 'lease_accept':
+      tail = 32 + 8 * 4;
+      break;
+    case 'lease_settle':
+      tail = 40;
+      break;
+    case 'genesis':
+      timing = GENESIS_TIMING_FIELDS.some((f) => (block[f] ?? 0n) !== 0n);
+      trailer = timing ? 48 : 0;
+      break;
+  }
+  const w = new Writer(HEADER + tail + 32 + trailer);
+  w.byte(BLOCK_VERSION);
+  w.byte(BLOCK_TYPE_BYTES[block.type]);
+  w.bytes(assetBytes(block.asset));
+  w.hex32(block.account, 'account');
+  w.hex32(block.previous, 'previous');
+  w.u64(block.balance);
+  w.i64(block.timestamp);
+  switch (block.type) {
+    case 'send':
+      w.hex32(block.destination, 'destination');
+      w.u64(block.amount);
+      break;
+    case 'receive':
+    case 'lease_cancel':
+    case 'lease_force_settle':
+      w.hex32(block.source, 'source');
+      break;
+    case 'lease':
+      w.hex32(block.destination, 'destination');
+      w.u64(block.amount);
+      w.u64(block.vcpus);
+      w.u64(block.memory_mb);
+      w.u64(block.disk_gb);
+      w.u64(block.duration);
+      w.hex32(block.access_pub_key, 'access_pub_key');
+      break;
+    case 'lease_accept':
+      w.hex32(block.source, 'source');
+      w.u64(block.amount);
+      w.u64(block.locked_r);
+      w.u64(0n);
+      w.u64(0n);
+      break;
+    case 'lease_settle':
+      w.hex32(block.source, 'source');
+      w.u64(block.amount);
+      break;
+    case 'genesis':
+      break;
+  }
+  w.hex32(b.representative as string | undefined, 'representative');
+  if (memo) {
+    w.byte(memo.length);
+    w.bytes(memo);
+  }
+  if (block.type === 'genesis' && timing) {
+    for (const f of GENESIS_TIMING_FIELDS) w.u64(block[f]);
+  }
+  return w.buf;
+}
+
+const PUBKEY_TAG = lp('xe/block/pubkey/v1');
+const EMPTY = new Uint8Array(0);
+
+/** The aux section (SPEC §3.2): hash-bound fields outside the canonical bytes. */
+export function encodeAux(block: AnyBlock): Uint8Array {
+  const parts: Uint8Array[] = [];
+  if (block.pub_key !== undefined && block.pub_key !== '') parts.push(PUBKEY_TAG, lp(block.pub_key));
+  switch (block.type) {
+    case 'lease':
+      parts.push(lp(block.certificate_hash), u64be(0n));
+      break;
+    case 'lease_accept':
+    case 'lease_settle':
+    case 'lease_force_settle': {
+      parts.push(lp(block.type === 'lease_accept' ? block.certificate_hash : ''));
+      const sorted = [...block.attestations].sort((a, b) => (a.public_key < b.public_key ? -1 : a.public_key > b.public_key ? 1 : 0));
+      for (let i = 1; i < sorted.length; i++) {
+        if (sorted[i]!.public_key === sorted[i - 1]!.public_key) {
+          throw new CryptoError(CryptoErrorCodes.ATTESTATIONS_DUPLICATE_KEY, 'attestations: two attestations with the same public_key', {
+            field: 'attestations',
+          });
+        }
+      }
+      parts.push(u64be(BigInt(sorted.length)));
+      for (const a of sorted) parts.push(lp(a.public_key), u64be(a.timestamp), lp(a.signature));
+      break;
+    }
+    default:
+      break;
+  }
+  return parts.length === 0 ? EMPTY : concat(parts);
+}
+
+/**
+ * `hash = SHA-256(network_id || canonical || aux)`; genesis blocks hash with an empty
+ * network id whatever is passed. Returns 64 lowercase hex.
+ */
+export function hashBlock(block: AnyBlock, networkId: string): string {
+  return bytesToHex(hashBlockBytes(block, networkId));
+}
+
+export function hashBlockBytes(block: AnyBlock, networkId: string): Uint8Array {
+  const id = block.type === 'genesis' ? EMPTY : utf8(networkId);
+  return sha256(id, encodeCanonical(block), encodeAux(block));
+}

@@ -1,0 +1,11 @@
+export * from './attestation.js';
+export * from './block-sign.js';
+export { concat, lp, sha256, u64be, utf8 } from './bytes.js';
+export * from './certificate.js';
+export * from './ed25519.js';
+export * from './encode.js';
+export * from './errors.js';
+export * from './messages.js';
+export * from './network.js';
+export { PowKernel } from './pow-kernel.js';
+export * from './pow.js';
