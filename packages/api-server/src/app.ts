@@ -1,0 +1,136 @@
+import { type Clock, isXeError, type Logger, silentLogger } from '@xe/core-types';
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import type { ApiDeps } from './deps.js';
+import { ApiError, ApiErrorCodes, errorReply } from './errors.js';
+import { checkOperatorToken, json, operatorTokenDigest } from './http.js';
+import { HttpMetrics } from './metrics.js';
+import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { ROUTE_GROUPS, ROUTES } from './routes/table.js';
+import type { ApiContext, ApiEnv, RouteContext, RouteDef, RouteInfo } from './routes/types.js';
+import { TunnelAuthenticator } from './tunnel-auth.js';
+
+export interface ApiOptions {
+  /** `Authorization: Bearer <token>` for operator routes; none → those routes answer 403. */
+  operatorToken?: string | undefined;
+  /** Per-IP limits; `false` turns them off. Default `DEFAULT_RATE_LIMITS`. */
+  rateLimit?: RateLimitOptions | false;
+  /** `Access-Control-Allow-Origin`; none → no CORS headers. */
+  corsOrigin?: string | string[];
+  logger?: Logger;
+  /** For the tunnel timestamp check; system clock by default. */
+  clock?: Clock;
+  /** Share one with `startApiServer` so both see the same replay cache. */
+  tunnelAuth?: TunnelAuthenticator;
+  /** Share one with `startApiServer` so its tunnel counters show on /metrics. */
+  metrics?: HttpMetrics;
+}
+
+export type ApiApp = Hono<ApiEnv>;
+
+/** `{hash}` → `:hash` */
+function honoPath(path: string): string {
+  return path.replace(/\{([A-Za-z_]+)\}/g, ':$1');
+}
+
+function pathPattern(path: string): RegExp {
+  return new RegExp(`^${path.replace(/\{[A-Za-z_]+\}/g, '[^/]+')}$`);
+}
+
+function clientIp(c: ApiContext): string {
+  return c.env?.incoming?.socket?.remoteAddress ?? 'local';
+}
+
+/** The HTTP API of a node (SPEC §11) over `deps`. */
+export function createApp(deps: ApiDeps, options: ApiOptions = {}): ApiApp {
+  const log = (options.logger ?? silentLogger).child('api');
+  const metrics = options.metrics ?? new HttpMetrics();
+  const tunnelAuth = options.tunnelAuth ?? new TunnelAuthenticator(deps, options.clock === undefined ? {} : { clock: options.clock });
+  const token = operatorTokenDigest(options.operatorToken);
+  const routes: readonly RouteInfo[] = ROUTES.map(({ method, path, description, ...rest }) =>
+    'auth' in rest ? { method, path, description, auth: rest.auth } : { method, path, description },
+  );
+  const ctx: RouteContext = { deps, tunnelAuth, metrics, log, routes };
+  const patterns = ROUTES.map((r) => ({ method: r.method, re: pathPattern(r.path) }));
+
+  const app = new Hono<ApiEnv>();
+
+  app.use('*', async (c, next) => {
+    const start = performance.now();
+    await next();
+    metrics.observe(c.req.method, c.get('route') ?? 'unmatched', c.res.status, (performance.now() - start) / 1000);
+  });
+
+  if (options.corsOrigin !== undefined) {
+    app.use(
+      '*',
+      cors({
+        origin: options.corsOrigin,
+        allowMethods: ['GET', 'POST', 'OPTIONS'],
+        allowHeaders: ['Authorization', 'Content-Type', 'X-Timestamp', 'X-Signature'],
+        maxAge: 600,
+      }),
+    );
+  }
+
+  const limits = options.rateLimit === undefined ? DEFAULT_RATE_LIMITS : options.rateLimit;
+  if (limits !== false) {
+    const reads = new RateLimiter(limits.reads, limits.maxClients);
+    const writes = new RateLimiter(limits.writes, limits.maxClients);
+    app.use('*', async (c, next) => {
+      const m = c.req.method;
+      const limiter = m === 'GET' || m === 'HEAD' || m === 'OPTIONS' ? reads : writes;
+      const wait = limiter.take(clientIp(c));
+      if (wait > 0) {
+        c.header('Retry-After', String(wait));
+        throw new ApiError(ApiErrorCodes.RATE_LIMITED, `rate limited; retry in ${wait}s`);
+      }
+      await next();
+    });
+  }
+
+  for (const group of Object.values(ROUTE_GROUPS)) {
+    const sub = new Hono<ApiEnv>();
+    for (const r of group as readonly RouteDef[]) {
+      const key = `${r.method} ${r.path}`;
+      const handler = r.handler;
+      if (r.auth === 'operator') {
+        sub.on(r.method, honoPath(r.path), (c) => {
+          c.set('route', key);
+          checkOperatorToken(token, c.req.header('authorization'));
+          return handler(c, ctx);
+        });
+      } else {
+        sub.on(r.method, honoPath(r.path), (c) => {
+          c.set('route', key);
+          return handler(c, ctx);
+        });
+      }
+    }
+    app.route('/', sub);
+  }
+
+  app.notFound((c) => {
+    const path = c.req.path;
+    const allowed = patterns.filter((p) => p.re.test(path)).map((p) => p.method);
+    if (allowed.length > 0) {
+      c.header('Allow', [...new Set(allowed)].join(', '));
+      return json(c, { error: `method ${c.req.method} not allowed on ${path}; allowed: ${allowed.join(', ')}`, code: ApiErrorCodes.METHOD_NOT_ALLOWED }, 405);
+    }
+    return json(c, { error: `no route ${c.req.method} ${path.slice(0, 200)}`, code: ApiErrorCodes.ROUTE_NOT_FOUND }, 404);
+  });
+
+  app.onError((err, c) => {
+    const reply = errorReply(err);
+    if (reply.unexpected) {
+      log.error('request failed', { method: c.req.method, route: c.get('route') ?? 'unmatched', err, stack: err instanceof Error ? err.stack : undefined });
+    }
+    const body: Record<string, unknown> = { ...reply.body };
+    if (isXeError(err) && err.code === ApiErrorCodes.ACCEPT_TIMEOUT && typeof err.details?.lease_hash === 'string') {
+      body.lease_hash = err.details.lease_hash;
+    }
+    return json(c, body, reply.status);
+  });
+
+  return app;
+}

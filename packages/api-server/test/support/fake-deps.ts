@@ -1,0 +1,258 @@
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  type AbortOptions,
+  type Attestation,
+  type Block,
+  DEFAULT_LEASE_PARAMS,
+  DEVNET_LEASE_PARAMS,
+  type ExecResult,
+  type Lease,
+  LEASE_STATES,
+  type NetworkParams,
+  type Provider,
+  SETTLED_STATES,
+  type VmInfo,
+  XeError,
+} from '@xe/core-types';
+import type {
+  AccountInfo,
+  ApiDeps,
+  CancelLeaseResult,
+  ConflictRecord,
+  ExecOptions,
+  LeaseQuery,
+  LeaseRequest,
+  NodeInfo,
+  Readiness,
+  SubmitBlockResult,
+  TunnelAuth,
+} from '../../src/index.js';
+
+export const START_TIME = 1709500180000000001n;
+
+export function hashOf(label: string): string {
+  return createHash('sha256').update(label).digest('hex');
+}
+
+/** The raw Ed25519 public key (hex) of a 32-byte seed. */
+export function publicKeyOf(seed: Uint8Array): string {
+  const priv = createPrivateKey({
+    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
+  return Buffer.from(spki.subarray(spki.length - 32)).toString('hex');
+}
+
+export const ACCESS_SEED = new Uint8Array(createHash('sha256').update('access key').digest());
+export const ACCESS_PUB = publicKeyOf(ACCESS_SEED);
+
+export function makeLease(i: number, state: Lease['state'] = LEASE_STATES[i % LEASE_STATES.length]!): Lease {
+  return {
+    lease_hash: hashOf(`lease ${i}`),
+    consumer: hashOf(`consumer ${i % 7}`),
+    provider: hashOf(`provider ${i % 3}`),
+    vcpus: 1 + (i % 4),
+    memory_mb: 1024,
+    disk_gb: 10,
+    duration: 3600,
+    access_pub_key: ACCESS_PUB,
+    cost: 18446744073709551615n - BigInt(i),
+    stake: 9007199254740993n,
+    start_time: state === 'created' || state === 'cancelled' ? 0n : START_TIME,
+    certificate_hash: hashOf(`cert ${i % 3}`),
+    settled: SETTLED_STATES.includes(state),
+    state,
+  };
+}
+
+export function network(minDurationSecs: bigint = DEFAULT_LEASE_PARAMS.min_duration_secs): NetworkParams {
+  const base = minDurationSecs === DEVNET_LEASE_PARAMS.min_duration_secs ? DEVNET_LEASE_PARAMS : DEFAULT_LEASE_PARAMS;
+  return {
+    network_id: 'testnet-1',
+    pow_difficulty: 0xff00000000000000n,
+    timekeepers: { keys: [hashOf('tk')], threshold: 1 },
+    lease: { ...base, min_duration_secs: minDurationSecs },
+  };
+}
+
+type Failable =
+  | 'requestLease'
+  | 'cancelLease'
+  | 'requestAttestation'
+  | 'execVm'
+  | 'openTunnel'
+  | 'submitBlock'
+  | 'listLeases'
+  | 'readiness';
+
+/** An in-memory `ApiDeps` with knobs: its data is public, `fail` makes a method reject. */
+export class FakeDeps implements ApiDeps {
+  params: NetworkParams = network();
+  leases: Lease[] = [];
+  providers: Provider[] = [];
+  vms: VmInfo[] = [];
+  accounts = new Map<string, AccountInfo>();
+  conflictList: ConflictRecord[] = [];
+  ready: Readiness = { synced: true, peered: true, timekeepers_reachable: true, ready: true };
+  fail: Partial<Record<Failable, unknown>> = {};
+  /** where openTunnel connects (an echo server in tests) */
+  tunnelPort: number | undefined;
+  readonly calls: {
+    requestLease: LeaseRequest[];
+    exec: { hash: string; command: string; options: ExecOptions }[];
+    tunnels: { hash: string; auth: TunnelAuth }[];
+    blocks: Block[];
+    cancels: string[];
+  } = { requestLease: [], exec: [], tunnels: [], blocks: [], cancels: [] };
+  private readonly knownBlocks = new Set<string>();
+
+  private check(name: Failable): void {
+    const err = this.fail[name];
+    if (err !== undefined) throw err;
+  }
+
+  network(): NetworkParams {
+    return this.params;
+  }
+
+  nodeInfo(): NodeInfo {
+    return {
+      name: 'xe-node',
+      version: '0.1.0',
+      network_id: this.params.network_id,
+      address: hashOf('node address'),
+      peer_id: '12D3KooWExamplePeer',
+      roles: ['consumer', 'provider'],
+      peers: 3,
+      multiaddrs: ['/ip4/127.0.0.1/tcp/4001'],
+      counts: { blocks: 42, accounts: 5, leases: this.leases.length, vms: this.vms.length },
+      certificate: { hash: hashOf('cert 0'), expires_at: START_TIME + 604800000000000n, valid: true },
+    };
+  }
+
+  async readiness(): Promise<Readiness> {
+    this.check('readiness');
+    return this.ready;
+  }
+
+  async listLeases(q: LeaseQuery): Promise<Lease[]> {
+    this.check('listLeases');
+    const all = q.state === undefined ? this.leases : this.leases.filter((l) => l.state === q.state);
+    return all.slice(q.offset, q.offset + q.limit);
+  }
+
+  async getLease(hash: string): Promise<Lease | undefined> {
+    return this.leases.find((l) => l.lease_hash === hash);
+  }
+
+  async listProviders(): Promise<Provider[]> {
+    return this.providers;
+  }
+
+  async requestLease(request: LeaseRequest, _options: AbortOptions): Promise<{ lease_hash: string }> {
+    this.calls.requestLease.push(request);
+    this.check('requestLease');
+    return { lease_hash: hashOf(`requested ${this.calls.requestLease.length}`) };
+  }
+
+  async cancelLease(hash: string, _options: AbortOptions): Promise<CancelLeaseResult> {
+    this.calls.cancels.push(hash);
+    this.check('cancelLease');
+    const lease = this.leases.find((l) => l.lease_hash === hash);
+    if (lease === undefined) throw new XeError('LEASE_NOT_FOUND', `lease ${hash} not found`);
+    if (lease.state !== 'created') throw new XeError('LEASE_NOT_CANCELLABLE', `lease ${hash} is ${lease.state}`);
+    return { lease_hash: hash, block_hash: hashOf(`cancel ${hash}`) };
+  }
+
+  async requestAttestation(leaseHash: string, _options: AbortOptions): Promise<Attestation> {
+    this.check('requestAttestation');
+    if (!this.leases.some((l) => l.lease_hash === leaseHash)) throw new XeError('LEASE_NOT_FOUND', `lease ${leaseHash} not found`);
+    return { public_key: hashOf('tk'), timestamp: START_TIME, signature: 'ab'.repeat(64) };
+  }
+
+  async listVms(): Promise<VmInfo[]> {
+    return this.vms;
+  }
+
+  async getVm(leaseHash: string): Promise<VmInfo | undefined> {
+    return this.vms.find((v) => v.lease_hash === leaseHash);
+  }
+
+  async execVm(leaseHash: string, command: string, options: ExecOptions): Promise<ExecResult> {
+    this.calls.exec.push({ hash: leaseHash, command, options });
+    this.check('execVm');
+    if (!this.vms.some((v) => v.lease_hash === leaseHash)) throw new XeError('VM_NOT_FOUND', `no VM for lease ${leaseHash}`);
+    return { exit_code: 0, stdout: `ran: ${command}\n`, stderr: '' };
+  }
+
+  async openTunnel(leaseHash: string, auth: TunnelAuth, options: AbortOptions): Promise<Duplex> {
+    this.calls.tunnels.push({ hash: leaseHash, auth });
+    this.check('openTunnel');
+    const port = this.tunnelPort;
+    if (port === undefined) throw new XeError('PROVIDER_UNREACHABLE', 'no provider stream configured');
+    return await new Promise<Duplex>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port });
+      const onAbort = () => s.destroy();
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      s.once('connect', () => {
+        options.signal?.removeEventListener('abort', onAbort);
+        resolve(s);
+      });
+      s.once('error', (err) => reject(new XeError('PROVIDER_UNREACHABLE', `provider unreachable: ${err.message}`, { cause: err })));
+    });
+  }
+
+  async account(address: string): Promise<AccountInfo | undefined> {
+    return this.accounts.get(address);
+  }
+
+  async submitBlock(block: Block, _options: AbortOptions): Promise<SubmitBlockResult> {
+    this.calls.blocks.push(block);
+    this.check('submitBlock');
+    const seen = this.knownBlocks.has(block.hash);
+    this.knownBlocks.add(block.hash);
+    return { status: seen ? 'duplicate' : 'accepted', hash: block.hash };
+  }
+
+  async conflicts(): Promise<ConflictRecord[]> {
+    return this.conflictList;
+  }
+
+  metrics(): string {
+    return '# TYPE xe_ledger_blocks_total counter\nxe_ledger_blocks_total 42\n';
+  }
+}
+
+/** A fake with a little of everything: leases in every state, a provider, a VM, an account. */
+export function seededFake(): FakeDeps {
+  const f = new FakeDeps();
+  f.leases = LEASE_STATES.map((s, i) => makeLease(i, s));
+  f.providers = [
+    {
+      address: hashOf('provider 0'),
+      vcpus: 16,
+      memory_mb: 65536,
+      disk_gb: 1000,
+      active_leases: 2,
+      available_vcpus: 12,
+      available_memory_mb: 61440,
+      available_disk_gb: 980,
+    },
+  ];
+  f.vms = [{ lease_hash: f.leases[1]!.lease_hash, status: 'running', resources: { vcpus: 2, memory_mb: 1024, disk_gb: 10 }, created_at: START_TIME }];
+  f.accounts.set(hashOf('account'), {
+    address: hashOf('account'),
+    balances: { XE: 12345678901234567890n, XUSD: 5000000n },
+    pending: { XE: 0n, XUSD: 1000000n },
+    frontier: hashOf('frontier'),
+    block_count: 7,
+  });
+  f.conflictList = [
+    { account: hashOf('account'), previous: hashOf('prev'), kept: hashOf('kept'), rejected: hashOf('rejected'), detected_at: START_TIME },
+  ];
+  return f;
+}

@@ -1,0 +1,416 @@
+import { describe, expect, it } from '@jest/globals';
+import { type JsonValue, stringifyJson, XeError } from '@xe/core-types';
+import { type ApiApp, createApp, ROUTES, type RouteKey } from '../../src/index.js';
+import { ACCESS_PUB, FakeDeps, hashOf, START_TIME, seededFake } from '../support/fake-deps.js';
+import { call, expectError, expectShape, LEASE_SHAPE, TOKEN } from '../support/http.js';
+
+function setup(): { deps: FakeDeps; app: ApiApp } {
+  const deps = seededFake();
+  return { deps, app: createApp(deps, { operatorToken: TOKEN, rateLimit: false }) };
+}
+
+const LEASE_REQUEST = { vcpus: 1, memory_mb: 1024, disk_gb: 10, duration: 3600, access_pub_key: ACCESS_PUB };
+const VM_SHAPE = { lease_hash: 'hash', status: 'string', resources: 'object', created_at: 'integer' } as const;
+
+function sendBlock(): Record<string, unknown> {
+  return {
+    type: 'send',
+    account: hashOf('a'),
+    previous: hashOf('p'),
+    balance: 18446744073709551615n,
+    timestamp: START_TIME,
+    asset: 'XUSD',
+    destination: hashOf('d'),
+    amount: 1n,
+    signature: 'cd'.repeat(64),
+    hash: hashOf('block'),
+    pow_nonce: 12345678901234567890n,
+  };
+}
+
+interface RouteCase {
+  /** the success shape, field by field */
+  ok: () => Promise<void>;
+  /** each error status of the route */
+  errors: () => Promise<void>;
+}
+
+/** One case per route of the table: a route without a case does not compile. */
+const cases = {
+  'GET /': {
+    ok: async () => {
+      const { app } = setup();
+      const r = await call(app, 'GET', '/');
+      expect(r.status).toBe(200);
+      const o = expectShape(r.body, { name: 'string', version: 'string', network_id: 'string', address: 'hash', peer_id: 'string', routes: 'array' });
+      const routes = o.routes as { [k: string]: JsonValue }[];
+      expect(routes.map((x) => `${x.method} ${x.path}`)).toEqual(ROUTES.map((x) => `${x.method} ${x.path}`));
+      for (const x of routes) expectShape(x, { method: 'string', path: 'string', auth: 'string', description: 'string' });
+      expect(routes.find((x) => x.path === '/lease/request')?.auth).toBe('operator');
+    },
+    errors: async () => {
+      const { app } = setup();
+      expectError(await call(app, 'POST', '/'), 405, 'METHOD_NOT_ALLOWED', 'POST');
+    },
+  },
+  'GET /node': {
+    ok: async () => {
+      const { app } = setup();
+      const r = await call(app, 'GET', '/node');
+      expect(r.status).toBe(200);
+      const o = expectShape(r.body, {
+        name: 'string',
+        version: 'string',
+        network_id: 'string',
+        address: 'hash',
+        peer_id: 'string',
+        roles: 'array',
+        peers: 'integer',
+        multiaddrs: 'array',
+        counts: 'object',
+        certificate: 'object',
+      });
+      expectShape(o.counts, { blocks: 'integer', accounts: 'integer', leases: 'integer', vms: 'integer' });
+      expectShape(o.certificate, { hash: 'hash', expires_at: 'integer', valid: 'boolean' });
+      expect(r.text).toContain('"expires_at":1710104980000000001');
+    },
+    errors: async () => {
+      const { app } = setup();
+      expectError(await call(app, 'POST', '/node'), 405, 'METHOD_NOT_ALLOWED');
+    },
+  },
+  'GET /health': {
+    ok: async () => {
+      const { app } = setup();
+      const r = await call(app, 'GET', '/health');
+      expect(r.status).toBe(200);
+      expectShape(r.body, { status: 'string' });
+    },
+    errors: async () => {
+      const { app } = setup();
+      expectError(await call(app, 'DELETE', '/health'), 405, 'METHOD_NOT_ALLOWED');
+    },
+  },
+  'GET /ready': {
+    ok: async () => {
+      const { app } = setup();
+      const r = await call(app, 'GET', '/ready');
+      expect(r.status).toBe(200);
+      expect(expectShape(r.body, { ready: 'boolean', synced: 'boolean', peered: 'boolean', timekeepers_reachable: 'boolean' }).ready).toBe(true);
+    },
+    errors: async () => {
+      const { app, deps } = setup();
+      deps.ready = { synced: false, peered: true, timekeepers_reachable: true, ready: false };
+      const r = await call(app, 'GET', '/ready');
+      expect(r.status).toBe(503);
+      expect(r.body).toEqual({ ready: false, synced: false, peered: true, timekeepers_reachable: true });
+    },
+  },
+  'GET /metrics': {
+    ok: async () => {
+      const { app } = setup();
+      await call(app, 'GET', '/leases');
+      const r = await call(app, 'GET', '/metrics');
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toContain('text/plain');
+      expect(r.text).toContain('xe_ledger_blocks_total 42');
+      expect(r.text).toContain('xe_api_http_requests_total{method="GET",route="GET /leases",status="200"} 1');
+      expect(r.text).toMatch(/xe_api_http_request_duration_seconds_count\{method="GET",route="GET \/leases"\} 1/);
+    },
+    errors: async () => {
+      const { app } = setup();
+      expectError(await call(app, 'POST', '/metrics'), 405, 'METHOD_NOT_ALLOWED');
+    },
+  },
+  'GET /leases': {
+    ok: async () => {
+      const { app, deps } = setup();
+      const r = await call(app, 'GET', '/leases');
+      expect(r.status).toBe(200);
+      const list = r.body as JsonValue[];
+      expect(list).toHaveLength(deps.leases.length);
+      for (const l of list) expectShape(l, LEASE_SHAPE);
+      expect(r.text).toContain('"start_time":1709500180000000001');
+      expect(r.text).toContain('"cost":18446744073709551615');
+      expect(r.text).toBe(stringifyJson(deps.leases));
+      const accepted = await call(app, 'GET', '/leases?state=accepted&offset=0&limit=1');
+      expect((accepted.body as { state: string }[]).map((l) => l.state)).toEqual(['accepted']);
+      const page = await call(app, 'GET', '/leases?offset=2&limit=2');
+      expect((page.body as { lease_hash: string }[]).map((l) => l.lease_hash)).toEqual(deps.leases.slice(2, 4).map((l) => l.lease_hash));
+    },
+    errors: async () => {
+      const { app } = setup();
+      expectError(await call(app, 'GET', '/leases?state=bogus'), 400, 'INVALID_QUERY', 'state');
+      expectError(await call(app, 'GET', '/leases?limit=1001'), 400, 'INVALID_QUERY', 'limit');
+    },
+  },
+  'GET /leases/{hash}': {
+    ok: async () => {
+      const { app, deps } = setup();
+      const l = deps.leases[1]!;
+      const r = await call(app, 'GET', `/leases/${l.lease_hash}`);
+      expect(r.status).toBe(200);
+      const o = expectShape(r.body, LEASE_SHAPE);
+      expect(o.start_time).toBe(1709500180000000001n);
+      expect(r.text).toContain('"start_time":1709500180000000001,');
+      expect(o.settled).toBe(false);
+      expect(o.state).toBe('accepted');
+    },
+    errors: async () => {
+      const { app } = setup();
+      expectError(await call(app, 'GET', '/leases/xyz'), 400, 'INVALID_FIELD', 'hash');
+      expectError(await call(app, 'GET', `/leases/${hashOf('nope')}`), 404, 'LEASE_NOT_FOUND');
+    },
+  },
+  'POST /lease/request': {
+    ok: async () => {
+      const { app, deps } = setup();
+      const r = await call(app, 'POST', '/lease/request', { body: stringifyJson(LEASE_REQUEST), auth: true });
+      expect(r.status).toBe(200);
+      expectShape(r.body, { lease_hash: 'hash' });
+      expect(deps.calls.requestLease).toEqual([LEASE_REQUEST]);
+    },
+    errors: async () => {
+      const { app, deps } = setup();
+      const body = stringifyJson(LEASE_REQUEST);
+      expectError(await call(app, 'POST', '/lease/request', { body }), 401, 'UNAUTHORIZED');
+      expectError(await call(app, 'POST', '/lease/request', { body, headers: { authorization: 'Bearer wrong' } }), 401, 'UNAUTHORIZED');
+      const noToken = createApp(deps, { rateLimit: false });
+      expectError(await call(noToken, 'POST', '/lease/request', { body, auth: true }), 403, 'OPERATOR_TOKEN_NOT_CONFIGURED');
+      expectError(await call(app, 'POST', '/lease/request', { body: '{}', auth: true }), 400, 'MISSING_FIELD', 'vcpus');
+      deps.fail.requestLease = new XeError('NO_PROVIDERS', 'no providers');
+      expectError(await call(app, 'POST', '/lease/request', { body, auth: true }), 400, 'NO_PROVIDERS', 'no providers');
+      deps.fail.requestLease = new XeError('INSUFFICIENT_BALANCE', 'insufficient XUSD: need 2584, have 10');
+      expectError(await call(app, 'POST', '/lease/request', { body, auth: true }), 400, 'INSUFFICIENT_BALANCE', 'XUSD');
+      const pending = hashOf('pending lease');
+      deps.fail.requestLease = new XeError('ACCEPT_TIMEOUT', 'no accept within 600 s', { details: { lease_hash: pending } });
+      const r = await call(app, 'POST', '/lease/request', { body, auth: true });
+      expect(r.status).toBe(504);
+      expect(expectShape(r.body, { error: 'string', code: 'string', lease_hash: 'hash' }).lease_hash).toBe(pending);
+    },
+  },
+  'POST /leases/{hash}/cancel': {
+    ok: async () => {
+      const { app, deps } = setup();
+      const created = deps.leases.find((l) => l.state === 'created')!;
+      const r = await call(app, 'POST', `/leases/${created.lease_hash}/cancel`, { auth: true });
+      expect(r.status).toBe(200);
+      expectShape(r.body, { lease_hash: 'hash', block_hash: 'hash' });
+      expect(deps.calls.cancels).toEqual([created.lease_hash]);
+    },
+    errors: async () => {
+      const { app, deps } = setup();
+      const accepted = deps.leases.find((l) => l.state === 'accepted')!;
+      expectError(await call(app, 'POST', `/leases/${accepted.lease_hash}/cancel`), 401, 'UNAUTHORIZED');
+      expectError(await call(createApp(deps, { rateLimit: false }), 'POST', `/leases/${accepted.lease_hash}/cancel`, { auth: true }), 403, 'OPERATOR_TOKEN_NOT_CONFIGURED');
+      expectError(await call(app, 'POST', '/leases/ABC/cancel', { auth: true }), 400, 'INVALID_FIELD', 'hash');
+      expectError(await call(app, 'POST', `/leases/${accepted.lease_hash}/cancel`, { auth: true, body: '{"x":1}' }), 400, 'UNKNOWN_FIELD', 'body');
+      expectError(await call(app, 'POST', `/leases/${hashOf('none')}/cancel`, { auth: true }), 404, 'LEASE_NOT_FOUND');
+      expectError(await call(app, 'POST', `/leases/${accepted.lease_hash}/cancel`, { auth: true }), 409, 'LEASE_NOT_CANCELLABLE');
+    },
+  },
+  'GET /providers': {
+    ok: async () => {
+      const { app } = setup();
+      const r = await call(app, 'GET', '/providers');
+      expect(r.status).toBe(200);
+      const list = r.body as JsonValue[];
+      expect(list).toHaveLength(1);
+      expectShape(list[0], {
+        address: 'hash',
+        vcpus: 'integer',
+        memory_mb: 'integer',
+        disk_gb: 'integer',
+        active_leases: 'integer',
+        available_vcpus: 'integer',
+        available_memory_mb: 'integer',
+        available_disk_gb: 'integer',
+      });
+    },
+    errors: async () => {
+      const { app } = setup();
+      expectError(await call(app, 'POST', '/providers', { body: '{}' }), 405, 'METHOD_NOT_ALLOWED');
+    },
+  },
+  'POST /attestation/request': {
+    ok: async () => {
+      const { app, deps } = setup();
+      const r = await call(app, 'POST', '/attestation/request', { body: stringifyJson({ lease_hash: deps.leases[0]!.lease_hash }) });
+      expect(r.status).toBe(200);
+      const o = expectShape(r.body, { public_key: 'hash', timestamp: 'integer', signature: 'string' });
+      expect(o.timestamp).toBe(START_TIME);
+      expect(o.signature).toMatch(/^[0-9a-f]{128}$/);
+    },
+    errors: async () => {
+      const { app, deps } = setup();
+      expectError(await call(app, 'POST', '/attestation/request', { body: '{"lease_hash":"12"}' }), 400, 'INVALID_FIELD', 'lease_hash');
+      expectError(await call(app, 'POST', '/attestation/request', { body: stringifyJson({ lease_hash: hashOf('x') }) }), 404, 'LEASE_NOT_FOUND');
+      deps.fail.requestAttestation = new XeError('TIMEKEEPER_UNAVAILABLE', 'no timekeeper answered', { retryable: true });
+      const body = stringifyJson({ lease_hash: deps.leases[0]!.lease_hash });
+      expectError(await call(app, 'POST', '/attestation/request', { body }), 503, 'TIMEKEEPER_UNAVAILABLE');
+    },
+  },
+  'GET /vms': {
+    ok: async () => {
+      const { app } = setup();
+      const r = await call(app, 'GET', '/vms');
+      expect(r.status).toBe(200);
+      const list = r.body as JsonValue[];
+      expect(list).toHaveLength(1);
+      const vm = expectShape(list[0], VM_SHAPE);
+      expectShape(vm.resources, { vcpus: 'integer', memory_mb: 'integer', disk_gb: 'integer' });
+    },
+    errors: async () => {
+      const { app } = setup();
+      expectError(await call(app, 'PUT', '/vms'), 405, 'METHOD_NOT_ALLOWED');
+    },
+  },
+  'GET /vms/{leaseHash}': {
+    ok: async () => {
+      const { app, deps } = setup();
+      const r = await call(app, 'GET', `/vms/${deps.vms[0]!.lease_hash}`);
+      expect(r.status).toBe(200);
+      const vm = expectShape(r.body, VM_SHAPE);
+      expect(vm.created_at).toBe(START_TIME);
+      expect(vm.status).toBe('running');
+    },
+    errors: async () => {
+      const { app } = setup();
+      expectError(await call(app, 'GET', '/vms/1234'), 400, 'INVALID_FIELD', 'leaseHash');
+      expectError(await call(app, 'GET', `/vms/${hashOf('no vm')}`), 404, 'VM_NOT_FOUND');
+    },
+  },
+  'POST /vms/{leaseHash}/exec': {
+    ok: async () => {
+      const { app, deps } = setup();
+      const hash = deps.vms[0]!.lease_hash;
+      const r = await call(app, 'POST', `/vms/${hash}/exec`, { body: '{"command":"uname -a","timeout_ms":5000}', auth: true });
+      expect(r.status).toBe(200);
+      expect(expectShape(r.body, { exit_code: 'integer', stdout: 'string', stderr: 'string' }).stdout).toBe('ran: uname -a\n');
+      expect(deps.calls.exec.map((e) => [e.hash, e.command, e.options.timeoutMs])).toEqual([[hash, 'uname -a', 5000]]);
+    },
+    errors: async () => {
+      const { app, deps } = setup();
+      const hash = deps.vms[0]!.lease_hash;
+      const body = '{"command":"true"}';
+      expectError(await call(app, 'POST', `/vms/${hash}/exec`, { body }), 401, 'UNAUTHORIZED');
+      expectError(await call(createApp(deps, { rateLimit: false }), 'POST', `/vms/${hash}/exec`, { body, auth: true }), 403, 'OPERATOR_TOKEN_NOT_CONFIGURED');
+      expectError(await call(app, 'POST', `/vms/${hash}/exec`, { body: '{}', auth: true }), 400, 'MISSING_FIELD', 'command');
+      expectError(await call(app, 'POST', `/vms/${hashOf('none')}/exec`, { body, auth: true }), 404, 'VM_NOT_FOUND');
+    },
+  },
+  'POST /tunnel/{leaseHash}/tcp': {
+    ok: async () => {
+      // A plain request with good credentials is told to upgrade (the upgrade itself is in test/e2e).
+      const { app, deps } = setup();
+      const { tunnelAuthHeaders } = await import('../../src/index.js');
+      const { ACCESS_SEED } = await import('../support/fake-deps.js');
+      const hash = deps.leases.find((l) => l.state === 'accepted')!.lease_hash;
+      const ts = BigInt(Date.now()) * 1_000_000n;
+      const r = await call(app, 'POST', `/tunnel/${hash}/tcp`, { headers: tunnelAuthHeaders(ACCESS_SEED, hash, ts) });
+      expectError(r, 426, 'UPGRADE_REQUIRED', 'Upgrade: tcp');
+      expect(r.headers.get('upgrade')).toBe('tcp');
+    },
+    errors: async () => {
+      const { app, deps } = setup();
+      const accepted = deps.leases.find((l) => l.state === 'accepted')!.lease_hash;
+      const created = deps.leases.find((l) => l.state === 'created')!.lease_hash;
+      expectError(await call(app, 'POST', '/tunnel/zz/tcp'), 400, 'INVALID_FIELD', 'leaseHash');
+      expectError(await call(app, 'POST', `/tunnel/${hashOf('none')}/tcp`), 404, 'LEASE_NOT_FOUND');
+      expectError(await call(app, 'POST', `/tunnel/${created}/tcp`), 410, 'LEASE_NOT_ACCEPTED');
+      expectError(await call(app, 'POST', `/tunnel/${accepted}/tcp`), 401, 'TUNNEL_AUTH_MISSING', 'X-Timestamp');
+      const now = BigInt(Date.now()) * 1_000_000n;
+      expectError(
+        await call(app, 'POST', `/tunnel/${accepted}/tcp`, { headers: { 'x-timestamp': String(now), 'x-signature': 'ab'.repeat(64) } }),
+        403,
+        'TUNNEL_SIGNATURE_INVALID',
+      );
+    },
+  },
+  'GET /accounts/{address}': {
+    ok: async () => {
+      const { app } = setup();
+      const r = await call(app, 'GET', `/accounts/${hashOf('account')}`);
+      expect(r.status).toBe(200);
+      const o = expectShape(r.body, { address: 'hash', balances: 'object', pending: 'object', frontier: 'hash', block_count: 'integer' });
+      expectShape(o.balances, { XE: 'integer', XUSD: 'integer' });
+      expectShape(o.pending, { XE: 'integer', XUSD: 'integer' });
+      expect(r.text).toContain('"XE":12345678901234567890');
+    },
+    errors: async () => {
+      const { app } = setup();
+      expectError(await call(app, 'GET', `/accounts/${hashOf('account').toUpperCase()}`), 400, 'INVALID_FIELD', 'address');
+      expectError(await call(app, 'GET', `/accounts/${hashOf('nobody')}`), 404, 'ACCOUNT_NOT_FOUND');
+    },
+  },
+  'POST /blocks': {
+    ok: async () => {
+      const { app, deps } = setup();
+      const body = stringifyJson(sendBlock());
+      const first = await call(app, 'POST', '/blocks', { body });
+      expect(first.status).toBe(201);
+      expect(expectShape(first.body, { status: 'string', hash: 'hash' }).status).toBe('accepted');
+      const again = await call(app, 'POST', '/blocks', { body });
+      expect(again.status).toBe(200);
+      expect((again.body as { status: string }).status).toBe('duplicate');
+      expect(deps.calls.blocks[0]!.balance).toBe(18446744073709551615n);
+      expect(deps.calls.blocks[0]!.pow_nonce).toBe(12345678901234567890n);
+    },
+    errors: async () => {
+      const { app, deps } = setup();
+      const bad = await call(app, 'POST', '/blocks', { body: stringifyJson({ ...sendBlock(), vcpus: 1n }) });
+      expect(bad.status).toBe(400);
+      expect(expectShape(bad.body, { error: 'string', code: 'string', retryable: 'boolean' })).toMatchObject({ code: 'UNKNOWN_FIELD', retryable: false });
+      expect((bad.body as { error: string }).error).toContain('vcpus');
+      deps.fail.submitBlock = new XeError('UNKNOWN_SOURCE', 'source not yet known', { retryable: true });
+      const later = await call(app, 'POST', '/blocks', { body: stringifyJson(sendBlock()) });
+      expect(later.status).toBe(503);
+      expect(later.body).toEqual({ error: 'source not yet known', code: 'UNKNOWN_SOURCE', retryable: true });
+      deps.fail.submitBlock = new XeError('POW_INVALID', 'work below difficulty');
+      const refused = await call(app, 'POST', '/blocks', { body: stringifyJson(sendBlock()) });
+      expect(refused.status).toBe(400);
+      expect(refused.body).toEqual({ error: 'work below difficulty', code: 'POW_INVALID', retryable: false });
+    },
+  },
+  'GET /conflicts': {
+    ok: async () => {
+      const { app } = setup();
+      const r = await call(app, 'GET', '/conflicts');
+      expect(r.status).toBe(200);
+      const list = r.body as JsonValue[];
+      expect(list).toHaveLength(1);
+      expectShape(list[0], { account: 'hash', previous: 'hash', kept: 'hash', rejected: 'hash', detected_at: 'integer' });
+    },
+    errors: async () => {
+      const { app } = setup();
+      expectError(await call(app, 'POST', '/conflicts'), 405, 'METHOD_NOT_ALLOWED');
+    },
+  },
+} satisfies Record<RouteKey, RouteCase>;
+
+describe('every route of the table', () => {
+  it('has a case (also enforced by the type of `cases`)', () => {
+    expect(Object.keys(cases).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+  });
+
+  for (const [key, c] of Object.entries(cases) as [RouteKey, RouteCase][]) {
+    describe(key, () => {
+      it('answers the success shape field by field', c.ok);
+      it('answers each error status', c.errors);
+    });
+  }
+});
+
+describe('unexpected failures', () => {
+  it('are a 500 {error:"internal error", code:"INTERNAL"} and logged, without the message', async () => {
+    const lines: string[] = [];
+    const deps = new FakeDeps();
+    deps.fail.listLeases = new Error('disk on fire');
+    const { createLogger } = await import('@xe/core-types');
+    const app = createApp(deps, { rateLimit: false, logger: createLogger('test', { sink: (l) => lines.push(l) }) });
+    const r = await call(app, 'GET', '/leases');
+    expect(r.status).toBe(500);
+    expect(r.body).toEqual({ error: 'internal error', code: 'INTERNAL' });
+    expect(lines.join('\n')).toContain('disk on fire');
+  });
+});
