@@ -53,9 +53,11 @@ function jsonType(v: JsonValue | undefined): string {
   return typeof v;
 }
 
-export function expectError(reply: Reply, status: number, code: string, messageIncludes?: string): void {
+/** `{error, code}` (plus `retryable` on POST /blocks) with this status and code. */
+export function expectError(reply: Reply, status: number, code: string, messageIncludes?: string, retryable?: boolean): void {
   expect({ status: reply.status, code: (reply.body as { code?: unknown } | null)?.code }).toEqual({ status, code });
-  const o = expectShape(reply.body, { error: 'string', code: 'string' });
+  const o = expectShape(reply.body, retryable === undefined ? { error: 'string', code: 'string' } : { error: 'string', code: 'string', retryable: 'boolean' });
+  if (retryable !== undefined) expect(o.retryable).toBe(retryable);
   if (messageIncludes !== undefined) expect(o.error).toContain(messageIncludes);
 }
 
