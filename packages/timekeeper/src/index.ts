@@ -1,0 +1,23 @@
+export { isTimekeeperError, TimekeeperError, type TimekeeperErrorCode, TimekeeperErrorCodes, type TimekeeperFailure } from './errors.js';
+export {
+  type AttestationGathererComponents,
+  type AttestationGathererOptions,
+  AttestationGatherer,
+  type AttestationTransport,
+  DEFAULT_OVERALL_TIMEOUT_MS,
+  DEFAULT_PER_REQUEST_TIMEOUT_MS,
+  type GatherRequest,
+  type RequestOneOptions,
+  SELF_REQUESTER,
+} from './gatherer.js';
+export {
+  ATTESTABLE_STATES,
+  type AttestationSignerComponents,
+  type AttestationSignerOptions,
+  AttestationSigner,
+  type BlockIngest,
+  type IngestResult,
+  type LeaseStateLookup,
+  type SignContext,
+} from './signer.js';
+export { type AttestRequest, parseAttestRequest, parseAttestResponse } from './wire.js';
