@@ -1,5 +1,5 @@
 import { ErrorCodes, XeError } from './errors.js';
-import { addU64, ceilDiv, maxBig, mulU64 } from './u64.js';
+import { addU64, ceilDiv, maxBig, mulU64, OverflowError, U64_MAX } from './u64.js';
 
 /** Lease pricing (SPEC §6). All arithmetic is checked u64; overflow throws OVERFLOW. */
 
@@ -16,6 +16,7 @@ export interface CostInput {
 function big(v: bigint | number, field: string): bigint {
   if (typeof v === 'bigint') {
     if (v < 0n) throw new XeError(ErrorCodes.INVALID_FIELD, `${field}: must not be negative`, { field });
+    if (v > U64_MAX) throw new OverflowError(`${field}: ${v} exceeds u64`, field);
     return v;
   }
   if (!Number.isSafeInteger(v) || v < 0) {
