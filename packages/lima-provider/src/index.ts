@@ -1,0 +1,27 @@
+export {
+  LimaError,
+  SandboxDepsError,
+  VmErrorCodes,
+  type VmErrorCode,
+  VmInputError,
+  VmLifecycleError,
+  VmStateError,
+} from './errors.js';
+export { type CreateVmManagerOptions, createVmManager } from './factory.js';
+export { checkAccessKey, checkLeaseHash, checkResources, ed25519PublicFromSeed, openSshPrivateKey, sshAuthorizedKeyLine, vmName } from './keys.js';
+export { LIMA_SOCKET_PATH_MAX, LimaVmManager, type LimaVmManagerOptions, checkLimaHome } from './lima/manager.js';
+export { DEFAULT_LIMACTL_TIMEOUTS, type LimaInstance, type LimactlTimeouts, parseLimaList } from './lima/limactl.js';
+export { DEFAULT_LIMA_IMAGES, type LimaImage, renderTemplate } from './lima/template.js';
+export { INSTALL_SCRIPT, SANDBOX_PREFIX, type SandboxDeps, findSandboxDeps } from './sandbox/deps.js';
+export { SandboxVmManager, type SandboxVmManagerOptions } from './sandbox/manager.js';
+export { TIMEOUT_EXIT_CODE } from './proc.js';
+export {
+  DEFAULT_EXEC_TIMEOUT_MS,
+  type ExecOptions,
+  type LeaseActivePredicate,
+  type ReconcileResult,
+  type VmDetails,
+  type VmLimits,
+  type VmManager,
+  type VmManagerComponents,
+} from './types.js';

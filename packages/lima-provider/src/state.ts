@@ -1,0 +1,116 @@
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Hash, type Resources, type VmStatus, parseJson, stringifyJson } from '@xe/core-types';
+import type { VmLimits } from './types.js';
+
+/** What a backend persists about one VM, in `<dataDir>/vms/<name>.json`. */
+export interface VmRecord {
+  name: string;
+  lease_hash: Hash;
+  backend: 'sandbox' | 'lima';
+  status: VmStatus;
+  resources: Resources;
+  access_pub_key: string;
+  /** unix ns */
+  created_at: bigint;
+  limits: VmLimits;
+  /** Sandbox backend: the sandbox's processes and port. */
+  sandbox?: SandboxRecord;
+  /** Lima backend: the instance name (equal to `name`). */
+  lima_instance?: string;
+}
+
+export interface SandboxRecord {
+  /** The detached monitor process (session and process-group leader). */
+  pid: number;
+  /** Its start time in clock ticks since boot (/proc/<pid>/stat field 22): guards against PID reuse. */
+  pid_start_time: string;
+  /** PID 1 of the sandbox's PID namespace, as seen from the host. */
+  init_pid: number;
+  port: number;
+  /** The VM's own directory (its root file system is `<dir>/root`). */
+  dir: string;
+}
+
+function num(v: unknown): number {
+  return typeof v === 'bigint' ? Number(v) : (v as number);
+}
+
+function fromJson(value: unknown): VmRecord {
+  const r = value as Record<string, unknown>;
+  const res = r.resources as Record<string, unknown>;
+  const rec: VmRecord = {
+    name: r.name as string,
+    lease_hash: r.lease_hash as string,
+    backend: r.backend as VmRecord['backend'],
+    status: r.status as VmStatus,
+    resources: { vcpus: num(res.vcpus), memory_mb: num(res.memory_mb), disk_gb: num(res.disk_gb) },
+    access_pub_key: r.access_pub_key as string,
+    created_at: BigInt(r.created_at as bigint),
+    limits: r.limits as VmLimits,
+  };
+  const s = r.sandbox as Record<string, unknown> | undefined;
+  if (s) {
+    rec.sandbox = {
+      pid: num(s.pid),
+      pid_start_time: String(s.pid_start_time),
+      init_pid: num(s.init_pid),
+      port: num(s.port),
+      dir: s.dir as string,
+    };
+  }
+  if (typeof r.lima_instance === 'string') rec.lima_instance = r.lima_instance;
+  return rec;
+}
+
+/** VM records as JSON files, one per VM, each written atomically (temp file + rename). */
+export class VmStateStore {
+  readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'vms');
+  }
+
+  private file(name: string): string {
+    return join(this.dir, `${name}.json`);
+  }
+
+  async put(rec: VmRecord): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const tmp = join(this.dir, `.${rec.name}.${process.pid}.${Date.now()}.tmp`);
+    await writeFile(tmp, `${stringifyJson(rec, 2)}\n`, { mode: 0o600 });
+    await rename(tmp, this.file(rec.name));
+  }
+
+  async get(name: string): Promise<VmRecord | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.file(name), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    return fromJson(parseJson(text));
+  }
+
+  async delete(name: string): Promise<void> {
+    await rm(this.file(name), { force: true });
+  }
+
+  async all(): Promise<VmRecord[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    const out: VmRecord[] = [];
+    for (const n of names.sort()) {
+      if (!n.endsWith('.json') || n.startsWith('.')) continue;
+      const rec = await this.get(n.slice(0, -5));
+      if (rec) out.push(rec);
+    }
+    return out;
+  }
+}

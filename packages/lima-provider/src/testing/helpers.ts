@@ -1,0 +1,113 @@
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExecResult, Hash, Resources } from '@xe/core-types';
+import type { CreateVmManagerOptions } from '../factory.js';
+import { openSshPrivateKey } from '../keys.js';
+import { runCapped } from '../proc.js';
+
+/** A lease key pair: the raw public key as the lease's `access_pub_key` and an OpenSSH private key file (0600). */
+export interface LeaseKey {
+  pubHex: string;
+  keyFile: string;
+}
+
+/** Makes an Ed25519 lease key with node:crypto and writes its private key in OpenSSH format into `dir`. */
+export async function makeLeaseKey(dir: string, label = 'lease'): Promise<LeaseKey> {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const pub = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(-32));
+  const seed = new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32));
+  const keyFile = join(dir, `${label}_ed25519`);
+  await writeFile(keyFile, openSshPrivateKey(seed, pub, label), { mode: 0o600 });
+  return { pubHex: Buffer.from(pub).toString('hex'), keyFile };
+}
+
+export function randomLeaseHash(): Hash {
+  return randomBytes(32).toString('hex');
+}
+
+/** Runs the real OpenSSH client: `ssh -i keyFile -p port root@127.0.0.1 command`, key-only, no prompts. */
+export function sshRun(port: number, keyFile: string, command: string, timeoutMs = 20_000): Promise<ExecResult> {
+  return runCapped(
+    'ssh',
+    [
+      '-i',
+      keyFile,
+      '-p',
+      String(port),
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'ConnectTimeout=10',
+      'root@127.0.0.1',
+      command,
+    ],
+    { timeoutMs },
+  );
+}
+
+/** PIDs of live processes whose command line mentions `needle` (e.g. a VM name or a data directory). */
+export function processesMentioning(needle: string): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) out.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+export async function makeTempDir(prefix = 'xe-vm-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export async function removeDir(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+}
+
+const DIST_INDEX = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+
+/**
+ * A `provisionInOtherProcess` for the suite: provisions in a separate Node process
+ * (using the built package) that exits afterwards, as a provider restart would.
+ */
+export function provisionInChildProcess(optionsFor: (dataDir: string) => CreateVmManagerOptions) {
+  return (dataDir: string, leaseHash: Hash, resources: Resources, accessPubKey: string): Promise<void> => {
+    const script = `
+      const { createVmManager } = await import(${JSON.stringify(DIST_INDEX)});
+      const [opts, lease, res, key] = JSON.parse(process.argv[1]);
+      const m = createVmManager(opts);
+      await m.provision(lease, res, key);
+      process.stdout.write('provisioned\\n');`;
+    const arg = JSON.stringify([optionsFor(dataDir), leaseHash, resources, accessPubKey]);
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        if (code === 0 && out.includes('provisioned')) resolve();
+        else reject(new Error(`provisioning process exited with ${code}: ${err.trim()}`));
+      });
+    });
+  };
+}
