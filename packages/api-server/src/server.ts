@@ -27,6 +27,8 @@ export interface ApiServerOptions {
   /** For ordinary requests (ms); upgraded sockets have none. Node's defaults otherwise. */
   requestTimeoutMs?: number;
   headersTimeoutMs?: number;
+  /** How often node checks those timeouts (ms); node's default otherwise. */
+  connectionsCheckingIntervalMs?: number;
 }
 
 export interface ApiServer {
@@ -160,7 +162,8 @@ export async function startApiServer(app: ApiApp, options: ApiServerOptions): Pr
   let reject!: (err: Error) => void;
   const promise = new Promise<AddressInfo>((resolve, rej) => {
     reject = rej;
-    server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 0 }, (info) => resolve(info)) as Server;
+    const serverOptions = options.connectionsCheckingIntervalMs === undefined ? {} : { connectionsCheckingInterval: options.connectionsCheckingIntervalMs };
+    server = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 0, serverOptions }, (info) => resolve(info)) as Server;
     server.once('error', rej);
   });
   if (options.requestTimeoutMs !== undefined) server.requestTimeout = options.requestTimeoutMs;

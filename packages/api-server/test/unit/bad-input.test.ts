@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { MAX_DISK_GB, MAX_HTTP_BODY_BYTES, MAX_MEMORY_MB, MAX_VCPUS, MAX_LEASE_DURATION_SECS, stringifyJson } from '@xe/core-types';
 import { createApp } from '../../src/index.js';
-import { ACCESS_PUB, FakeDeps, hashOf, network, seededFake } from '../support/fake-deps.js';
+import { ACCESS_PUB, type FakeDeps, hashOf, network, seededFake } from '../support/fake-deps.js';
 import { call, expectError, TOKEN } from '../support/http.js';
 
 const GOOD = { vcpus: 1, memory_mb: 1024, disk_gb: 10, duration: 3600, access_pub_key: ACCESS_PUB };
