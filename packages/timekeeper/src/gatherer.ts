@@ -214,20 +214,26 @@ export class AttestationGatherer {
             key === this.self?.publicKey
               ? this.self.sign({ lease_hash: leaseHash, block: request.block }, { requester: SELF_REQUESTER, signal: ctrl.signal })
               : this.ask(key, leaseHash, request.block, ctrl.signal);
-          task
-            .then((a) => {
-              this.checkOne(a, key, leaseHash);
-              got.set(key, a);
-            })
-            .catch((err: unknown) => {
+          task.then(
+            (a) => {
+              pending--;
+              if (done) return;
+              try {
+                this.checkOne(a, key, leaseHash);
+                got.set(key, a);
+              } catch (err) {
+                failures.set(key, { public_key: key, code: codeOf(err), message: messageOf(err) });
+              }
+              update();
+            },
+            (err: unknown) => {
+              pending--;
               if (done) return;
               failures.set(key, { public_key: key, code: codeOf(err), message: messageOf(err) });
               this.log.debug('timekeeper failed', { lease: leaseHash, timekeeper: key, err });
-            })
-            .finally(() => {
-              pending--;
               update();
-            });
+            },
+          );
         }
       });
     } finally {
