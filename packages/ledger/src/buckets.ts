@@ -1,0 +1,129 @@
+import { hexToBytes, type LeaseState } from '@xe/core-types';
+
+/**
+ * Every key starts with one bucket byte. Numbers are listed here once and never reused;
+ * a retired bucket keeps its number commented out.
+ */
+export const Bucket = {
+  /** name (utf8) → value */
+  META: 0x01,
+  /** hash32 → u64 height · block JSON */
+  BLOCK: 0x02,
+  /** address32 → account JSON (pub_key, frontier, height, balances, last timestamp) */
+  ACCOUNT: 0x03,
+  /** address32 · height u64 → hash32 */
+  CHAIN: 0x04,
+  /** destination32 · sendHash32 → pending receivable JSON */
+  PENDING: 0x05,
+  /** leaseHash32 → lease record JSON */
+  LEASE: 0x06,
+  /** stateByte · order8 → leaseHash32 */
+  LEASE_BY_STATE: 0x07,
+  /** provider32 · order8 → leaseHash32 */
+  LEASE_BY_PROVIDER: 0x08,
+  /** consumer32 · order8 → leaseHash32 */
+  LEASE_BY_CONSUMER: 0x09,
+  /** certHash32 → certificate JSON (kept forever) */
+  CERTIFICATE: 0x0a,
+  /** provider32 · certHash32 → (empty) */
+  CERT_BY_PROVIDER: 0x0b,
+  /** rejectedHash32 → conflict JSON */
+  CONFLICT: 0x0c,
+  /** assetByte → supply counters JSON */
+  SUPPLY: 0x0d,
+  /** order8 · leaseHash32 → (empty): all leases, oldest first */
+  LEASE_ORDER: 0x0e,
+} as const;
+
+export type BucketId = (typeof Bucket)[keyof typeof Bucket];
+
+export const STATE_BYTES: Record<LeaseState, number> = {
+  created: 1,
+  accepted: 2,
+  settled: 3,
+  unfulfilled: 4,
+  expired: 5,
+  cancelled: 6,
+};
+
+export const ASSET_BYTES = { XE: 1, XUSD: 2 } as const;
+
+const EMPTY = new Uint8Array(0);
+
+function key(bucket: number, ...parts: Uint8Array[]): Uint8Array {
+  let len = 1;
+  for (const p of parts) len += p.length;
+  const out = new Uint8Array(len);
+  out[0] = bucket;
+  let o = 1;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export function u64Bytes(v: bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, v);
+  return b;
+}
+
+export function readU64(b: Uint8Array, offset = 0): bigint {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(offset);
+}
+
+/** An int64 mapped to an order-preserving u64 (sign bit flipped). */
+export function i64Ordered(v: bigint): Uint8Array {
+  return u64Bytes(BigInt.asUintN(64, v) ^ (1n << 63n));
+}
+
+const h = (hex: string) => hexToBytes(hex);
+
+/** The order of a lease in its indexes: its block timestamp (then its hash, in the key). */
+export function leaseOrder(timestamp: bigint): Uint8Array {
+  return i64Ordered(timestamp);
+}
+
+export const keys = {
+  meta: (name: string) => key(Bucket.META, new TextEncoder().encode(name)),
+  block: (hash: string) => key(Bucket.BLOCK, h(hash)),
+  account: (address: string) => key(Bucket.ACCOUNT, h(address)),
+  chain: (address: string, height: bigint) => key(Bucket.CHAIN, h(address), u64Bytes(height)),
+  chainPrefix: (address: string) => key(Bucket.CHAIN, h(address)),
+  pending: (destination: string, sendHash: string) => key(Bucket.PENDING, h(destination), h(sendHash)),
+  pendingPrefix: (destination: string) => key(Bucket.PENDING, h(destination)),
+  lease: (hash: string) => key(Bucket.LEASE, h(hash)),
+  leaseByState: (state: LeaseState, order: Uint8Array, hash: string) =>
+    key(Bucket.LEASE_BY_STATE, Uint8Array.of(STATE_BYTES[state]), order, h(hash)),
+  leaseByStatePrefix: (state: LeaseState) => key(Bucket.LEASE_BY_STATE, Uint8Array.of(STATE_BYTES[state])),
+  leaseByProvider: (provider: string, order: Uint8Array, hash: string) => key(Bucket.LEASE_BY_PROVIDER, h(provider), order, h(hash)),
+  leaseByProviderPrefix: (provider: string) => key(Bucket.LEASE_BY_PROVIDER, h(provider)),
+  leaseByConsumer: (consumer: string, order: Uint8Array, hash: string) => key(Bucket.LEASE_BY_CONSUMER, h(consumer), order, h(hash)),
+  leaseByConsumerPrefix: (consumer: string) => key(Bucket.LEASE_BY_CONSUMER, h(consumer)),
+  leaseOrder: (order: Uint8Array, hash: string) => key(Bucket.LEASE_ORDER, order, h(hash)),
+  certificate: (hash: string) => key(Bucket.CERTIFICATE, h(hash)),
+  certByProvider: (provider: string, hash: string) => key(Bucket.CERT_BY_PROVIDER, h(provider), h(hash)),
+  certByProviderPrefix: (provider: string) => key(Bucket.CERT_BY_PROVIDER, h(provider)),
+  conflict: (hash: string) => key(Bucket.CONFLICT, h(hash)),
+  supply: (asset: keyof typeof ASSET_BYTES) => key(Bucket.SUPPLY, Uint8Array.of(ASSET_BYTES[asset])),
+  bucket: (bucket: number) => key(bucket, EMPTY),
+};
+
+/** The exclusive upper bound of all keys starting with `prefix`. */
+export function prefixEnd(prefix: Uint8Array): Uint8Array {
+  const out = prefix.slice();
+  for (let i = out.length - 1; i >= 0; i--) {
+    if (out[i]! < 0xff) {
+      out[i]!++;
+      return out.subarray(0, i + 1);
+    }
+  }
+  // all 0xff: cannot happen for our prefixes (bucket bytes are < 0xff)
+  return Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+}
+
+/** gte/lt bounds of a prefix scan. */
+export function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt: Uint8Array } {
+  return { gte: prefix, lt: prefixEnd(prefix) };
+}
