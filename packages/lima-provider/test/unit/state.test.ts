@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type VmRecord, VmStateStore } from '../../src/state.js';
+
+describe('VmStateStore', () => {
+  it('round-trips records (ns timestamps above 2^53 exactly) and leaves no temp files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xe-state-'));
+    try {
+      const store = new VmStateStore(dir);
+      const rec: VmRecord = {
+        name: 'xe-0123456789ab',
+        lease_hash: `0123456789ab${'0'.repeat(52)}`,
+        backend: 'sandbox',
+        status: 'running',
+        resources: { vcpus: 1, memory_mb: 512, disk_gb: 1 },
+        access_pub_key: 'ab'.repeat(32),
+        created_at: 1_732_800_000_123_456_789n,
+        limits: { enforced: false, reason: 'test' },
+        sandbox: { pid: 123, pid_start_time: '98765', init_pid: 124, port: 40022, dir: '/x' },
+      };
+      await store.put(rec);
+      await store.put({ ...rec, status: 'running' });
+      assert.deepEqual(await store.get(rec.name), rec);
+      assert.deepEqual(await store.all(), [rec]);
+      assert.deepEqual([...readdirSync(join(dir, 'vms'))], ['xe-0123456789ab.json']);
+      await store.delete(rec.name);
+      assert.equal(await store.get(rec.name), undefined);
+      await store.delete(rec.name);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
