@@ -18,6 +18,13 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * codec (integers as bigint). Empty, non-UTF-8 or malformed → 400 INVALID_JSON.
  */
 export async function readJsonBody(req: Request, limit = MAX_HTTP_BODY_BYTES): Promise<JsonValue> {
+  const value = await readOptionalJsonBody(req, limit);
+  if (value === undefined) throw new ApiError(ApiErrorCodes.INVALID_JSON, 'body: empty; expected a JSON object');
+  return value;
+}
+
+/** Like `readJsonBody`, but an empty (or whitespace) body is `undefined`. */
+export async function readOptionalJsonBody(req: Request, limit = MAX_HTTP_BODY_BYTES): Promise<JsonValue | undefined> {
   const declared = req.headers.get('content-length');
   if (declared !== null && /^[0-9]+$/.test(declared) && Number(declared) > limit) {
     throw new ApiError(ApiErrorCodes.BODY_TOO_LARGE, `body: ${declared} bytes is over the ${limit}-byte limit`);
@@ -37,7 +44,7 @@ export async function readJsonBody(req: Request, limit = MAX_HTTP_BODY_BYTES): P
       chunks.push(value);
     }
   }
-  if (total === 0) throw new ApiError(ApiErrorCodes.INVALID_JSON, 'body: empty; expected a JSON object');
+  if (total === 0) return undefined;
   const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   let text: string;
   try {
@@ -45,6 +52,7 @@ export async function readJsonBody(req: Request, limit = MAX_HTTP_BODY_BYTES): P
   } catch {
     throw new ApiError(ApiErrorCodes.INVALID_JSON, 'body: not valid UTF-8');
   }
+  if (text.trim() === '') return undefined;
   try {
     return parseJson(text);
   } catch (err) {

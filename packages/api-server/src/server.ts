@@ -82,7 +82,7 @@ export function createTunnelUpgradeHandler(options: ApiServerOptions & { onSocke
         const wait = limiter.take(req.socket.remoteAddress ?? 'local');
         if (wait > 0) throw new ApiError(ApiErrorCodes.RATE_LIMITED, `rate limited; retry in ${wait}s`);
       }
-      const leaseHash = fields.hash(decodeURIComponent(m[1]!), 'leaseHash');
+      const leaseHash = fields.hash(m[1]!, 'leaseHash');
       const header = (name: string) => {
         const v = req.headers[name];
         return Array.isArray(v) ? v[0] : v;

@@ -1,6 +1,6 @@
-import { ErrorCodes, XeError } from '@xe/core-types';
+import { fields, XeError } from '@xe/core-types';
 import { ApiErrorCodes } from '../errors.js';
-import { json, readJsonBody } from '../http.js';
+import { json, readJsonBody, readOptionalJsonBody } from '../http.js';
 import { parseLeaseQuery, parseLeaseRequest, pathHash } from '../validate.js';
 import type { RouteDef } from './types.js';
 
@@ -40,10 +40,8 @@ export const leaseRoutes = [
     description: 'cancel an unaccepted lease of this node once the cancel window is open',
     handler: async (c, { deps }) => {
       const hash = pathHash(c.req.param('hash') ?? '', 'hash');
-      const body = c.req.raw.body === null ? null : await c.req.raw.text();
-      if (body !== null && body.trim() !== '' && body.trim() !== '{}') {
-        throw new XeError(ErrorCodes.UNKNOWN_FIELD, 'body: this route takes no body (or {})');
-      }
+      const body = await readOptionalJsonBody(c.req.raw);
+      if (body !== undefined) fields.onlyFields(fields.expectObject(body, 'body'), new Set(), 'a cancel request (it takes no body, or {})');
       return json(c, await deps.cancelLease(hash, { signal: c.req.raw.signal }));
     },
   },

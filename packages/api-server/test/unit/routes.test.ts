@@ -204,7 +204,8 @@ const cases = {
       expectError(await call(app, 'POST', `/leases/${accepted.lease_hash}/cancel`), 401, 'UNAUTHORIZED');
       expectError(await call(createApp(deps, { rateLimit: false }), 'POST', `/leases/${accepted.lease_hash}/cancel`, { auth: true }), 403, 'OPERATOR_TOKEN_NOT_CONFIGURED');
       expectError(await call(app, 'POST', '/leases/ABC/cancel', { auth: true }), 400, 'INVALID_FIELD', 'hash');
-      expectError(await call(app, 'POST', `/leases/${accepted.lease_hash}/cancel`, { auth: true, body: '{"x":1}' }), 400, 'UNKNOWN_FIELD', 'body');
+      expectError(await call(app, 'POST', `/leases/${accepted.lease_hash}/cancel`, { auth: true, body: '{"x":1}' }), 400, 'UNKNOWN_FIELD', 'x: field not allowed');
+      expectError(await call(app, 'POST', `/leases/${accepted.lease_hash}/cancel`, { auth: true, body: ' '.repeat(2 * 1024 * 1024) }), 413, 'BODY_TOO_LARGE');
       expectError(await call(app, 'POST', `/leases/${hashOf('none')}/cancel`, { auth: true }), 404, 'LEASE_NOT_FOUND');
       expectError(await call(app, 'POST', `/leases/${accepted.lease_hash}/cancel`, { auth: true }), 409, 'LEASE_NOT_CANCELLABLE');
     },
