@@ -209,3 +209,29 @@ describe('close()', () => {
     await new Promise<void>((r) => echo.close(() => r()));
   });
 });
+
+describe('a client that goes away', () => {
+  it('aborts the signal handed to ApiDeps (a pending lease request stops waiting)', async () => {
+    const deps = seededFake();
+    let onAbort!: (reason: unknown) => void;
+    const aborted = new Promise<unknown>((r) => (onAbort = r));
+    let started!: () => void;
+    const waiting = new Promise<void>((r) => (started = r));
+    deps.requestLease = (_req, { signal }) =>
+      new Promise((_resolve, reject) => {
+        started();
+        signal?.addEventListener('abort', () => {
+          onAbort(signal.reason);
+          reject(signal.reason);
+        });
+      });
+    const api = await startApiServer(createApp(deps, { rateLimit: false, operatorToken: 't' }), { deps });
+    const req = httpRequest(`${api.url}/lease/request`, { method: 'POST', headers: { authorization: 'Bearer t' } });
+    req.on('error', () => undefined);
+    req.end('{"vcpus":1,"memory_mb":0,"disk_gb":0,"duration":60,"access_pub_key":"' + 'a'.repeat(64) + '"}');
+    await waiting;
+    req.destroy();
+    await aborted;
+    await api.close();
+  });
+});
