@@ -43,6 +43,7 @@ async function expectRejected(w: World, unsigned: UnsignedBlock, key: typeof K.a
   expect(r.status).toBe('rejected');
   if (r.status === 'rejected') expect(r.code).toBe(code);
   expect(await digest(w)).toBe(before);
+  if (r.status !== 'rejected') throw new Error('expected a rejection');
   return r;
 }
 
