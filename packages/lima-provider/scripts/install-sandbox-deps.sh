@@ -37,6 +37,7 @@ missing_libs() {
 if [ ! -x "$SSHD" ] || [ -n "$(missing_libs)" ]; then
   apt_update_once
   work="$(mktemp -d)"
+  chmod 755 "$work"  # apt-get download fetches as the _apt user
   trap 'rm -rf "$work"' EXIT
   mkdir -p "$PREFIX"
   (cd "$work" && apt-get download -qq openssh-server openssh-sftp-server libwrap0)
