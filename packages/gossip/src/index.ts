@@ -1,0 +1,43 @@
+// The polyfill must run before libp2p: keep this import first.
+import './polyfill.js';
+
+export { streamToDuplex } from './duplex.js';
+export { GossipError, type GossipErrorCode, GossipErrorCodes } from './errors.js';
+export { libp2pPrivateKey, peerIdFromPubKeyHex } from './keys.js';
+export type { CounterSample } from './metrics.js';
+export {
+  GossipNode,
+  type GossipNodeComponents,
+  type GossipNodeEvents,
+  type GossipNodeOptions,
+  type GossipStats,
+  type HandleOptions,
+  type HelloEvent,
+  NODES_PROTOCOL,
+  type PeerEvent,
+  type RequestContext,
+  type RequestHandler,
+  type RequestOptions,
+  type StreamHandler,
+  type WrongNetworkEvent,
+} from './node.js';
+export {
+  DEFAULT_SYNC_LIMITS,
+  type Frontier,
+  type IngestOutcome,
+  type SyncLimits,
+  type SyncSink,
+  type SyncSource,
+  type SyncSummary,
+} from './sync.js';
+export {
+  ACCEPT,
+  ignore,
+  type MessageContext,
+  type MessageHandler,
+  reject,
+  toTopicValidatorResult,
+  type ValidationAction,
+  type ValidationResult,
+  type Validator,
+} from './validation.js';

@@ -1,0 +1,390 @@
+import type { Stream } from '@libp2p/interface';
+import {
+  type Block,
+  type Certificate,
+  isHash,
+  type JsonValue,
+  type Logger,
+  parseBlock,
+  parseCertificate,
+  stringifyJson,
+} from '@xe/core-types';
+import { GossipError, GossipErrorCodes } from './errors.js';
+import { encodeJsonFrame, encodeTextFrame, StreamReader, writeBytes } from './frames.js';
+import type { Counters } from './metrics.js';
+
+/** One account chain as a node holds it: its head block and its height (first block = 1). */
+export interface Frontier {
+  account: string;
+  frontier: string;
+  height: number;
+}
+
+/** What sync reads from the local ledger. */
+export interface SyncSource {
+  frontiers(): Promise<Frontier[]>;
+  /** Blocks of `account` at heights `height+1 … height+limit`, in chain order. */
+  blocksAfter(account: string, height: number, limit: number): Promise<Block[]>;
+  certificate(hash: string): Promise<Certificate | undefined>;
+}
+
+export type IngestOutcome =
+  | { status: 'accepted' | 'duplicate' }
+  | { status: 'rejected'; retryable: boolean; code: string };
+
+/** Where sync hands what it receives (the ledger's admission). */
+export interface SyncSink {
+  ingestBlock(block: Block, origin: 'sync'): Promise<IngestOutcome>;
+  ingestCertificate(cert: Certificate): Promise<IngestOutcome>;
+}
+
+export interface SyncLimits {
+  /** Blocks per page (default 512). */
+  maxPageBlocks: number;
+  /** Approximate bytes of JSON per page (default 1 MiB). */
+  maxPageBytes: number;
+  /** Frontier entries per request frame (default 4096). */
+  frontiersPerFrame: number;
+  /** Frontier entries per session the responder accepts (default 1,000,000). */
+  maxFrontiers: number;
+  /** Blocks held for retry at most (default 100,000). */
+  maxPending: number;
+}
+
+export const DEFAULT_SYNC_LIMITS: SyncLimits = {
+  maxPageBlocks: 512,
+  maxPageBytes: 1 << 20,
+  frontiersPerFrame: 4096,
+  maxFrontiers: 1_000_000,
+  maxPending: 100_000,
+};
+
+/** Largest frame either side accepts: a full page plus one block's slack. */
+export function syncMaxFrameBytes(limits: SyncLimits): number {
+  return limits.maxPageBytes + 256 * 1024;
+}
+
+export interface SyncSummary {
+  peer: string;
+  pages: number;
+  /** Blocks received in pages. */
+  received: number;
+  accepted: number;
+  duplicate: number;
+  /** Rejected for good (after retries). */
+  rejected: number;
+  /** Accepted on a retry pass. */
+  retried: number;
+  certificates: number;
+  durationMs: number;
+}
+
+interface Ctx {
+  log: Logger;
+  counters: Counters;
+  limits: SyncLimits;
+  signal?: AbortSignal;
+}
+
+function protocolError(message: string): GossipError {
+  return new GossipError(GossipErrorCodes.PROTOCOL_ERROR, message);
+}
+
+function asObject(v: JsonValue | null, what: string): { [k: string]: JsonValue } {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw protocolError(`${what}: expected an object`);
+  return v;
+}
+
+// ---------------------------------------------------------------- responder
+
+/** A small binary min-heap of chain cursors ordered by their next block's timestamp. */
+class CursorHeap {
+  private readonly items: Cursor[] = [];
+  get size(): number {
+    return this.items.length;
+  }
+  private less(a: Cursor, b: Cursor): boolean {
+    const ta = a.buf[a.idx]!.timestamp;
+    const tb = b.buf[b.idx]!.timestamp;
+    return ta < tb || (ta === tb && a.account < b.account);
+  }
+  push(c: Cursor): void {
+    const h = this.items;
+    h.push(c);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+  pop(): Cursor | undefined {
+    const h = this.items;
+    const top = h[0];
+    const last = h.pop();
+    if (h.length > 0 && last) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+        if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+interface Cursor {
+  account: string;
+  /** Height of the last block fetched. */
+  height: number;
+  end: number;
+  buf: Block[];
+  idx: number;
+}
+
+function certificateHashOf(block: Block): string | undefined {
+  return block.type === 'lease' || block.type === 'lease_accept' ? block.certificate_hash : undefined;
+}
+
+/**
+ * Serves one `/xe/sync/1.0.0` session: reads the requester's frontiers, then streams
+ * the blocks it lacks in pages, oldest timestamp first across chains, each page
+ * preceded by the certificates its blocks name (once per session).
+ */
+export async function serveSync(stream: Stream, source: SyncSource, ctx: Ctx): Promise<number> {
+  const { limits, signal } = ctx;
+  const reader = new StreamReader(stream);
+  const maxFrame = syncMaxFrameBytes(limits);
+  const theirs = new Map<string, number>();
+  for (;;) {
+    const frame = asObject(await reader.readJson(maxFrame, signal), 'sync request');
+    if (frame.type !== 'frontiers' || !Array.isArray(frame.frontiers)) throw protocolError('sync request: expected frontiers');
+    if (frame.frontiers.length > limits.frontiersPerFrame) throw protocolError('sync request: too many frontiers in a frame');
+    for (const e of frame.frontiers) {
+      const o = asObject(e, 'frontier');
+      const h = o.height;
+      if (!isHash(o.account) || typeof h !== 'bigint' || h < 0n || h > BigInt(Number.MAX_SAFE_INTEGER)) {
+        throw protocolError('sync request: malformed frontier');
+      }
+      theirs.set(o.account, Number(h));
+    }
+    if (theirs.size > limits.maxFrontiers) throw protocolError('sync request: too many frontiers');
+    if (frame.done === true) break;
+  }
+
+  const mine = await source.frontiers();
+  const lagging = mine.filter((f) => f.height > (theirs.get(f.account) ?? 0));
+  const lookahead = Math.max(8, Math.min(256, Math.floor(65_536 / Math.max(1, lagging.length))));
+  const heap = new CursorHeap();
+  const refill = async (c: Cursor): Promise<boolean> => {
+    const want = Math.min(lookahead, c.end - c.height);
+    if (want <= 0) return false;
+    const blocks = await source.blocksAfter(c.account, c.height, want);
+    if (blocks.length === 0) return false;
+    c.buf = blocks;
+    c.idx = 0;
+    c.height += blocks.length;
+    return true;
+  };
+  for (const f of lagging) {
+    const c: Cursor = { account: f.account, height: theirs.get(f.account) ?? 0, end: f.height, buf: [], idx: 0 };
+    if (await refill(c)) heap.push(c);
+  }
+
+  const sentCerts = new Set<string>();
+  let certs: string[] = [];
+  let blocks: string[] = [];
+  let bytes = 0;
+  let total = 0;
+  const flush = async () => {
+    if (blocks.length === 0 && certs.length === 0) return;
+    const text = `{"type":"page","certificates":[${certs.join(',')}],"blocks":[${blocks.join(',')}]}`;
+    certs = [];
+    blocks = [];
+    bytes = 0;
+    await writeBytes(stream, encodeTextFrame(text), signal);
+  };
+
+  while (heap.size > 0) {
+    if (signal?.aborted) throw new GossipError(GossipErrorCodes.ABORTED, 'sync aborted');
+    const c = heap.pop()!;
+    const block = c.buf[c.idx++]!;
+    if (c.idx < c.buf.length || (await refill(c))) heap.push(c);
+    let certText: string | undefined;
+    const ch = certificateHashOf(block);
+    if (ch !== undefined && !sentCerts.has(ch)) {
+      sentCerts.add(ch);
+      const cert = await source.certificate(ch);
+      if (cert) certText = stringifyJson(cert);
+    }
+    const text = stringifyJson(block);
+    const add = text.length + (certText?.length ?? 0) + 2;
+    if (blocks.length > 0 && (blocks.length >= limits.maxPageBlocks || bytes + add > limits.maxPageBytes)) await flush();
+    if (certText !== undefined) certs.push(certText);
+    blocks.push(text);
+    bytes += add;
+    total++;
+  }
+  await flush();
+  await writeBytes(stream, encodeJsonFrame({ type: 'end', blocks: total }), signal);
+  ctx.counters.inc('xe_sync_served_blocks_total', {}, total);
+  return total;
+}
+
+// ---------------------------------------------------------------- requester
+
+interface Pending<T> {
+  item: T;
+  code: string;
+}
+
+/**
+ * Runs one sync session as the requester: sends our frontiers, ingests each page
+ * (certificates first, then blocks in order), then retries what the sink called
+ * retryable until a pass makes no progress.
+ */
+export async function requestSync(
+  stream: Stream,
+  peer: string,
+  source: Pick<SyncSource, 'frontiers'>,
+  sink: SyncSink,
+  ctx: Ctx,
+): Promise<SyncSummary> {
+  const started = performance.now();
+  const { limits, signal, counters } = ctx;
+  const summary: SyncSummary = {
+    peer,
+    pages: 0,
+    received: 0,
+    accepted: 0,
+    duplicate: 0,
+    rejected: 0,
+    retried: 0,
+    certificates: 0,
+    durationMs: 0,
+  };
+  const frontiers = await source.frontiers();
+  for (let i = 0; i === 0 || i < frontiers.length; i += limits.frontiersPerFrame) {
+    const chunk = frontiers.slice(i, i + limits.frontiersPerFrame);
+    const done = i + limits.frontiersPerFrame >= frontiers.length;
+    await writeBytes(stream, encodeJsonFrame({ type: 'frontiers', frontiers: chunk, done }), signal);
+  }
+
+  const reader = new StreamReader(stream, 2 * syncMaxFrameBytes(limits));
+  const maxFrame = syncMaxFrameBytes(limits);
+  const pendingBlocks: Pending<Block>[] = [];
+  const pendingCerts: Pending<Certificate>[] = [];
+
+  const ingestCert = async (cert: Certificate): Promise<IngestOutcome> => {
+    try {
+      return await sink.ingestCertificate(cert);
+    } catch (err) {
+      ctx.log.warn('certificate ingest failed', { err });
+      return { status: 'rejected', retryable: false, code: 'INGEST_ERROR' };
+    }
+  };
+  const ingestBlock = async (block: Block): Promise<IngestOutcome> => {
+    try {
+      return await sink.ingestBlock(block, 'sync');
+    } catch (err) {
+      ctx.log.warn('block ingest failed', { err });
+      return { status: 'rejected', retryable: false, code: 'INGEST_ERROR' };
+    }
+  };
+  const count = (o: IngestOutcome) => {
+    if (o.status === 'rejected') {
+      summary.rejected++;
+      counters.inc('xe_sync_rejected_total', { code: o.code });
+    } else if (o.status === 'accepted') summary.accepted++;
+    else summary.duplicate++;
+  };
+
+  let ended = false;
+  for (;;) {
+    const frame = asObject(await reader.readJson(maxFrame, signal), 'sync response');
+    if (frame.type === 'end') {
+      ended = true;
+      break;
+    }
+    if (frame.type !== 'page' || !Array.isArray(frame.blocks) || !Array.isArray(frame.certificates)) {
+      throw protocolError('sync response: expected a page');
+    }
+    if (frame.blocks.length > limits.maxPageBlocks * 2 || frame.certificates.length > limits.maxPageBlocks * 2) {
+      throw protocolError('sync response: page too long');
+    }
+    summary.pages++;
+    for (const raw of frame.certificates) {
+      let cert: Certificate;
+      try {
+        cert = parseCertificate(raw);
+      } catch {
+        counters.inc('xe_sync_dropped_total', { reason: 'invalid_certificate' });
+        continue;
+      }
+      summary.certificates++;
+      const o = await ingestCert(cert);
+      if (o.status === 'rejected' && o.retryable) pendingCerts.push({ item: cert, code: o.code });
+    }
+    for (const raw of frame.blocks) {
+      let block: Block;
+      try {
+        block = parseBlock(raw);
+      } catch {
+        counters.inc('xe_sync_dropped_total', { reason: 'invalid_block' });
+        continue;
+      }
+      summary.received++;
+      const o = await ingestBlock(block);
+      if (o.status === 'rejected' && o.retryable) {
+        if (pendingBlocks.length < limits.maxPending) pendingBlocks.push({ item: block, code: o.code });
+        else {
+          summary.rejected++;
+          counters.inc('xe_sync_dropped_total', { reason: 'pending_full' });
+        }
+      } else count(o);
+    }
+  }
+  if (!ended) throw protocolError('sync response: no end frame');
+
+  // Retry passes: what waited on a dependency, after the rest.
+  let certs = pendingCerts;
+  let blocks = pendingBlocks;
+  while (certs.length + blocks.length > 0) {
+    let progress = false;
+    const nextCerts: Pending<Certificate>[] = [];
+    for (const p of certs) {
+      const o = await ingestCert(p.item);
+      if (o.status !== 'rejected') progress = true;
+      else if (o.retryable) nextCerts.push({ item: p.item, code: o.code });
+    }
+    const nextBlocks: Pending<Block>[] = [];
+    for (const p of blocks) {
+      const o = await ingestBlock(p.item);
+      if (o.status === 'rejected' && o.retryable) {
+        nextBlocks.push({ item: p.item, code: o.code });
+        continue;
+      }
+        if (o.status !== 'rejected') {
+          progress = true;
+          summary.retried++;
+        }
+        count(o);
+    }
+    certs = nextCerts;
+    blocks = nextBlocks;
+    if (!progress) break;
+  }
+  for (const p of blocks) count({ status: 'rejected', retryable: true, code: p.code });
+  summary.durationMs = performance.now() - started;
+  counters.inc('xe_sync_sessions_total', { role: 'requester' });
+  counters.inc('xe_sync_received_blocks_total', {}, summary.received);
+  return summary;
+}

@@ -1,0 +1,68 @@
+import { TopicValidatorResult } from '@libp2p/gossipsub';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { bytesToHex, stringifyJson } from '@xe/core-types';
+import { keyPairFromSeed } from '@xe/crypto';
+import { encodeFrame, encodeJsonFrame } from '../../src/frames.js';
+import { libp2pPrivateKey, peerIdFromPubKeyHex } from '../../src/keys.js';
+import { Counters } from '../../src/metrics.js';
+import { RateLimiter } from '../../src/rate-limit.js';
+import { normaliseResult, toTopicValidatorResult } from '../../src/validation.js';
+
+describe('validation mapping', () => {
+  it('maps each action to the libp2p result in one place', () => {
+    expect(toTopicValidatorResult({ action: 'accept' })).toBe(TopicValidatorResult.Accept);
+    expect(toTopicValidatorResult({ action: 'ignore', reason: 'duplicate' })).toBe(TopicValidatorResult.Ignore);
+    expect(toTopicValidatorResult({ action: 'reject', reason: 'bad_signature' })).toBe(TopicValidatorResult.Reject);
+  });
+
+  it('treats a malformed validator result as a reject', () => {
+    expect(normaliseResult(undefined)).toEqual({ action: 'reject', reason: 'invalid_validator_result' });
+    expect(normaliseResult({ action: 'maybe' })).toEqual({ action: 'reject', reason: 'invalid_validator_result' });
+    expect(normaliseResult({ action: 'ignore', reason: 'x'.repeat(100) }).reason).toHaveLength(64);
+  });
+});
+
+describe('keys', () => {
+  it('derives the libp2p peer id from the node seed, equal to the one from the public key', async () => {
+    const key = keyPairFromSeed(new Uint8Array(32).fill(7));
+    const priv = await libp2pPrivateKey(key);
+    expect(bytesToHex(priv.publicKey.raw)).toBe(key.pubKeyHex);
+    expect(peerIdFromPrivateKey(priv).toString()).toBe(peerIdFromPubKeyHex(key.pubKeyHex));
+    expect(() => peerIdFromPubKeyHex('zz')).toThrow(expect.objectContaining({ code: 'INVALID_TARGET' }));
+  });
+});
+
+describe('frames', () => {
+  it('prefixes a u32 big-endian length', () => {
+    const f = encodeFrame(new Uint8Array([1, 2, 3]));
+    expect([...f]).toEqual([0, 0, 0, 3, 1, 2, 3]);
+    const j = encodeJsonFrame({ n: 2n ** 64n });
+    expect(new TextDecoder().decode(j.subarray(4))).toBe(stringifyJson({ n: 18446744073709551616n }));
+  });
+});
+
+describe('rate limiter', () => {
+  it('allows perMinute calls, then refills over time', () => {
+    let now = 0;
+    const rl = new RateLimiter(3, () => now);
+    expect([rl.take('a'), rl.take('a'), rl.take('a'), rl.take('a')]).toEqual([true, true, true, false]);
+    expect(rl.take('b')).toBe(true);
+    now += 20_000;
+    expect(rl.take('a')).toBe(true);
+    expect(rl.take('a')).toBe(false);
+  });
+});
+
+describe('counters', () => {
+  it('sums label sets and prints Prometheus text', () => {
+    const c = new Counters();
+    c.inc('xe_x_total', { topic: 't', reason: 'a' });
+    c.inc('xe_x_total', { topic: 't', reason: 'b' }, 2);
+    c.inc('xe_y_total');
+    expect(c.sum('xe_x_total', { topic: 't' })).toBe(3);
+    expect(c.get('xe_x_total', { reason: 'b', topic: 't' })).toBe(2);
+    expect(c.prometheus()).toBe(
+      '# TYPE xe_x_total counter\nxe_x_total{reason="a",topic="t"} 1\nxe_x_total{reason="b",topic="t"} 2\n# TYPE xe_y_total counter\nxe_y_total 1\n',
+    );
+  });
+});
