@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { bytesToHex, stringifyJson } from '@xe/core-types';

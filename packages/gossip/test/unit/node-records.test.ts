@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { msToNs } from '@xe/core-types';
 import { keyPairFromSeed, signNodeRecord } from '@xe/crypto';
 import { peerIdFromPubKeyHex } from '../../src/keys.js';
