@@ -1,11 +1,11 @@
-import { type Attestation, hexToBytes, isHex, MAX_ATTESTATIONS, type TimekeeperSet } from '@xe/core-types';
+import { type Attestation, fields, hexToBytes, isHex, MAX_ATTESTATIONS, type TimekeeperSet, U64_MAX } from '@xe/core-types';
 import { sha256, u64be } from './bytes.js';
 import { type KeyPair, signHex, verify } from './ed25519.js';
 import { CryptoError, CryptoErrorCodes } from './errors.js';
 
 /** `SHA-256(lease_hash bytes || u64(timestamp))` (SPEC §8). */
 export function attestationDigest(leaseHash: string, timestamp: bigint): Uint8Array {
-  return sha256(hexToBytes(leaseHash, 'lease_hash'), u64be(timestamp));
+  return sha256(hexToBytes(fields.hash(leaseHash, 'lease_hash'), 'lease_hash'), u64be(timestamp));
 }
 
 export function signAttestation(key: KeyPair, leaseHash: string, timestamp: bigint): Attestation {
@@ -14,7 +14,7 @@ export function signAttestation(key: KeyPair, leaseHash: string, timestamp: bigi
 
 export function verifyAttestation(a: Attestation, leaseHash: string): boolean {
   if (!isHex(a.public_key, 64) || !isHex(a.signature, 128) || typeof a.timestamp !== 'bigint') return false;
-  if (a.timestamp < 0n || a.timestamp >= 1n << 64n) return false;
+  if (a.timestamp < 0n || a.timestamp > U64_MAX) return false;
   return verify(attestationDigest(leaseHash, a.timestamp), a.signature, a.public_key);
 }
 
@@ -44,6 +44,10 @@ export function checkAttestations(
   timekeepers: TimekeeperSet,
   options: AttestationCheckOptions,
 ): AttestationCheck {
+  if (!Array.isArray(list)) {
+    throw new CryptoError(CryptoErrorCodes.ATTESTATIONS_BELOW_THRESHOLD, 'attestations: expected an array', { field: 'attestations' });
+  }
+  fields.hash(leaseHash, 'lease_hash');
   if (list.length > MAX_ATTESTATIONS) {
     throw new CryptoError(CryptoErrorCodes.ATTESTATIONS_TOO_MANY, `attestations: ${list.length} entries, at most ${MAX_ATTESTATIONS}`, {
       field: 'attestations',
@@ -53,6 +57,7 @@ export function checkAttestations(
   const seen = new Set<string>();
   const counted: Attestation[] = [];
   for (const a of list) {
+    if (a === null || typeof a !== 'object' || typeof a.timestamp !== 'bigint') continue;
     if (!listed.has(a.public_key) || seen.has(a.public_key)) continue;
     if (options.checkSkew) {
       const d = a.timestamp - options.now;
@@ -62,7 +67,7 @@ export function checkAttestations(
     seen.add(a.public_key);
     counted.push(a);
   }
-  if (counted.length < timekeepers.threshold) {
+  if (counted.length === 0 || counted.length < timekeepers.threshold) {
     throw new CryptoError(
       CryptoErrorCodes.ATTESTATIONS_BELOW_THRESHOLD,
       `attestations: ${counted.length} valid from listed timekeepers, threshold is ${timekeepers.threshold}`,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ErrorCodes, U64_MAX, XeError } from '@xe/core-types';
 
 const encoder = new TextEncoder();
 
@@ -6,9 +7,13 @@ export function utf8(s: string): Uint8Array {
   return encoder.encode(s);
 }
 
+/** `u64(x)`: 8 bytes big-endian. A value outside u64 is a coded OVERFLOW error, never a wrap. */
 export function u64be(value: bigint): Uint8Array {
+  if (typeof value !== 'bigint' || value < 0n || value > U64_MAX) {
+    throw new XeError(ErrorCodes.OVERFLOW, `expected an integer within u64, got ${String(value)}`);
+  }
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt.asUintN(64, value));
+  new DataView(out.buffer).setBigUint64(0, value);
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { bytesToHex, type GenesisBundle, hexToBytes, LEASE_PARAM_FIELDS, type NetworkParams } from '@xe/core-types';
+import { bytesToHex, fields, type GenesisBundle, hexToBytes, LEASE_PARAM_FIELDS, type NetworkParams } from '@xe/core-types';
 import { lp, sha256, u64be, utf8 } from './bytes.js';
 
 const NETWORK_TAG = utf8('xe/network/v1\0');
@@ -17,7 +17,9 @@ export function networkHash(bundle: NetworkParams & { blocks: readonly { hash: s
   ];
   for (const key of [...bundle.timekeepers.keys].sort()) parts.push(lp(key));
   for (const f of LEASE_PARAM_FIELDS) parts.push(u64be(bundle.lease[f]));
-  for (const b of bundle.blocks) parts.push(hexToBytes(b.hash, 'blocks[].hash'));
+  bundle.blocks.forEach((b, i) => {
+    parts.push(hexToBytes(fields.hash(b.hash, `blocks[${i}].hash`)));
+  });
   return bytesToHex(sha256(...parts));
 }
 

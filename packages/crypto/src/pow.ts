@@ -3,12 +3,14 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type Block, isHex } from '@xe/core-types';
+import { type Block, fields, isHex, U64_MAX } from '@xe/core-types';
 import { CryptoError, CryptoErrorCodes } from './errors.js';
 import { sharedKernel } from './pow-kernel.js';
 
 /** `work = first 8 bytes of BLAKE3(u64le(nonce) || hash)` as a big-endian u64 (SPEC §3.3). */
 export function powWork(hashHex: string, nonce: bigint): bigint {
+  fields.hash(hashHex, 'hash');
+  fields.u64(nonce, 'pow_nonce');
   const k = sharedKernel();
   k.setHash(hashHex);
   return k.work(nonce);
@@ -16,8 +18,9 @@ export function powWork(hashHex: string, nonce: bigint): bigint {
 
 /** True when the block carries a nonce whose work reaches the difficulty. */
 export function verifyPow(block: Pick<Block, 'hash' | 'pow_nonce'>, difficulty: bigint): boolean {
-  if (block.pow_nonce === undefined || !isHex(block.hash, 64)) return false;
-  return powWork(block.hash, block.pow_nonce) >= difficulty;
+  const nonce = block.pow_nonce;
+  if (typeof nonce !== 'bigint' || nonce < 0n || nonce > U64_MAX || !isHex(block.hash, 64)) return false;
+  return powWork(block.hash, nonce) >= difficulty;
 }
 
 export interface PowProgress {
@@ -95,7 +98,12 @@ export class PowSolver {
   }
 
   private async run(hashHex: string, difficulty: bigint, options: Omit<SolveOptions, 'workers'>): Promise<PowSolution> {
-    if (!isHex(hashHex, 64)) throw new CryptoError(CryptoErrorCodes.POW_INVALID, 'hash: expected 64 lowercase hex chars');
+    if (!isHex(hashHex, 64)) {
+      throw new CryptoError(CryptoErrorCodes.POW_INVALID, 'hash: expected 64 lowercase hex chars', { field: 'hash' });
+    }
+    if (typeof difficulty !== 'bigint' || difficulty < 0n || difficulty > U64_MAX) {
+      throw new CryptoError(CryptoErrorCodes.POW_INVALID, 'difficulty: expected a u64', { field: 'difficulty' });
+    }
     if (options.signal?.aborted) throw new CryptoError(CryptoErrorCodes.POW_ABORTED, 'proof of work aborted');
     const started = performance.now();
     const diffHi = Number(difficulty >> 32n) >>> 0;
