@@ -37,7 +37,7 @@ missing_libs() {
 if [ ! -x "$SSHD" ] || [ -n "$(missing_libs)" ]; then
   apt_update_once
   work="$(mktemp -d)"
-  chmod 755 "$work"  # apt-get download fetches as the _apt user
+  chmod 755 "$work"; chown _apt "$work" 2>/dev/null || true  # apt-get download fetches as the _apt user
   trap 'rm -rf "$work"' EXIT
   mkdir -p "$PREFIX"
   (cd "$work" && apt-get download -qq openssh-server openssh-sftp-server libwrap0)
