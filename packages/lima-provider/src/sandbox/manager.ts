@@ -102,10 +102,22 @@ export class SandboxVmManager implements VmManager {
     const keyLine = sshAuthorizedKeyLine(checkAccessKey(accessPubKey));
     const name = vmName(leaseHash);
     throwIfAborted(options.signal);
-    if (this.busy.has(name) || (await this.store.get(name))) {
-      throw new VmStateError(VmErrorCodes.VM_EXISTS, `a VM for lease ${leaseHash} exists already`, { details: { name } });
-    }
+    const exists = () =>
+      new VmStateError(VmErrorCodes.VM_EXISTS, `a VM for lease ${leaseHash} exists already`, { details: { name } });
+    // Claimed synchronously, so two concurrent provisions of one lease cannot both pass.
+    if (this.busy.has(name)) throw exists();
     this.busy.add(name);
+    let existing: VmRecord | undefined;
+    try {
+      existing = await this.store.get(name);
+    } catch (err) {
+      this.busy.delete(name);
+      throw err;
+    }
+    if (existing) {
+      this.busy.delete(name);
+      throw exists();
+    }
     const dir = join(this.dataDir, 'sandbox', name);
     const limits =
       this.options.enforceLimits === false

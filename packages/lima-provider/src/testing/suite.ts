@@ -159,6 +159,12 @@ export function vmManagerTests(harness: VmManagerHarness, t: TestApi): void {
       await assert.rejects(m.provision(l, { vcpus: -1, memory_mb: 1, disk_gb: 1 }, key.pubHex), hasCode('INVALID_RESOURCES'));
       await assert.rejects(m.provision('xyz', RES, key.pubHex), hasCode('INVALID_LEASE_HASH'));
       await assert.rejects(m.provision(lease, RES, key.pubHex), hasCode('VM_EXISTS'));
+      // Two concurrent provisions of one lease: exactly one wins.
+      const twice = await Promise.allSettled([m.provision(l, RES, key.pubHex), m.provision(l, RES, key.pubHex)]);
+      assert.equal(twice.filter((s) => s.status === 'fulfilled').length, 1);
+      const lost = twice.find((s) => s.status === 'rejected') as PromiseRejectedResult;
+      assert.equal((lost.reason as { code?: string }).code, 'VM_EXISTS');
+      await m.teardown(l);
       await assert.rejects(m.exec(l, 'true'), hasCode('VM_NOT_FOUND'));
       await assert.rejects(m.dialSsh(l), hasCode('VM_NOT_FOUND'));
       assert.equal(await m.get(l), undefined);
