@@ -42,6 +42,8 @@ export const LedgerErrorCodes = {
   LOCKED_R_MISMATCH: 'LOCKED_R_MISMATCH',
   WRONG_SIGNER: 'WRONG_SIGNER',
   LEASE_STATE: 'LEASE_STATE',
+  /** settle/force-settle of a lease whose accept has not arrived yet (retryable) */
+  LEASE_NOT_ACCEPTED: 'LEASE_NOT_ACCEPTED',
   ATTESTATIONS_INVALID: 'ATTESTATIONS_INVALID',
   ACCEPT_WINDOW_PASSED: 'ACCEPT_WINDOW_PASSED',
   SETTLE_TOO_EARLY: 'SETTLE_TOO_EARLY',
@@ -65,6 +67,7 @@ export const RETRYABLE_CODES: ReadonlySet<LedgerErrorCode> = new Set<LedgerError
   LedgerErrorCodes.UNKNOWN_PREVIOUS,
   LedgerErrorCodes.UNKNOWN_SOURCE,
   LedgerErrorCodes.UNKNOWN_CERTIFICATE,
+  LedgerErrorCodes.LEASE_NOT_ACCEPTED,
 ]);
 
 /** A block (or certificate) broke a rule; carried inside admission, surfaced as a rejection. */

@@ -567,6 +567,8 @@ export class Ledger {
   }
 
   private requireState(lease: LeaseRecord, state: LeaseState): void {
+    // the accept lives on the provider's chain and may simply not have arrived yet
+    if (state === 'accepted' && lease.state === 'created') reject(C.LEASE_NOT_ACCEPTED, 'lease is not accepted (yet)');
     if (lease.state !== state) reject(C.LEASE_STATE, `lease is ${lease.state}, needs ${state}`);
   }
 
