@@ -207,7 +207,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
   private readonly streamHandlers = new Map<string, StreamHandler>();
   private readonly helloPeers = new Map<string, string>();
   private readonly banned = new Map<string, number>();
-  private readonly helloWaiters = new Map<string, Set<() => void>>();
+  private readonly helloWaiters = new Map<string, Set<(err?: Error) => void>>();
   private readonly bootstrap: BootstrapEntry[] = [];
   private readonly syncLimits: SyncLimits;
   private readonly syncInFlight = new Map<string, Promise<SyncSummary>>();
@@ -423,6 +423,12 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
     await this.node.hangUp(peerIdFromString(peerId));
   }
 
+  /** Peers in our GossipSub mesh for a topic. */
+  meshPeers(topic: string): string[] {
+    const ps = this.node.services.pubsub as unknown as { getMeshPeers(topic: string): string[] };
+    return ps.getMeshPeers(topic);
+  }
+
   /** The GossipSub score this node gives a peer (negative after it relayed REJECTed messages). */
   peerScore(peerId: string): number {
     const ps = this.node.services.pubsub as unknown as { getScore(id: string): number };
@@ -441,6 +447,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
 
   private onPeerDisconnect(peerId: string): void {
     this.helloPeers.delete(peerId);
+    this.settleHelloWaiters(peerId, new GossipError(GossipErrorCodes.PEER_UNREACHABLE, `peer ${peerId} disconnected before hello`));
     this.emit('peer:disconnect', { peerId });
     for (const b of this.bootstrap) if (b.peerId === peerId) this.scheduleRedial(b);
   }
@@ -521,10 +528,15 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
   private async serveHello(stream: Stream, conn: Connection): Promise<void> {
     const signal = AbortSignal.any([AbortSignal.timeout(this.options.helloTimeoutMs ?? 10_000), this.stopController.signal]);
     try {
+      const closed = new Promise<void>((resolve) => stream.addEventListener('close', () => resolve(), { once: true }));
       const msg = await new StreamReader(stream).readJson(HELLO_MAX_BYTES, signal);
       const parsed = this.parseHello(msg);
       await writeJson(stream, this.helloMessage(), signal);
       await stream.close({ signal }).catch(() => undefined);
+      if (parsed.network_id !== this.options.networkId || parsed.network_hash !== this.options.networkHash) {
+        // Let the dialler read our hello (it closes its side after) before we hang up.
+        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+      }
       this.checkHello(conn, parsed);
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)));
@@ -553,6 +565,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
       this.counters.inc('xe_hello_failures_total', { reason: 'wrong_network' });
       this.log.info('peer of another network refused', { peerId, networkId: hello.network_id });
       this.emit('peer:wrong-network', { peerId, networkId: hello.network_id, networkHash: hello.network_hash });
+      this.settleHelloWaiters(peerId, new GossipError(GossipErrorCodes.WRONG_NETWORK, `peer ${peerId} is on network ${hello.network_id}`));
       this.node.hangUp(conn.remotePeer).catch(() => undefined);
       return;
     }
@@ -560,11 +573,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
     const first = !this.helloPeers.has(peerId);
     this.helloPeers.set(peerId, hello.version);
     this.counters.inc('xe_hello_ok_total');
-    const waiters = this.helloWaiters.get(peerId);
-    if (waiters) {
-      this.helloWaiters.delete(peerId);
-      for (const w of waiters) w();
-    }
+    this.settleHelloWaiters(peerId);
     if (!first) return;
     this.emit('peer:hello', { peerId, version: hello.version });
     this.scheduleRecordPublish();
@@ -572,16 +581,17 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
     if (this.components.syncSource && this.components.syncSink) this.sync(peerId).catch(() => undefined);
   }
 
-  /** Resolves once `peerId` has completed hello; rejects when `signal` aborts. */
+  /** Resolves once `peerId` has completed hello; rejects when `signal` aborts, the peer leaves or is of another network. */
   private awaitHello(peerId: string, signal: AbortSignal): Promise<void> {
     if (this.helloPeers.has(peerId)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       let set = this.helloWaiters.get(peerId);
       if (!set) this.helloWaiters.set(peerId, (set = new Set()));
       const waiters = set;
-      const done = () => {
+      const done = (err?: Error) => {
         signal.removeEventListener('abort', onAbort);
-        resolve();
+        if (err) reject(err);
+        else resolve();
       };
       const onAbort = () => {
         waiters.delete(done);
@@ -591,6 +601,13 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
       waiters.add(done);
       signal.addEventListener('abort', onAbort, { once: true });
     });
+  }
+
+  private settleHelloWaiters(peerId: string, err?: Error): void {
+    const waiters = this.helloWaiters.get(peerId);
+    if (!waiters) return;
+    this.helloWaiters.delete(peerId);
+    for (const w of waiters) w(err);
   }
 
   // ------------------------------------------------------------------ topics
