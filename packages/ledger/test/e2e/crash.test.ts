@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { bundleToJson, stringifyJson } from '@xe/core-types';
+import { Ledger, LevelStore, stateDigest } from '../../src/index.js';
+import { world } from '../helpers.js';
+import { certificates, generate, rng } from '../support/generator.js';
+
+const FEEDER = fileURLToPath(new URL('../fixtures/feeder.mjs', import.meta.url));
+const dirs: string[] = [];
+
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+/** Runs the feeder; kills it with SIGKILL `killAfterMs` after it started feeding (or lets it finish). */
+function runFeeder(args: string[], killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [FEEDER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    let timer: NodeJS.Timeout | undefined;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (killAfterMs !== undefined && timer === undefined && out.includes('started')) {
+        timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, out, err });
+    });
+  });
+}
+
+describe('crash safety', () => {
+  it('survives 20 SIGKILLs mid-write: each reopen is consistent and continues from its frontier', async () => {
+    const gen = await world();
+    const g = await generate(gen.ledger, 700, 0xc0ffee);
+    const inGen = new Set(g.all.map((b) => b.hash));
+    const treasuries = new Set(gen.bundle.blocks.map((b) => b.account));
+    const initial = [];
+    for (const f of await gen.ledger.frontiers()) {
+      if (treasuries.has(f.account)) continue;
+      initial.push(...(await gen.ledger.blocksAfter(f.account, 0n, 10)).filter((b) => !inGen.has(b.hash)));
+    }
+    const blocks = [...initial, ...g.all];
+    const dir = await mkdtemp(join(tmpdir(), 'ledger-crash-'));
+    dirs.push(dir);
+    const files = [join(dir, 'bundle.json'), join(dir, 'certs.json'), join(dir, 'blocks.jsonl')];
+    await writeFile(files[0]!, stringifyJson(bundleToJson(gen.bundle)));
+    await writeFile(files[1]!, stringifyJson(certificates()));
+    await writeFile(files[2]!, blocks.map((b) => stringifyJson(b)).join('\n'));
+    const dataDir = join(dir, 'db');
+    const args = [dataDir, ...files];
+
+    const rand = rng(7);
+    let lastTotal = -1n;
+    let kills = 0;
+    for (let i = 0; i < 20; i++) {
+      const r = await runFeeder(args, Math.floor(rand() * 250));
+      if (r.signal === 'SIGKILL') kills++;
+      else expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: '' });
+      const ledger = await Ledger.open(await LevelStore.open(dataDir), gen.bundle);
+      const rep = await ledger.checkConsistency();
+      expect(rep.problems).toEqual([]);
+      const total = (await ledger.frontiers()).reduce((n, f) => n + f.height, 0n);
+      expect(total).toBeGreaterThanOrEqual(lastTotal);
+      lastTotal = total;
+      await ledger.close();
+    }
+    expect(kills).toBeGreaterThanOrEqual(15);
+    const final = await runFeeder(args);
+    expect(final.code).toBe(0);
+    const store = await LevelStore.open(dataDir);
+    const ledger = await Ledger.open(store, gen.bundle);
+    expect((await ledger.checkConsistency()).problems).toEqual([]);
+    expect(await stateDigest(store)).toBe(await stateDigest(gen.store));
+    await ledger.close();
+  }, 120_000);
+});
