@@ -82,7 +82,15 @@ export class PowSolver {
     if (this.pool.length === 0) {
       const url = workerUrl();
       for (let index = 0; index < this.size; index++) {
-        const w = new Worker(url, { workerData: { control: this.control, index } });
+        // Workers inherit the parent's exec flags; `--input-type` (node -e / --eval) makes a
+        // worker refuse to load its file, so it is not passed on.
+        const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+        const w = new Worker(url, { workerData: { control: this.control, index }, execArgv });
+        // A thread that dies outside a search must not crash the process with an unhandled
+        // 'error' event; the pool is rebuilt on the next search.
+        w.on('error', () => {
+          if (this.pool.includes(w)) this.pool = [];
+        });
         w.unref();
         this.pool.push(w);
       }
