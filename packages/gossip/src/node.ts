@@ -820,7 +820,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
       return { error, code };
     };
     if (!entry) return fail('UNKNOWN_PROTOCOL', 'no handler');
-    if (!entry.limiter.take(peerId)) return fail('RATE_LIMITED', 'rate limited');
+    const allowed = entry.limiter.take(peerId);
     let req: JsonValue | null;
     try {
       await this.awaitHello(peerId, signal);
@@ -830,6 +830,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
       if (signal.aborted) return fail('TIMEOUT', 'request not received in time');
       return fail('INVALID_REQUEST', 'malformed request');
     }
+    if (!allowed) return fail('RATE_LIMITED', 'rate limited');
     if (req === null) return fail('INVALID_REQUEST', 'empty request');
     try {
       const result = await entry.handler(req, { peerId, signal });

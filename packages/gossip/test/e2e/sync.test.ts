@@ -1,0 +1,73 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { Block } from '@xe/core-types';
+import type { IngestOutcome, SyncSink } from '../../src/index.js';
+import { ChainMaker, MemoryLedger } from '../fixtures/chain.mjs';
+import { Nodes, waitFor } from './helpers.js';
+
+async function sameState(a: MemoryLedger, b: MemoryLedger): Promise<void> {
+  const fa = (await a.frontiers()).sort((x, y) => (x.account < y.account ? -1 : 1));
+  const fb = (await b.frontiers()).sort((x, y) => (x.account < y.account ? -1 : 1));
+  expect(fb).toEqual(fa);
+  expect([...b.certs.keys()].sort()).toEqual([...a.certs.keys()].sort());
+}
+
+describe('catch-up sync', () => {
+  const nodes = new Nodes();
+  afterEach(() => nodes.stopAll());
+
+  it('brings a node started after 2,000 blocks up to date, then again after a restart and 500 more', async () => {
+    const source = new MemoryLedger();
+    const maker = new ChainMaker(source, { accounts: 6, label: 'sync' });
+    await maker.make(2000);
+    expect(maker.leases).toBeGreaterThan(100);
+    expect(source.certificateCount).toBeGreaterThan(5);
+    const a = await nodes.start('S', {}, { syncSource: source, syncSink: source });
+
+    const ledger = new MemoryLedger();
+    const options = { bootstrap: a.multiaddrs() };
+    let b = await nodes.start('N', options, { syncSource: ledger, syncSink: ledger });
+    await waitFor(() => ledger.blockCount === 2000, '2,000 blocks synced', 30_000);
+    await sameState(source, ledger);
+    expect(b.counter('xe_sync_received_blocks_total')).toBe(2000);
+
+    await b.stop();
+    await maker.make(500);
+    b = await nodes.start('N', options, { syncSource: ledger, syncSink: ledger });
+    await waitFor(() => ledger.blockCount === 2500, '500 more blocks synced', 30_000);
+    await sameState(source, ledger);
+    // Only what was missing travelled.
+    expect(b.counter('xe_sync_received_blocks_total')).toBe(500);
+    expect(a.counter('xe_sync_served_blocks_total')).toBeGreaterThanOrEqual(2500);
+  });
+
+  it('retries what the sink reports retryable after the rest of the pages', async () => {
+    const source = new MemoryLedger();
+    const maker = new ChainMaker(source, { accounts: 4, label: 'retry' });
+    const made = await maker.make(600);
+    const ledger = new MemoryLedger();
+    // A sink that, once, pretends every 50th block names something not yet known.
+    const deferred = new Set(made.filter((_, i) => i % 50 === 25).map((b) => b.hash));
+    const sink: SyncSink = {
+      ingestBlock: async (block: Block): Promise<IngestOutcome> => {
+        if (deferred.delete(block.hash)) return { status: 'rejected', retryable: true, code: 'SOURCE_UNKNOWN' };
+        return ledger.ingestBlock(block);
+      },
+      ingestCertificate: (cert) => ledger.ingestCertificate(cert),
+    };
+    const a = await nodes.start('S2', {}, { syncSource: source, syncSink: source });
+    const b = await nodes.start('N2', {}, { syncSource: ledger, syncSink: sink });
+    const done = new Promise<import('../../src/index.js').SyncSummary>((resolve) => b.once('sync:done', resolve));
+    await b.dial(a.multiaddrs()[0]!);
+    const summary = await done;
+    expect(summary.received).toBe(600);
+    expect(summary.accepted).toBe(600);
+    expect(summary.rejected).toBe(0);
+    // The deferred blocks and those of their chains that came after them were retried.
+    expect(summary.retried).toBeGreaterThanOrEqual(12);
+    expect(ledger.retryableSeen).toBeGreaterThan(0);
+    await sameState(source, ledger);
+    // A second session finds nothing to send.
+    const again = await b.sync(a.peerId);
+    expect(again.received).toBe(0);
+  });
+});
