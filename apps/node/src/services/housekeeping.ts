@@ -1,0 +1,75 @@
+import type { Block, Clock, Logger } from '@xe/core-types';
+import type { Ledger } from '@xe/ledger';
+import type { ChainWriter } from './chain-writer.js';
+
+/**
+ * Always on: receives every pending send to this node's account (so funds from the
+ * genesis bundle or another account arrive without a manual step), and runs the archive
+ * sweep on a timer.
+ */
+export class Housekeeping {
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private receiving = false;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly options: { address: string; sweepIntervalMs?: number },
+    private readonly c: { ledger: Ledger; writer: ChainWriter; clock: Clock; logger: Logger },
+  ) {}
+
+  async start(): Promise<void> {
+    this.c.ledger.events.on('block', this.onBlock);
+    this.sweepTimer = setInterval(() => void this.sweep(), this.options.sweepIntervalMs ?? 60_000);
+    this.sweepTimer.unref();
+    void this.receivePending();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.c.ledger.events.off('block', this.onBlock);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+  }
+
+  private onBlock = ({ block }: { block: Block }) => {
+    if (block.type === 'send' && block.destination === this.options.address) void this.receivePending();
+  };
+
+  /** Writes a receive for each pending send to us; coalesces concurrent triggers. */
+  async receivePending(): Promise<void> {
+    if (this.receiving) {
+      this.again = true;
+      return;
+    }
+    this.receiving = true;
+    try {
+      do {
+        this.again = false;
+        const pending = await this.c.ledger.pendingFor(this.options.address);
+        for (const p of pending) {
+          if (this.stopped) return;
+          try {
+            await this.c.writer.write((s) => ({ type: 'receive' as const, asset: p.asset, balance: s.balances[p.asset] + p.amount, source: p.hash }), {
+              what: 'receive',
+            });
+            this.c.logger.info('funds received', { from: p.from, asset: p.asset, amount: p.amount });
+          } catch (err) {
+            this.c.logger.warn('receive failed', { send: p.hash, err });
+          }
+        }
+      } while (this.again && !this.stopped);
+    } finally {
+      this.receiving = false;
+    }
+  }
+
+  async sweep(): Promise<void> {
+    try {
+      const archived = await this.c.ledger.archiveSweep(this.c.clock());
+      const n = Array.isArray(archived) ? archived.length : Number(archived ?? 0);
+      if (n > 0) this.c.logger.info('leases archived', { count: n });
+    } catch (err) {
+      this.c.logger.error('archive sweep failed', { err });
+    }
+  }
+}
