@@ -1,0 +1,134 @@
+// Ledger benchmarks: admission into LevelDB (on disk) and memory, full lease lifecycles,
+// and the ed25519 verify ceiling, all in one run. Build first (pnpm build).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEVNET_LEASE_PARAMS, NS_PER_SEC } from '@xe/core-types';
+import { keyPairFromSeed, signAttestation, signCertificate, sign, verify } from '@xe/crypto';
+import {
+  buildAccept, buildLease, buildReceive, buildSend, buildSettle, createGenesisBundle, emptyHead, Ledger, LevelStore, MemoryStore, sealBlock,
+} from '../dist/index.js';
+
+const N = Number(process.env.BENCH_BLOCKS ?? 6000);
+const LIFECYCLES = Number(process.env.BENCH_LIFECYCLES ?? 300);
+const NETWORK = 'bench-net';
+const DIFFICULTY = 0xf000000000000000n;
+const S = NS_PER_SEC;
+const T0 = 1_800_000_000_000_000_000n;
+const kp = (n) => keyPairFromSeed(new Uint8Array(32).fill(n));
+const users = [1, 2, 3, 4, 5, 6, 7, 8].map(kp);
+const prov = kp(20);
+const tks = [kp(30), kp(31)];
+const seal = (u, k) => sealBlock(u, k, { networkId: NETWORK, difficulty: DIFFICULTY });
+const line = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+
+const bundle = await createGenesisBundle({
+  networkId: NETWORK, difficulty: DIFFICULTY, timekeepers: { keys: tks.map((k) => k.pubKeyHex), threshold: 2 },
+  lease: DEVNET_LEASE_PARAMS, treasuryKeys: { XE: kp(40), XUSD: kp(41) },
+  allocations: [...users, prov].map((u) => ({ address: u.address, asset: 'XUSD', amount: 10n ** 12n })), timestamp: T0 - 3600n * S,
+});
+
+// --- blocks for the admission bench (not timed): opening receives, then sends and receives
+async function makeBlocks() {
+  const gen = await Ledger.open(new MemoryStore(), bundle, { clock: () => T0 });
+  const out = [];
+  const add = async (u, k) => {
+    const b = await seal(u, k);
+    const r = await gen.addBlock(b, { origin: 'sync' });
+    if (r.status !== 'accepted') throw new Error(JSON.stringify(r));
+    out.push(b);
+  };
+  const head = async (k) => (await gen.getAccount(k.address)) ?? emptyHead(k.address, k.pubKeyHex);
+  for (const u of [...users, prov]) for (const p of await gen.pendingFor(u.address)) await add(buildReceive(await head(u), p, T0), u);
+  let i = 0;
+  while (out.length < N) {
+    const from = users[i % users.length];
+    const to = users[(i * 7 + 3) % users.length] === from ? users[(i + 1) % users.length] : users[(i * 7 + 3) % users.length];
+    await add(buildSend(await head(from), { destination: to.address, asset: 'XUSD', amount: 1000n + BigInt(i), timestamp: T0 + BigInt(i) }), from);
+    const p = (await gen.pendingFor(to.address, { limit: 1 }))[0];
+    if (p && out.length < N) await add(buildReceive(await head(to), p, T0 + BigInt(i)), to);
+    i++;
+  }
+  return out;
+}
+
+async function admit(store, blocks) {
+  const ledger = await Ledger.open(store, bundle, { clock: () => T0 });
+  const t = performance.now();
+  for (const b of blocks) {
+    const r = await ledger.addBlock(b, { origin: 'live', now: T0 });
+    if (r.status !== 'accepted') throw new Error(JSON.stringify(r));
+  }
+  const s = (performance.now() - t) / 1000;
+  await ledger.close();
+  return blocks.length / s;
+}
+
+// --- lifecycles: lease (consumer) → accept → settle (provider), blocks pre-built
+async function makeLifecycles() {
+  const gen = await Ledger.open(new MemoryStore(), bundle, { clock: () => T0 });
+  const cert = signCertificate({ provider: prov.address, provider_pub_key: prov.pubKeyHex, score: 1n, price_multiplier_milli: 1000n, issued_at: T0 - S, expires_at: T0 + 7n * 24n * 3600n * S }, prov, NETWORK);
+  await gen.addCertificate(cert);
+  const head = async (k) => (await gen.getAccount(k.address)) ?? emptyHead(k.address, k.pubKeyHex);
+  const setup = [];
+  const add = async (u, k, list) => {
+    const b = await seal(u, k);
+    const r = await gen.addBlock(b, { origin: 'sync' });
+    if (r.status !== 'accepted') throw new Error(JSON.stringify(r));
+    list.push(b);
+  };
+  for (const u of [...users, prov]) for (const p of await gen.pendingFor(u.address)) await add(buildReceive(await head(u), p, T0), u, setup);
+  const cycles = [];
+  for (let i = 0; i < LIFECYCLES; i++) {
+    const c = users[i % users.length];
+    const t = T0 + BigInt(i) * 100n * S;
+    const list = [];
+    await add(buildLease(await head(c), { certificate: cert, vcpus: 1n, memory_mb: 1024n, disk_gb: 1n, duration: 5n, access_pub_key: c.pubKeyHex, timestamp: t }), c, list);
+    const lease = await gen.getLease(list[0].hash);
+    const att = (at) => tks.map((k) => signAttestation(k, lease.hash, at));
+    await add(buildAccept(await head(prov), lease, { attestations: att(t + S), timestamp: t + S }, DEVNET_LEASE_PARAMS), prov, list);
+    const acc = await gen.getLease(lease.hash);
+    await add(buildSettle(await head(prov), acc, { attestations: att(acc.expiry + S), timestamp: acc.expiry + S }), prov, list);
+    cycles.push(list);
+  }
+  return { cert, setup, cycles };
+}
+
+function verifyCeiling() {
+  const k = kp(99);
+  const msg = new Uint8Array(32).fill(7);
+  const sig = Buffer.from(sign(msg, k)).toString('hex');
+  const n = 5000;
+  const t = performance.now();
+  for (let i = 0; i < n; i++) if (!verify(msg, sig, k.pubKeyHex)) throw new Error('verify failed');
+  return n / ((performance.now() - t) / 1000);
+}
+
+const blocks = await makeBlocks();
+const lc = await makeLifecycles();
+const ceiling = verifyCeiling();
+const dir = await mkdtemp(join(tmpdir(), 'ledger-bench-'));
+try {
+  const level = await admit(await LevelStore.open(join(dir, 'a')), blocks);
+  const memory = await admit(new MemoryStore(), blocks);
+  const ledger = await Ledger.open(await LevelStore.open(join(dir, 'b')), bundle, { clock: () => T0 });
+  await ledger.addCertificate(lc.cert);
+  for (const b of lc.setup) await ledger.addBlock(b, { origin: 'sync' });
+  const t = performance.now();
+  for (const cycle of lc.cycles) {
+    for (const b of cycle) {
+      const r = await ledger.addBlock(b, { origin: 'sync' });
+      if (r.status !== 'accepted') throw new Error(JSON.stringify(r));
+    }
+  }
+  const lifecycles = lc.cycles.length / ((performance.now() - t) / 1000);
+  await ledger.close();
+  const ceiling2 = verifyCeiling();
+  const verifyPerS = Math.max(ceiling, ceiling2);
+  line({ bench: 'ed25519_verify_per_s_node', value: Math.round(verifyPerS), unit: 'verifies/s' });
+  line({ bench: 'ledger_blocks_per_s_leveldb', value: Math.round(level), unit: 'blocks/s', blocks: blocks.length, ratio_to_verify: +(level / verifyPerS).toFixed(3), difficulty: DIFFICULTY.toString(16) });
+  line({ bench: 'ledger_blocks_per_s_memory', value: Math.round(memory), unit: 'blocks/s', blocks: blocks.length, ratio_to_verify: +(memory / verifyPerS).toFixed(3) });
+  line({ bench: 'ledger_lease_lifecycles_per_s', value: Math.round(lifecycles), unit: 'lifecycles/s', lifecycles: lc.cycles.length, store: 'leveldb', blocks_per_lifecycle: 3 });
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
