@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import {
   bundleToJson,
   DEVNET_LEASE_PARAMS,
+  type LeaseParams,
   type Logger,
   type NodeRole,
   parseJson,
@@ -29,6 +30,8 @@ export interface DevnetOptions {
   cliPath?: string;
   /** XUSD (µ) given to every node. */
   allocation?: bigint;
+  /** Lease timing overrides (default: the devnet set of SPEC §4). */
+  lease?: Partial<LeaseParams>;
 }
 
 export interface DevnetNode {
@@ -96,7 +99,7 @@ export async function prepareDevnet(opts: DevnetOptions): Promise<Prepared> {
     networkId,
     difficulty: DEVNET_DIFFICULTY,
     timekeepers: { keys: timekeeperKeys, threshold: timekeeperKeys.length >= 3 ? 2 : 1 },
-    lease: { ...DEVNET_LEASE_PARAMS },
+    lease: { ...DEVNET_LEASE_PARAMS, ...opts.lease },
     treasuryKeys: { XE: generateKeyPair(), XUSD: generateKeyPair() },
     allocations: keys.map((k) => ({ address: k.address, asset: 'XUSD' as const, amount: allocation })),
   });

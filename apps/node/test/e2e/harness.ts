@@ -1,0 +1,168 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type JsonValue, type LeaseParams, stringifyJson } from '@xe/core-types';
+import { createVmManager } from '@xe/lima-provider';
+import { ApiClient } from '../../src/cli/client.js';
+import { devnetNodeArgs, prepareDevnet } from '../../src/devnet.js';
+
+export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+type Prepared = Awaited<ReturnType<typeof prepareDevnet>>;
+
+/** A devnet of real `xe-node start` child processes on 127.0.0.1 for one test file. */
+export class TestNet {
+  readonly children = new Map<number, ChildProcess>();
+  private constructor(
+    readonly dir: string,
+    readonly prepared: Prepared,
+    private readonly extra: Record<number, string[]>,
+  ) {}
+
+  static async create(opts: { nodes?: number; lease?: Partial<LeaseParams>; extraArgs?: Record<number, string[]> } = {}): Promise<TestNet> {
+    const dir = mkdtempSync(join(tmpdir(), 'xe-e2e-'));
+    const basePort = 20000 + Math.floor(Math.random() * 2000) * 10;
+    const prepared = await prepareDevnet({ dir, nodes: opts.nodes ?? 3, basePort, fresh: false, logLevel: 'info', ...(opts.lease ? { lease: opts.lease } : {}) });
+    return new TestNet(dir, prepared, opts.extraArgs ?? {});
+  }
+
+  get info() {
+    return this.prepared.info;
+  }
+
+  get token(): string {
+    return this.info.operator_token;
+  }
+
+  url(i: number): string {
+    return this.info.nodes[i]!.api;
+  }
+
+  client(i: number): ApiClient {
+    return new ApiClient(this.url(i), this.token);
+  }
+
+  address(i: number): string {
+    return this.info.nodes[i]!.address;
+  }
+
+  log(i: number): string {
+    return readFileSync(join(this.info.nodes[i]!.data_dir, 'node.log'), 'utf8');
+  }
+
+  /** Starts node i (again) and waits until its /ready says ready. */
+  async start(i: number, opts: { waitReady?: boolean } = {}): Promise<ChildProcess> {
+    const n = this.info.nodes[i]!;
+    const out = openSync(join(n.data_dir, 'node.log'), 'a');
+    const child = spawn(process.execPath, [CLI, ...devnetNodeArgs(this.prepared, i, 'debug'), ...(this.extra[i] ?? [])], {
+      stdio: ['ignore', out, out],
+      env: { ...process.env, XE_OPERATOR_TOKEN: this.token, XE_EXIT_WITH_PARENT: String(process.pid) },
+    });
+    this.children.set(i, child);
+    if (opts.waitReady !== false) await this.waitReady(i, child);
+    return child;
+  }
+
+  async startAll(): Promise<void> {
+    for (let i = 0; i < this.info.nodes.length; i++) await this.start(i, { waitReady: false });
+    for (let i = 0; i < this.info.nodes.length; i++) await this.waitReady(i, this.children.get(i)!);
+  }
+
+  async waitReady(i: number, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
+    await until(
+      async () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`node ${i} exited early:\n${this.log(i).slice(-3000)}`);
+        const res = await fetch(`${this.url(i)}/ready`).catch(() => undefined);
+        return res?.ok === true;
+      },
+      timeoutMs,
+      `node ${i} ready`,
+    );
+  }
+
+  /** Kills node i with a signal and waits for the process to exit. */
+  async kill(i: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const c = this.children.get(i);
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill(signal);
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.children.keys()].map((i) => this.kill(i, 'SIGTERM')));
+    for (const n of this.info.nodes.filter((x) => x.roles.includes('provider'))) {
+      const vms = createVmManager({ backend: 'sandbox', dataDir: join(n.data_dir, 'vms') });
+      for (const vm of await vms.list().catch(() => [])) await vms.teardown(vm.lease_hash).catch(() => undefined);
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Polls `check` until it returns true, or fails after `timeoutMs` naming `what`. */
+export async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, everyMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+      if (err instanceof Error && err.message.includes('exited early')) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Runs the CLI; resolves with exit code and output. */
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
+}
+
+export async function requestLease(net: TestNet, i: number, body: Record<string, unknown>): Promise<{ status: number; body: Record<string, JsonValue> }> {
+  const res = await fetch(`${net.url(i)}/lease/request`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${net.token}`, 'content-type': 'application/json' },
+    body: stringifyJson(body),
+  });
+  const { parseJson } = await import('@xe/core-types');
+  return { status: res.status, body: parseJson(await res.text()) as Record<string, JsonValue> };
+}
+
+/** True when no process mentions `needle` in its command line. */
+export function noProcessMentions(needle: string): boolean {
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes(needle)) return false;
+    } catch {}
+  }
+  return true;
+}
+
+/** True when `pid` is a live process (a zombie, already dead but not yet reaped, is not). */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,125 @@
+import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type JsonValue, leaseCost, leaseEmission, leaseStake, parseJson } from '@xe/core-types';
+import { generateKeyPair } from '@xe/crypto';
+import { createVmManager, openSshPrivateKey, vmName } from '@xe/lima-provider';
+import { noProcessMentions, processAlive, requestLease, runCli, TestNet, until } from './harness.js';
+
+/** Three `xe-node start` processes: 0 timekeeper, 1 provider (sandbox VMs), 2 consumer. */
+let net: TestNet;
+const access = generateKeyPair();
+let keyFile: string;
+
+beforeAll(async () => {
+  net = await TestNet.create();
+  keyFile = join(net.dir, 'lease_key');
+  writeFileSync(keyFile, openSshPrivateKey(access.seed, access.publicKey, 'test'), { mode: 0o600 });
+  await net.startAll();
+});
+
+afterAll(async () => {
+  await net?.stop();
+});
+
+async function balances(i: number, address: string): Promise<{ XE: bigint; XUSD: bigint }> {
+  const a = (await net.client(i).call('GET', `/accounts/${address}`)) as { balances: { XE: bigint; XUSD: bigint } };
+  return a.balances;
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+describe('a lease across three node processes', () => {
+  it('is requested, accepted everywhere, reachable by exec and ssh, then settles with exact balances', async () => {
+    const consumer = net.address(2);
+    const provider = net.address(1);
+    await until(async () => ((await net.client(2).call('GET', '/providers')) as unknown[]).length === 1, 30_000, 'the provider advert');
+    await until(async () => (await balances(2, consumer)).XUSD > 0n && (await balances(2, provider)).XUSD > 0n, 30_000, 'funds received');
+    const cBefore = await balances(2, consumer);
+    const pBefore = await balances(2, provider);
+
+    const duration = 10;
+    const req = { vcpus: 1, memory_mb: 512, disk_gb: 1, duration, access_pub_key: access.pubKeyHex };
+    const res = await requestLease(net, 2, req);
+    expect(res.status).toBe(200);
+    const hash = String(res.body.lease_hash);
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+
+    const cost = leaseCost({ ...req, multiplier_milli: 1000 });
+    const stake = leaseStake(cost, 5n);
+    const emission = leaseEmission(cost, 2000n);
+
+    // The same accepted lease on every node, every seed field with the seed's JSON type.
+    const seen: string[] = [];
+    for (const i of [0, 1, 2]) {
+      await until(async () => {
+        const r = await fetch(`${net.url(i)}/leases/${hash}`);
+        return r.ok && JSON.parse(await r.text()).state === 'accepted';
+      }, 20_000, `accepted lease on node ${i}`);
+      const text = await (await fetch(`${net.url(i)}/leases/${hash}`)).text();
+      seen.push(text);
+      const raw = JSON.parse(text) as Record<string, unknown>;
+      expect(Object.keys(raw).sort()).toEqual(
+        ['access_pub_key', 'certificate_hash', 'consumer', 'cost', 'disk_gb', 'duration', 'lease_hash', 'memory_mb', 'provider', 'settled', 'stake', 'start_time', 'state', 'vcpus'].sort(),
+      );
+      for (const f of ['lease_hash', 'consumer', 'provider', 'access_pub_key', 'certificate_hash', 'state']) expect(typeof raw[f]).toBe('string');
+      for (const f of ['vcpus', 'memory_mb', 'disk_gb', 'duration', 'cost', 'stake', 'start_time']) expect(typeof raw[f]).toBe('number');
+      expect(raw.settled).toBe(false);
+      const exact = parseJson(text) as Record<string, JsonValue>;
+      expect(exact).toMatchObject({ lease_hash: hash, consumer, provider, vcpus: 1n, memory_mb: 512n, disk_gb: 1n, duration: 10n, access_pub_key: access.pubKeyHex, cost, stake });
+      expect(exact.start_time as bigint).toBeGreaterThan(0n);
+    }
+    expect(new Set(seen).size).toBe(1);
+
+    // The provider's capacity is taken.
+    const providers = (await net.client(2).call('GET', '/providers')) as Array<Record<string, bigint>>;
+    expect(providers[0]).toMatchObject({ address: provider, vcpus: 4n, active_leases: 1n, available_vcpus: 3n, available_memory_mb: 4096n - 512n, available_disk_gb: 39n });
+
+    // exec on the provider's node
+    const exec = (await net.client(1).call('POST', `/vms/${hash}/exec`, { command: 'uname -a' }, { auth: true })) as Record<string, JsonValue>;
+    expect(exec.exit_code).toBe(0n);
+    expect(String(exec.stdout)).toMatch(/^Linux /);
+
+    // ssh with the lease key through the consumer node's tunnel (consumer → libp2p → provider → sshd)
+    const ssh = await runCli(['ssh', '-i', keyFile, hash, '--node', net.url(2), '--', 'hostname']);
+    expect(ssh.stderr).toBe('');
+    expect(ssh.stdout.trim()).toBe(vmName(hash));
+    expect(ssh.code).toBe(0);
+
+    // The consumer's node learned the VM info from the provider's.
+    await until(async () => (await fetch(`${net.url(2)}/vms/${hash}`)).ok, 20_000, 'VM info on the consumer node');
+
+    const vms = createVmManager({ backend: 'sandbox', dataDir: join(net.info.nodes[1]!.data_dir, 'vms') });
+    const details = await vms.details(hash);
+    expect(details?.status).toBe('running');
+    const sshPort = details!.ssh_port!;
+    expect(await portOpen(sshPort)).toBe(true);
+
+    // After the duration: settled on every node, money moved exactly, the VM is gone.
+    for (const i of [0, 1, 2]) {
+      await until(async () => {
+        const l = (await net.client(i).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>;
+        return l.state === 'settled' && l.settled === true;
+      }, 60_000, `settled lease on node ${i}`, 500);
+    }
+    for (const i of [0, 1, 2]) {
+      await until(async () => (await balances(i, provider)).XE === pBefore.XE + emission, 20_000, `provider emission on node ${i}`);
+      expect(await balances(i, consumer)).toEqual({ XE: cBefore.XE, XUSD: cBefore.XUSD - cost });
+      expect(await balances(i, provider)).toEqual({ XE: pBefore.XE + emission, XUSD: pBefore.XUSD });
+    }
+    await until(async () => (await fetch(`${net.url(1)}/vms/${hash}`)).status === 404, 20_000, 'VM removed');
+    await until(async () => !(await portOpen(sshPort)), 10_000, 'sshd port closed');
+    for (const pid of details!.pids) expect(processAlive(pid)).toBe(false);
+    expect(noProcessMentions(vmName(hash))).toBe(true);
+  });
+});
