@@ -41,7 +41,7 @@ describe('request/response and raw streams', () => {
       duplex.pipe(duplex);
     });
     await a.start();
-    b = await nodes.start('RB', { bootstrap: a.multiaddrs() });
+    b = await nodes.start('RB', { bootstrap: a.multiaddrs(), redialMinMs: 100 });
     await waitFor(() => b.helloPeerIds().includes(a.peerId), 'hello');
   });
 
@@ -84,6 +84,13 @@ describe('request/response and raw streams', () => {
     await ghost.stop();
     await expect(b.request(ghostId, '/xe/vminfo/1.0.0', {}, { timeoutMs: 3000 })).rejects.toMatchObject({ code: 'PEER_UNREACHABLE' });
     await expect(b.request(a.peerId, '/not/handled/1.0.0', {})).rejects.toMatchObject({ code: 'PEER_UNREACHABLE' });
+  });
+
+  it('redials a bootstrap peer when the connection drops', async () => {
+    const helloAgain = new Promise((resolve) => b.once('peer:hello', resolve));
+    await a.hangUp(b.peerId);
+    expect(await helloAgain).toMatchObject({ peerId: a.peerId });
+    expect(b.helloPeerIds()).toEqual([a.peerId]);
   });
 
   it('carries 10 MB byte-exact both ways through a tunnel stream', async () => {
