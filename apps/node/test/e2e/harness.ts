@@ -21,11 +21,13 @@ export class TestNet {
     private readonly extra: Record<number, string[]>,
   ) {}
 
-  static async create(opts: { nodes?: number; lease?: Partial<LeaseParams>; extraArgs?: Record<number, string[]> } = {}): Promise<TestNet> {
+  static async create(
+    opts: { nodes?: number; lease?: Partial<LeaseParams>; extraArgs?: (info: Prepared['info']) => Record<number, string[]> } = {},
+  ): Promise<TestNet> {
     const dir = mkdtempSync(join(tmpdir(), 'xe-e2e-'));
     const basePort = 20000 + Math.floor(Math.random() * 2000) * 10;
     const prepared = await prepareDevnet({ dir, nodes: opts.nodes ?? 3, basePort, fresh: false, logLevel: 'info', ...(opts.lease ? { lease: opts.lease } : {}) });
-    return new TestNet(dir, prepared, opts.extraArgs ?? {});
+    return new TestNet(dir, prepared, opts.extraArgs?.(prepared.info) ?? {});
   }
 
   get info() {

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type JsonValue, NS_PER_SEC } from '@xe/core-types';
+import { generateKeyPair } from '@xe/crypto';
+import { requestLease, TestNet, until } from './harness.js';
+
+/**
+ * Short timings so the force-settle window opens within the test: skew 2 s, grace 4 s,
+ * gap 5 s (> 2 × skew), escrow expiry 120 s (> grace + gap).
+ */
+let net: TestNet;
+
+beforeAll(async () => {
+  net = await TestNet.create({
+    lease: {
+      min_duration_secs: 5n,
+      max_attestation_skew_ns: 2n * NS_PER_SEC,
+      accept_window_ns: 20n * NS_PER_SEC,
+      settle_grace_ns: 4n * NS_PER_SEC,
+      force_settle_gap_ns: 5n * NS_PER_SEC,
+      escrow_expiry_ns: 120n * NS_PER_SEC,
+      archive_gap_ns: 60n * NS_PER_SEC,
+    },
+  });
+  await net.startAll();
+});
+
+afterAll(async () => {
+  await net?.stop();
+});
+
+describe('force-settle', () => {
+  it('a provider killed for good before expiry: the consumer force-settles when the window opens and gets the cost back', async () => {
+    const consumer = net.address(2);
+    await until(async () => ((await net.client(2).call('GET', '/providers')) as unknown[]).length === 1, 30_000, 'the provider advert');
+    await until(async () => ((await net.client(2).call('GET', `/accounts/${consumer}`)) as { balances: { XUSD: bigint } }).balances.XUSD > 0n, 30_000, 'funds');
+    const before = ((await net.client(2).call('GET', `/accounts/${consumer}`)) as { balances: { XUSD: bigint; XE: bigint } }).balances;
+
+    const res = await requestLease(net, 2, { vcpus: 1, memory_mb: 256, disk_gb: 1, duration: 6, access_pub_key: generateKeyPair().pubKeyHex });
+    expect(res.status).toBe(200);
+    const hash = String(res.body.lease_hash);
+    const cost = ((await net.client(2).call('GET', `/leases/${hash}`)) as Record<string, bigint>).cost!;
+    expect(((await net.client(2).call('GET', `/accounts/${consumer}`)) as { balances: { XUSD: bigint } }).balances.XUSD).toBe(before.XUSD - cost);
+
+    await net.kill(1, 'SIGKILL');
+    const lease = (await net.client(2).call('GET', `/leases/${hash}`)) as Record<string, bigint>;
+    const windowOpens = lease.start_time! + 6n * NS_PER_SEC + 9n * NS_PER_SEC;
+
+    for (const i of [0, 2]) {
+      await until(
+        async () => ((await net.client(i).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>).state === 'unfulfilled',
+        60_000,
+        `unfulfilled on node ${i}`,
+        500,
+      );
+    }
+    // not before the window opened
+    expect(BigInt(Date.now()) * 1_000_000n).toBeGreaterThanOrEqual(windowOpens);
+    const l = (await net.client(2).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>;
+    expect(l.settled).toBe(true);
+    for (const i of [0, 2]) {
+      const after = ((await net.client(i).call('GET', `/accounts/${consumer}`)) as { balances: { XUSD: bigint; XE: bigint } }).balances;
+      expect(after).toEqual(before);
+    }
+  });
+});

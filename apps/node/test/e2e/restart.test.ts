@@ -1,0 +1,85 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type JsonValue, leaseCost, leaseEmission } from '@xe/core-types';
+import { generateKeyPair } from '@xe/crypto';
+import { createVmManager, openSshPrivateKey, vmName } from '@xe/lima-provider';
+import { processAlive, requestLease, runCli, TestNet, until } from './harness.js';
+
+let net: TestNet;
+const access = generateKeyPair();
+let keyFile: string;
+
+beforeAll(async () => {
+  net = await TestNet.create();
+  keyFile = join(net.dir, 'lease_key');
+  writeFileSync(keyFile, openSshPrivateKey(access.seed, access.publicKey, 'test'), { mode: 0o600 });
+  await net.startAll();
+});
+
+afterAll(async () => {
+  await net?.stop();
+});
+
+async function balances(i: number, address: string): Promise<{ XE: bigint; XUSD: bigint }> {
+  return ((await net.client(i).call('GET', `/accounts/${address}`)) as { balances: { XE: bigint; XUSD: bigint } }).balances;
+}
+
+describe('provider restart', () => {
+  it('kill -9 of the provider during a lease: the VM is adopted, ssh still works, the lease settles on time', async () => {
+    const consumer = net.address(2);
+    const provider = net.address(1);
+    await until(async () => ((await net.client(2).call('GET', '/providers')) as unknown[]).length === 1, 30_000, 'the provider advert');
+    await until(async () => (await balances(2, consumer)).XUSD > 0n && (await balances(2, provider)).XUSD > 0n, 30_000, 'funds');
+    const cBefore = await balances(2, consumer);
+    const pBefore = await balances(2, provider);
+
+    const req = { vcpus: 1, memory_mb: 256, disk_gb: 1, duration: 25, access_pub_key: access.pubKeyHex };
+    const res = await requestLease(net, 2, req);
+    expect(res.status).toBe(200);
+    const hash = String(res.body.lease_hash);
+    const vms = createVmManager({ backend: 'sandbox', dataDir: join(net.info.nodes[1]!.data_dir, 'vms') });
+    const before = await vms.details(hash);
+    expect(before?.status).toBe('running');
+
+    await net.kill(1, 'SIGKILL');
+    // The paid VM outlives its provider process.
+    for (const pid of before!.pids) expect(processAlive(pid)).toBe(true);
+
+    await net.start(1);
+    const after = await vms.details(hash);
+    expect(after?.status).toBe('running');
+    expect(after?.pids).toEqual(before?.pids);
+    expect(net.log(1)).toMatch(/VMs reconciled.*"adopted":1/);
+
+    // ssh through the consumer's node reaches the adopted VM
+    await until(
+      async () => {
+        const ssh = await runCli(['ssh', '-i', keyFile, hash, '--node', net.url(2), '--', 'hostname']);
+        return ssh.code === 0 && ssh.stdout.trim() === vmName(hash);
+      },
+      30_000,
+      'ssh after the provider restart',
+      1000,
+    );
+
+    // settles on time: the settle's attested time is within the grace period after expiry
+    for (const i of [0, 1, 2]) {
+      await until(async () => ((await net.client(i).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>).state === 'settled', 90_000, `settled on node ${i}`, 500);
+    }
+    const cost = leaseCost({ ...req, multiplier_milli: 1000 });
+    const emission = leaseEmission(cost, 2000n);
+    for (const i of [0, 1, 2]) {
+      await until(async () => (await balances(i, provider)).XE === pBefore.XE + emission, 20_000, `emission on node ${i}`);
+      expect(await balances(i, consumer)).toEqual({ XE: cBefore.XE, XUSD: cBefore.XUSD - cost });
+      expect(await balances(i, provider)).toEqual({ XE: pBefore.XE + emission, XUSD: pBefore.XUSD });
+    }
+    const lease = (await net.client(0).call('GET', `/leases/${hash}`)) as Record<string, bigint>;
+    const settleBlock = (await net.client(0).call('GET', `/accounts/${provider}`)) as Record<string, string>;
+    expect(settleBlock.frontier).toMatch(/^[0-9a-f]{64}$/);
+    // expiry = start + duration; the settle came within the grace (60 s on the devnet)
+    const expiry = lease.start_time! + BigInt(req.duration) * 1_000_000_000n;
+    expect(BigInt(Date.now()) * 1_000_000n).toBeLessThan(expiry + 60_000_000_000n);
+    await until(async () => (await vms.details(hash)) === undefined, 20_000, 'VM removed after settle');
+  });
+});
