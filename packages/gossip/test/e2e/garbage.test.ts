@@ -48,7 +48,7 @@ describe('garbage on every topic and protocol', () => {
 
   beforeAll(async () => {
     const ledger = new MemoryLedger();
-    target = nodes.make('T', {}, { syncSource: ledger, syncSink: ledger });
+    target = nodes.make('T', { helloTimeoutMs: 1500 }, { syncSource: ledger, syncSink: ledger });
     target.subscribe(TOPICS.blocks, shapeValidator(parseBlock, 'block'), () => undefined);
     target.subscribe(TOPICS.certificates, shapeValidator(parseCertificate, 'certificate'), () => undefined);
     target.subscribe(
@@ -140,6 +140,10 @@ describe('garbage on every topic and protocol', () => {
     }
     expect(target.counter('xe_hello_failures_total', { reason: 'protocol_error' })).toBe(2);
     expect(target.counter('xe_hello_failures_total', { reason: 'frame_too_large' })).toBe(1);
+    // A connection that never says hello is closed after the hello timeout.
+    await raw.dial(multiaddr(addr));
+    await waitFor(() => target.counter('xe_hello_failures_total', { reason: 'timeout' }) === 1, 'hello timeout', 10_000);
+    await waitFor(() => !target.peers().includes(raw.peerId.toString()), 'silent connection closed');
     // A well-behaved node still gets through.
     const good = await nodes.start('G', { bootstrap: [addr] });
     await waitFor(() => good.helloPeerIds().includes(target.peerId), 'good hello');
