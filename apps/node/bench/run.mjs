@@ -1,0 +1,334 @@
+// Lease benchmarks over a real three-process devnet on 127.0.0.1 (timekeeper, provider
+// with the sandbox backend, consumer). Build first (`pnpm build`); run with `pnpm bench`.
+// Prints one JSON line per figure.
+//
+//   lease_accept_ms_p50          POST /lease/request → 200 {lease_hash}, p50 of 10 sequential
+//   leases_per_min_one_provider  leases one provider accepts per minute, requests made back
+//                                to back for a fixed window by as many workers as it has room for
+//
+// Env: XE_BENCH_BASE_PORT (default: random in 7400..7990), XE_BENCH_WINDOW_S (default 60),
+// XE_BENCH_SAMPLES (default 10), XE_BENCH_KEEP=1 keeps the devnet directory.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateKeyPair } from '@xe/crypto';
+import { createVmManager } from '@xe/lima-provider';
+import { ApiClient, DEVNET_DIFFICULTY, devnetNodeArgs, prepareDevnet } from '../dist/index.js';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const SAMPLES = Number(process.env.XE_BENCH_SAMPLES ?? 10);
+const WINDOW_S = Number(process.env.XE_BENCH_WINDOW_S ?? 60);
+const BASE_PORT = Number(process.env.XE_BENCH_BASE_PORT ?? 7400 + Math.floor(Math.random() * 60) * 10);
+const LEASE = { vcpus: 1, memory_mb: 256, disk_gb: 1, duration: 5 };
+const PROVIDER = { vcpus: 4, memory_mb: 4096, disk_gb: 40 }; // what devnetNodeArgs advertises
+const SLOTS = Math.min(
+  Math.floor(PROVIDER.vcpus / LEASE.vcpus),
+  Math.floor(PROVIDER.memory_mb / LEASE.memory_mb),
+  Math.floor(PROVIDER.disk_gb / LEASE.disk_gb),
+);
+
+const print = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
+const note = (msg) => process.stderr.write(`bench: ${msg}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const round = (x) => Math.round(x * 10) / 10;
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+async function until(check, what, timeoutMs = 60_000, everyMs = 200) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      if (err.fatal) throw err;
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+class Devnet {
+  children = [];
+
+  static async create() {
+    const net = new Devnet();
+    net.dir = mkdtempSync(join(tmpdir(), 'xe-bench-'));
+    net.prepared = await prepareDevnet({ dir: net.dir, nodes: 3, basePort: BASE_PORT, fresh: false, logLevel: 'info' });
+    return net;
+  }
+
+  get info() {
+    return this.prepared.info;
+  }
+
+  url(i) {
+    return this.info.nodes[i].api;
+  }
+
+  client(i) {
+    return new ApiClient(this.url(i), this.info.operator_token);
+  }
+
+  async start() {
+    for (let i = 0; i < this.info.nodes.length; i++) {
+      const n = this.info.nodes[i];
+      const out = openSync(join(n.data_dir, 'node.log'), 'a');
+      const child = spawn(process.execPath, [CLI, ...devnetNodeArgs(this.prepared, i, 'info')], {
+        stdio: ['ignore', out, out],
+        env: { ...process.env, XE_OPERATOR_TOKEN: this.info.operator_token, XE_EXIT_WITH_PARENT: String(process.pid) },
+      });
+      child.exited = new Promise((r) => child.once('exit', r));
+      this.children.push(child);
+    }
+    for (let i = 0; i < this.children.length; i++) {
+      const child = this.children[i];
+      await until(
+        async () => {
+          if (child.exitCode !== null || child.signalCode !== null) {
+            const log = readFileSync(join(this.info.nodes[i].data_dir, 'node.log'), 'utf8');
+            throw Object.assign(new Error(`node ${i} exited early:\n${log.slice(-2000)}`), { fatal: true });
+          }
+          const res = await fetch(`${this.url(i)}/ready`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+          return res?.ok === true;
+        },
+        `node ${i} ready`,
+        90_000,
+      );
+    }
+  }
+
+  /** SIGTERM every node, SIGKILL after 15 s; then tear down sandbox VMs left behind. */
+  async stop() {
+    const live = this.children.filter((c) => c.exitCode === null && c.signalCode === null);
+    for (const c of live) c.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    }, 15_000);
+    await Promise.all(this.children.map((c) => c.exited));
+    clearTimeout(timer);
+    for (const n of this.info.nodes.filter((x) => x.roles.includes('provider'))) {
+      const vms = createVmManager({ backend: 'sandbox', dataDir: join(n.data_dir, 'vms') });
+      for (const vm of await vms.list().catch(() => [])) await vms.teardown(vm.lease_hash).catch(() => undefined);
+    }
+    if (process.env.XE_BENCH_KEEP === '1') note(`devnet kept in ${this.dir}`);
+    else rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Leases this bench has open on the provider. A slot is taken before a request and given
+ * back once the consumer's node sees the lease leave `created`/`accepted` (settled,
+ * cancelled), so requests never ask for more than the provider advertises: an offer made
+ * for capacity that is gone by the time the lease block arrives would leave the request
+ * waiting for an accept that never comes.
+ */
+class Slots {
+  open = new Set();
+  waiters = [];
+
+  constructor(client, size) {
+    this.client = client;
+    this.size = size;
+    this.timer = setInterval(() => void this.poll(), 250);
+  }
+
+  async poll() {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      for (const hash of [...this.open]) {
+        if (typeof hash !== 'string') continue;
+        const l = await this.client.call('GET', `/leases/${hash}`).catch(() => undefined);
+        if (l && l.state !== 'created' && l.state !== 'accepted') this.release(hash);
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Resolves with a ticket once fewer than `size` leases are open. */
+  async take() {
+    while (this.open.size >= this.size) await new Promise((r) => this.waiters.push(r));
+    const ticket = Symbol('slot');
+    this.open.add(ticket);
+    return ticket;
+  }
+
+  /** The ticket became a lease (tracked until it ends) or failed (freed now). */
+  settle(ticket, leaseHash) {
+    this.open.delete(ticket);
+    if (leaseHash) this.open.add(leaseHash);
+    else this.wake();
+  }
+
+  release(hash) {
+    if (this.open.delete(hash)) this.wake();
+  }
+
+  wake() {
+    const w = this.waiters.shift();
+    if (w) w();
+  }
+
+  async drain(timeoutMs) {
+    await until(() => this.open.size === 0, 'open leases to settle', timeoutMs, 250);
+  }
+
+  close() {
+    clearInterval(this.timer);
+  }
+}
+
+async function requestLease(client, accessPubKey) {
+  const t0 = performance.now();
+  try {
+    const r = await client.call('POST', '/lease/request', { ...LEASE, access_pub_key: accessPubKey }, { auth: true, timeoutMs: 300_000 });
+    return { ok: true, ms: performance.now() - t0, hash: String(r.lease_hash), done: performance.now() };
+  } catch (err) {
+    return { ok: false, ms: performance.now() - t0, error: err.message, done: performance.now() };
+  }
+}
+
+async function main() {
+  const net = await Devnet.create();
+  let slots;
+  let stopping;
+  const stop = () => {
+    stopping ??= (async () => {
+      slots?.close();
+      await net.stop();
+    })();
+    return stopping;
+  };
+  const onSignal = () => {
+    note('interrupted; stopping the devnet');
+    void stop().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    note(`devnet in ${net.dir}, base port ${BASE_PORT}; starting 3 nodes`);
+    const t0 = performance.now();
+    await net.start();
+    const consumer = net.client(2);
+    const providerAddress = net.info.nodes[1].address;
+    const consumerAddress = net.info.nodes[2].address;
+    await until(async () => (await consumer.call('GET', '/providers')).some((p) => p.address === providerAddress), 'the provider advert', 60_000);
+    const funded = async (addr) => ((await consumer.call('GET', `/accounts/${addr}`)).balances.XUSD ?? 0n) > 0n;
+    await until(async () => (await funded(consumerAddress)) && (await funded(providerAddress)), 'genesis funds received', 60_000);
+    note(`devnet ready in ${Math.round(performance.now() - t0)} ms`);
+
+    const access = generateKeyPair();
+    slots = new Slots(consumer, SLOTS);
+
+    // One warm-up lease (first VM, first certificate fetch, JIT), not counted.
+    {
+      const ticket = await slots.take();
+      const r = await requestLease(consumer, access.pubKeyHex);
+      slots.settle(ticket, r.ok ? r.hash : undefined);
+      if (!r.ok) throw new Error(`warm-up lease failed: ${r.error}`);
+      note(`warm-up lease accepted in ${Math.round(r.ms)} ms`);
+    }
+
+    // 1. Sequential: one request at a time; waiting for a free slot is not timed.
+    const samples = [];
+    const failures = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      const ticket = await slots.take();
+      const r = await requestLease(consumer, access.pubKeyHex);
+      slots.settle(ticket, r.ok ? r.hash : undefined);
+      if (r.ok) samples.push(r.ms);
+      else failures.push(r.error);
+      note(`sequential ${i + 1}/${SAMPLES}: ${r.ok ? `accepted in ${Math.round(r.ms)} ms` : `failed: ${r.error}`}`);
+    }
+    samples.sort((a, b) => a - b);
+    const common = {
+      backend: 'sandbox',
+      difficulty: `0x${DEVNET_DIFFICULTY.toString(16)}`,
+      offer_window_ms: 1000,
+      lease: LEASE,
+      provider_capacity: PROVIDER,
+      nodes: 3,
+    };
+    if (samples.length > 0) {
+      print({
+        bench: 'lease_accept_ms_p50',
+        value: round(percentile(samples, 50)),
+        unit: 'ms',
+        samples: samples.length,
+        failed: failures.length,
+        measured: 'POST /lease/request on the consumer node → 200 {lease_hash} (offer window, lease block, VM provisioned, attested, lease_accept seen), sequential, after 1 warm-up',
+        ...common,
+      });
+      print({
+        bench: 'lease_accept_ms_context',
+        p50: round(percentile(samples, 50)),
+        p90: round(percentile(samples, 90)),
+        min: round(samples[0]),
+        max: round(samples[samples.length - 1]),
+        mean: round(samples.reduce((a, b) => a + b, 0) / samples.length),
+        unit: 'ms',
+        samples: samples.length,
+        target_p50_ms: 3000,
+      });
+    }
+    if (failures.length > 0) note(`sequential failures: ${failures.join(' | ')}`);
+
+    // 2. Throughput: SLOTS workers request back to back for WINDOW_S seconds; each waits
+    //    for a free slot (the provider has room for SLOTS such leases at once).
+    await slots.drain(120_000);
+    const windowStart = performance.now();
+    const windowEnd = windowStart + WINDOW_S * 1000;
+    const results = [];
+    const worker = async () => {
+      while (performance.now() < windowEnd) {
+        const ticket = await slots.take();
+        if (performance.now() >= windowEnd) {
+          slots.settle(ticket, undefined);
+          break;
+        }
+        const r = await requestLease(consumer, access.pubKeyHex);
+        slots.settle(ticket, r.ok ? r.hash : undefined);
+        results.push(r);
+        if (!r.ok) await sleep(1000);
+      }
+    };
+    note(`throughput: ${SLOTS} workers for ${WINDOW_S} s`);
+    await Promise.all(Array.from({ length: SLOTS }, worker));
+    const inWindow = results.filter((r) => r.ok && r.done <= windowEnd);
+    const lat = results.filter((r) => r.ok).map((r) => r.ms).sort((a, b) => a - b);
+    print({
+      bench: 'leases_per_min_one_provider',
+      value: round((inWindow.length * 60) / WINDOW_S),
+      unit: 'leases/min',
+      window_s: WINDOW_S,
+      accepted_in_window: inWindow.length,
+      failed: results.filter((r) => !r.ok).length,
+      concurrency: SLOTS,
+      measured: `${SLOTS} workers make POST /lease/request back to back for ${WINDOW_S} s, at most ${SLOTS} leases open at once (the provider's room); counts 200 answers inside the window`,
+      bound_by: `capacity turnover: each lease holds ${LEASE.vcpus} of ${PROVIDER.vcpus} vCPUs for accept + ${LEASE.duration} s duration + settle`,
+      accept_ms_p50_under_load: lat.length ? round(percentile(lat, 50)) : null,
+      accept_ms_p90_under_load: lat.length ? round(percentile(lat, 90)) : null,
+      accept_bound_per_min_sequential: samples.length ? round(60_000 / percentile(samples, 50)) : null,
+      ...common,
+    });
+    const errs = results.filter((r) => !r.ok).map((r) => r.error);
+    if (errs.length > 0) note(`throughput failures: ${[...new Set(errs)].join(' | ')}`);
+  } finally {
+    await stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench failed: ${err.stack ?? err}\n`);
+    process.exit(1);
+  },
+);
