@@ -117,7 +117,11 @@ Example
   xe-node send --data-dir ./devnet/node-2-consumer --to 5be1… --amount 10 --node http://127.0.0.1:7105`,
   balance: `xe-node balance [ADDRESS] [--node URL] [--json]
 
-  Without ADDRESS: the node's own account.`,
+  Without ADDRESS: the node's own account.
+
+Examples
+  xe-node balance --node http://127.0.0.1:7105
+  xe-node balance 5be1… --json`,
   lease: `xe-node lease request --vcpus N --memory-mb N --disk-gb N --duration SECS (--access-key FILE | --access-pub-key HEX) [--token T]
 xe-node lease list [--state STATE] [--offset N] [--limit N]
 xe-node lease show HASH

@@ -54,6 +54,7 @@ const N = (v: unknown, f: string) => fields.boundedInt(v, f, 0, Number.MAX_SAFE_
 export function parseMarketplace(value: JsonValue): MarketplaceMsg {
   const o = fields.expectObject(value, 'message');
   const type = o.type;
+  if (type !== 'advertisement' && type !== 'request' && type !== 'offer') throw fields.invalid('type', 'expected advertisement, request or offer');
   const common = { signature: fields.signature(o.signature, 'signature'), timestamp: fields.u64(o.timestamp, 'timestamp') };
   if (type === 'advertisement') {
     fields.onlyFields(o, new Set(['type', 'provider', 'provider_pub_key', 'vcpus', 'memory_mb', 'disk_gb', 'price_multiplier_milli', 'expires_at', 'timestamp', 'signature']), 'an advertisement');

@@ -1,0 +1,87 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { parseGenesisBundle, parseJson } from '@xe/core-types';
+import { deriveAddress, verifyBlockSignature } from '@xe/crypto';
+import { runCli } from '../e2e/harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'xe-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('xe-node CLI', () => {
+  it.each(['', 'start', 'keys', 'genesis', 'devnet', 'send', 'balance', 'lease', 'ssh'])('%s --help prints usage with an example', async (cmd) => {
+    const r = await runCli([...(cmd ? [cmd] : []), '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/xe-node/);
+    expect(r.stdout).toMatch(/Example/);
+  });
+
+  it('an unknown command or flag says what to do', async () => {
+    const a = await runCli(['lese']);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/unknown command "lese"/);
+    const b = await runCli(['start', '--api-prot', '1']);
+    expect(b.code).toBe(1);
+    expect(b.stderr).toMatch(/CONFIG_INVALID.*--api-prot.*--help/);
+    const c = await runCli(['lease', 'show', 'XYZ']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/LEASE_HASH: expected 64 lowercase hex/);
+    const d = await runCli(['balance', '--node', 'http://127.0.0.1:9'], { timeoutMs: 20_000 });
+    expect(d.code).toBe(1);
+    expect(d.stderr).toMatch(/cannot reach the node at http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it('keys new writes a node key (0600) and prints its identity', async () => {
+    const f = join(dir, 'node.key');
+    const r = await runCli(['keys', 'new', '--out', f]);
+    expect(r.code).toBe(0);
+    const id = parseJson(r.stdout) as { pub_key: string; address: string; peer_id: string };
+    expect(id.address).toBe(deriveAddress(id.pub_key));
+    expect(id.peer_id).toMatch(/^12D3KooW/);
+    expect(statSync(f).mode & 0o777).toBe(0o600);
+    expect(readFileSync(f, 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+    const again = await runCli(['keys', 'new', '--out', f]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/exists; pass --force/);
+  });
+
+  it('keys new --access writes an OpenSSH pair that ssh-keygen reads, and prints the access_pub_key', async () => {
+    const f = join(dir, 'lease');
+    const r = await runCli(['keys', 'new', '--access', '--out', f]);
+    expect(r.code).toBe(0);
+    const pub = r.stdout.trim();
+    expect(pub).toMatch(/^[0-9a-f]{64}$/);
+    const derived = execFileSync('ssh-keygen', ['-y', '-f', f], { encoding: 'utf8' }).trim();
+    expect(readFileSync(`${f}.pub`, 'utf8').trim().startsWith(derived.split(' ').slice(0, 2).join(' '))).toBe(true);
+    const blob = Buffer.from(derived.split(' ')[1]!, 'base64');
+    expect(blob.subarray(blob.length - 32).toString('hex')).toBe(pub);
+  });
+
+  it('genesis new makes a valid bundle with allocations and treasury keys', async () => {
+    const tk = parseJson((await runCli(['keys', 'new', '--out', join(dir, 'tk.key')])).stdout) as { pub_key: string };
+    const out = join(dir, 'genesis.json');
+    const alice = 'a1'.repeat(32);
+    const r = await runCli([
+      'genesis', 'new', '--network-id', 'testnet-x', '--timekeeper', tk.pub_key, '--difficulty', 'ff00000000000000', '--devnet-timing',
+      '--alloc', `${alice}:XUSD:12.5`, '--out', out,
+    ]);
+    expect(r.stderr).toMatch(/genesis bundle written/);
+    expect(r.code).toBe(0);
+    const bundle = parseGenesisBundle(readFileSync(out, 'utf8'));
+    expect(bundle.network_id).toBe('testnet-x');
+    expect(bundle.timekeepers).toEqual({ keys: [tk.pub_key], threshold: 1 });
+    expect(bundle.lease.min_duration_secs).toBe(5n);
+    expect(bundle.blocks.map((b) => b.type)).toEqual(['genesis', 'genesis', 'send']);
+    const send = bundle.blocks[2]!;
+    expect(send).toMatchObject({ type: 'send', destination: alice, amount: 12_500_000n, asset: 'XUSD' });
+    const treasury = readFileSync(join(dir, 'treasury-XUSD.key'), 'utf8').trim();
+    const { keyPairFromSeed } = await import('@xe/crypto');
+    expect(verifyBlockSignature(send, keyPairFromSeed(treasury).pubKeyHex, 'testnet-x')).toBe(true);
+
+    const bad = await runCli(['genesis', 'new', '--network-id', 'x', '--timekeeper', 'nothex', '--out', join(dir, 'g2.json')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--timekeeper: expected a 64-hex public key/);
+  });
+});

@@ -1,0 +1,132 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { generateKeyPair, signMarketplace } from '@xe/crypto';
+import { openSshPrivateKey } from '@xe/lima-provider';
+import { Metrics } from '../../src/metrics.js';
+import { compareOffers } from '../../src/services/consumer.js';
+import { MarketplaceBook, type OfferMsg, parseMarketplace, verifyMarketplaceMsg } from '../../src/services/marketplace.js';
+import { ReplayGuard } from '../../src/services/tunnel.js';
+import { readAccessKeySeed } from '../../src/ssh-key.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'xe-unit-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function offer(p: Partial<OfferMsg>): OfferMsg {
+  return {
+    type: 'offer',
+    provider: 'a'.repeat(64),
+    provider_pub_key: 'b'.repeat(64),
+    request_id: 'c'.repeat(32),
+    vcpus: 1,
+    memory_mb: 512,
+    disk_gb: 1,
+    duration: 60,
+    total_cost: 100n,
+    certificate_hash: 'd'.repeat(64),
+    available_vcpus: 1,
+    available_memory_mb: 1024,
+    available_disk_gb: 10,
+    timestamp: 1n,
+    signature: 'e'.repeat(128),
+    ...p,
+  };
+}
+
+describe('offer selection', () => {
+  it('takes the cheapest offer, ties to the most free capacity', () => {
+    const cheap = offer({ provider: '1'.repeat(64), total_cost: 90n });
+    const roomy = offer({ provider: '2'.repeat(64), available_vcpus: 8 });
+    const small = offer({ provider: '3'.repeat(64) });
+    expect([small, roomy, cheap].sort(compareOffers).map((o) => o.provider)).toEqual([cheap.provider, roomy.provider, small.provider]);
+  });
+});
+
+describe('marketplace messages', () => {
+  const key = generateKeyPair();
+  const base = { type: 'advertisement', provider: key.address, provider_pub_key: key.pubKeyHex, vcpus: 4, memory_mb: 4096, disk_gb: 40, price_multiplier_milli: 1000, expires_at: 10n ** 19n, timestamp: 5n };
+
+  it('parses and verifies a signed advertisement; a changed field or another key fails', () => {
+    const signed = signMarketplace('advertisement', 'net-1', base, key);
+    const m = parseMarketplace(signed as never);
+    expect(verifyMarketplaceMsg(m, 'net-1')).toBe(true);
+    expect(verifyMarketplaceMsg(m, 'net-2')).toBe(false);
+    expect(verifyMarketplaceMsg({ ...m, vcpus: 5 } as never, 'net-1')).toBe(false);
+    const other = generateKeyPair();
+    expect(verifyMarketplaceMsg({ ...m, provider_pub_key: other.pubKeyHex } as never, 'net-1')).toBe(false);
+  });
+
+  it('rejects unknown types and fields with coded errors naming them', () => {
+    expect(() => parseMarketplace({ ...base, type: 'bid' } as never)).toThrow(/type/);
+    expect(() => parseMarketplace({ ...base, extra: 1n, signature: 'e'.repeat(128) } as never)).toThrow(/extra/);
+    expect(() => parseMarketplace({ ...base, vcpus: -1n, signature: 'e'.repeat(128) } as never)).toThrow(/vcpus/);
+  });
+
+  it('keeps the newest unexpired advert per provider and routes offers to their request', () => {
+    let now = 10n;
+    const book = new MarketplaceBook(() => now);
+    const ad = parseMarketplace({ ...base, expires_at: 100n, signature: 'e'.repeat(128) } as never);
+    expect(book.putAdvert(ad as never)).toBe(true);
+    expect(book.putAdvert({ ...(ad as object), timestamp: 1n } as never)).toBe(false);
+    expect(book.liveAdverts()).toHaveLength(1);
+    now = 100n;
+    expect(book.liveAdverts()).toHaveLength(0);
+    const got: OfferMsg[] = [];
+    const stop = book.waitOffers('c'.repeat(32), (o) => got.push(o));
+    expect(book.deliverOffer(offer({}))).toBe(true);
+    stop();
+    expect(book.deliverOffer(offer({}))).toBe(false);
+    expect(got).toHaveLength(1);
+  });
+});
+
+describe('access keys', () => {
+  it('reads the seed of an OpenSSH key written by the CLI and of one made by ssh-keygen', () => {
+    const k = generateKeyPair();
+    const f1 = join(dir, 'k1');
+    writeFileSync(f1, openSshPrivateKey(k.seed, k.publicKey, 'x'), { mode: 0o600 });
+    const r1 = readAccessKeySeed(f1);
+    expect(Buffer.from(r1.seed).toString('hex')).toBe(Buffer.from(k.seed).toString('hex'));
+    expect(r1.publicKeyHex).toBe(k.pubKeyHex);
+
+    const f2 = join(dir, 'k2');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', f2]);
+    const r2 = readAccessKeySeed(f2);
+    const pubB64 = readFileSync(`${f2}.pub`, 'utf8').split(' ')[1]!;
+    const blob = Buffer.from(pubB64, 'base64');
+    expect(r2.publicKeyHex).toBe(blob.subarray(blob.length - 32).toString('hex'));
+  });
+
+  it('refuses encrypted and malformed keys with a clear message', () => {
+    const f = join(dir, 'enc');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret-pass', '-f', f]);
+    expect(() => readAccessKeySeed(f)).toThrow(/encrypted/);
+    const g = join(dir, 'junk');
+    writeFileSync(g, 'hello');
+    expect(() => readAccessKeySeed(g)).toThrow(/not an OpenSSH private key/);
+    expect(() => readAccessKeySeed(join(dir, 'missing'))).toThrow(/cannot read access key/);
+  });
+});
+
+describe('tunnel replay guard and metrics', () => {
+  it('accepts a signature once', () => {
+    const g = new ReplayGuard(10n);
+    expect(g.accept('s1', 1n)).toBe(true);
+    expect(g.accept('s1', 2n)).toBe(false);
+    expect(g.accept('s2', 2n)).toBe(true);
+  });
+
+  it('renders Prometheus text with labels escaped', () => {
+    const m = new Metrics();
+    const c = m.counter('xe_test_total', 'A test counter');
+    c({ code: 'a"b' });
+    c({ code: 'a"b' }, 2);
+    m.gauge('xe_gauge', 'A gauge', () => 7);
+    const text = m.render();
+    expect(text).toContain('# TYPE xe_test_total counter');
+    expect(text).toContain('xe_test_total{code="a\\"b"} 3');
+    expect(text).toContain('xe_gauge 7');
+  });
+});
