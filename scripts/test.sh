@@ -15,6 +15,7 @@ pnpm lint || status=1
 
 echo "==> tests"
 rm -rf packages/*/.test-results apps/*/.test-results
+for d in packages/*/ apps/*/; do mkdir -p "$d.test-results"; done  # jest does not create the --outputFile folder
 pnpm exec turbo run test --concurrency=2 --continue --force -- --json --outputFile=.test-results/jest.json || status=1
 
 node scripts/summarize-tests.mjs $([ "$status" -ne 0 ] && echo --extra-failure)

@@ -96,7 +96,7 @@ export class NodeApi implements ApiDeps {
 
   async requestAttestation(leaseHash: string, options: AbortOptions): Promise<Attestation> {
     const block = await this.c.ledger.getBlock(leaseHash);
-    if (!block || block.type !== 'lease') throw new NodeError(NodeErrorCodes.LEASE_NOT_FOUND, `lease ${leaseHash} not found`);
+    if (block?.type !== 'lease') throw new NodeError(NodeErrorCodes.LEASE_NOT_FOUND, `lease ${leaseHash} not found`);
     return this.c.gatherer.requestOne(leaseHash, { block, ...(options.signal ? { signal: options.signal } : {}) });
   }
 

@@ -11,7 +11,6 @@ import {
   type JsonValue,
   type Logger,
   type NodeRole,
-  PROTOCOL_VERSION,
   PROTOCOLS,
   parseBlock,
   parseCertificate,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { LeaseRequest } from '@xe/api-server';
 import {
   type Clock,
   fields,
@@ -21,13 +22,7 @@ import type { MarketplaceBook, OfferMsg } from './marketplace.js';
 import type { AttestPort, NetPort } from './ports.js';
 import { nsToEpochMs, Scheduler } from './scheduler.js';
 
-export interface LeaseRequest {
-  vcpus: number;
-  memory_mb: number;
-  disk_gb: number;
-  duration: number;
-  access_pub_key: string;
-}
+export type { LeaseRequest };
 
 export interface ConsumerOptions {
   key: KeyPair;
@@ -249,7 +244,7 @@ export class ConsumerService {
   /** Cancels a lease of ours that was never accepted, once SPEC §5 allows it. */
   async cancel(leaseHash: string): Promise<void> {
     const lease = await this.c.ledger.getLease(leaseHash);
-    if (!lease || lease.state !== 'created' || lease.consumer !== this.address) return;
+    if (lease?.state !== 'created' || lease.consumer !== this.address) return;
     const p = this.options.network.lease;
     const allowedAt = lease.timestamp + p.accept_window_ns + p.max_attestation_skew_ns;
     if (this.c.clock() < allowedAt) {
@@ -290,7 +285,7 @@ export class ConsumerService {
   /** When the provider never settled: attest and take the cost back (SPEC §5). */
   async forceSettle(leaseHash: string): Promise<void> {
     const lease = await this.c.ledger.getLease(leaseHash);
-    if (!lease || lease.state !== 'accepted' || lease.consumer !== this.address) return;
+    if (lease?.state !== 'accepted' || lease.consumer !== this.address) return;
     const p = this.options.network.lease;
     if (this.c.clock() >= lease.expiry + p.escrow_expiry_ns) return;
     try {

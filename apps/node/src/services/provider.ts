@@ -340,7 +340,7 @@ export class ProviderService {
   private async settle(leaseHash: string): Promise<void> {
     const log = this.c.logger;
     const lease = await this.c.ledger.getLease(leaseHash);
-    if (!lease || lease.state !== 'accepted') return;
+    if (lease?.state !== 'accepted') return;
     const lastChance = lease.expiry + this.options.network.lease.settle_grace_ns;
     if (this.c.clock() > lastChance) {
       log.error('settle window missed', { lease: leaseHash });

@@ -31,15 +31,14 @@ afterAll(async () => {
 describe('force-settle', () => {
   it('a provider killed for good before expiry: the consumer force-settles when the window opens and gets the cost back', async () => {
     const consumer = net.address(2);
-    await until(async () => ((await net.client(2).call('GET', '/providers')) as unknown[]).length === 1, 30_000, 'the provider advert');
-    await until(async () => ((await net.client(2).call('GET', `/accounts/${consumer}`)) as { balances: { XUSD: bigint } }).balances.XUSD > 0n, 30_000, 'funds');
-    const before = ((await net.client(2).call('GET', `/accounts/${consumer}`)) as { balances: { XUSD: bigint; XE: bigint } }).balances;
+    await net.waitMarket();
+    const before = await net.balances(2, consumer);
 
     const res = await requestLease(net, 2, { vcpus: 1, memory_mb: 256, disk_gb: 1, duration: 6, access_pub_key: generateKeyPair().pubKeyHex });
     expect(res.status).toBe(200);
     const hash = String(res.body.lease_hash);
     const cost = ((await net.client(2).call('GET', `/leases/${hash}`)) as Record<string, bigint>).cost!;
-    expect(((await net.client(2).call('GET', `/accounts/${consumer}`)) as { balances: { XUSD: bigint } }).balances.XUSD).toBe(before.XUSD - cost);
+    expect((await net.balances(2, consumer)).XUSD).toBe(before.XUSD - cost);
 
     await net.kill(1, 'SIGKILL');
     const lease = (await net.client(2).call('GET', `/leases/${hash}`)) as Record<string, bigint>;
@@ -58,8 +57,7 @@ describe('force-settle', () => {
     const l = (await net.client(2).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>;
     expect(l.settled).toBe(true);
     for (const i of [0, 2]) {
-      const after = ((await net.client(i).call('GET', `/accounts/${consumer}`)) as { balances: { XUSD: bigint; XE: bigint } }).balances;
-      expect(after).toEqual(before);
+      expect(await net.balances(i, consumer)).toEqual(before);
     }
   });
 });

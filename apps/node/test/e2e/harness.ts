@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type JsonValue, type LeaseParams, stringifyJson } from '@xe/core-types';
-import { createVmManager } from '@xe/lima-provider';
+import { type KeyPair, generateKeyPair } from '@xe/crypto';
+import { createVmManager, openSshPrivateKey } from '@xe/lima-provider';
 import { ApiClient } from '../../src/cli/client.js';
 import { devnetNodeArgs, prepareDevnet } from '../../src/devnet.js';
 
@@ -48,6 +49,29 @@ export class TestNet {
 
   address(i: number): string {
     return this.info.nodes[i]!.address;
+  }
+
+  /** Balances of `address` as node i sees them. */
+  async balances(i: number, address: string): Promise<{ XE: bigint; XUSD: bigint }> {
+    return ((await this.client(i).call('GET', `/accounts/${address}`)) as { balances: { XE: bigint; XUSD: bigint } }).balances;
+  }
+
+  /** A fresh lease access key, written as an OpenSSH private key file in the net's dir. */
+  accessKey(name = 'lease_key'): { key: KeyPair; file: string } {
+    const key = generateKeyPair();
+    const file = join(this.dir, name);
+    writeFileSync(file, openSshPrivateKey(key.seed, key.publicKey, 'test'), { mode: 0o600 });
+    return { key, file };
+  }
+
+  /** Waits until the consumer node (2) sees the provider's advert and both hold XUSD. */
+  async waitMarket(consumer = 2, provider = 1): Promise<void> {
+    await until(async () => ((await this.client(consumer).call('GET', '/providers')) as unknown[]).length >= 1, 30_000, 'the provider advert');
+    await until(
+      async () => (await this.balances(consumer, this.address(consumer))).XUSD > 0n && (await this.balances(consumer, this.address(provider))).XUSD > 0n,
+      30_000,
+      'funds received',
+    );
   }
 
   log(i: number): string {

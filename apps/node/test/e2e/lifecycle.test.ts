@@ -1,21 +1,19 @@
-import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type JsonValue, leaseCost, leaseEmission, leaseStake, parseJson } from '@xe/core-types';
-import { generateKeyPair } from '@xe/crypto';
-import { createVmManager, openSshPrivateKey, vmName } from '@xe/lima-provider';
+import type { KeyPair } from '@xe/crypto';
+import { createVmManager, vmName } from '@xe/lima-provider';
 import { noProcessMentions, processAlive, requestLease, runCli, TestNet, until } from './harness.js';
 
 /** Three `xe-node start` processes: 0 timekeeper, 1 provider (sandbox VMs), 2 consumer. */
 let net: TestNet;
-const access = generateKeyPair();
+let access: KeyPair;
 let keyFile: string;
 
 beforeAll(async () => {
   net = await TestNet.create();
-  keyFile = join(net.dir, 'lease_key');
-  writeFileSync(keyFile, openSshPrivateKey(access.seed, access.publicKey, 'test'), { mode: 0o600 });
+  ({ key: access, file: keyFile } = net.accessKey());
   await net.startAll();
 });
 
@@ -23,10 +21,6 @@ afterAll(async () => {
   await net?.stop();
 });
 
-async function balances(i: number, address: string): Promise<{ XE: bigint; XUSD: bigint }> {
-  const a = (await net.client(i).call('GET', `/accounts/${address}`)) as { balances: { XE: bigint; XUSD: bigint } };
-  return a.balances;
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -43,10 +37,9 @@ describe('a lease across three node processes', () => {
   it('is requested, accepted everywhere, reachable by exec and ssh, then settles with exact balances', async () => {
     const consumer = net.address(2);
     const provider = net.address(1);
-    await until(async () => ((await net.client(2).call('GET', '/providers')) as unknown[]).length === 1, 30_000, 'the provider advert');
-    await until(async () => (await balances(2, consumer)).XUSD > 0n && (await balances(2, provider)).XUSD > 0n, 30_000, 'funds received');
-    const cBefore = await balances(2, consumer);
-    const pBefore = await balances(2, provider);
+    await net.waitMarket();
+    const cBefore = await net.balances(2, consumer);
+    const pBefore = await net.balances(2, provider);
 
     const duration = 10;
     const req = { vcpus: 1, memory_mb: 512, disk_gb: 1, duration, access_pub_key: access.pubKeyHex };
@@ -113,9 +106,9 @@ describe('a lease across three node processes', () => {
       }, 60_000, `settled lease on node ${i}`, 500);
     }
     for (const i of [0, 1, 2]) {
-      await until(async () => (await balances(i, provider)).XE === pBefore.XE + emission, 20_000, `provider emission on node ${i}`);
-      expect(await balances(i, consumer)).toEqual({ XE: cBefore.XE, XUSD: cBefore.XUSD - cost });
-      expect(await balances(i, provider)).toEqual({ XE: pBefore.XE + emission, XUSD: pBefore.XUSD });
+      await until(async () => (await net.balances(i, provider)).XE === pBefore.XE + emission, 20_000, `provider emission on node ${i}`);
+      expect(await net.balances(i, consumer)).toEqual({ XE: cBefore.XE, XUSD: cBefore.XUSD - cost });
+      expect(await net.balances(i, provider)).toEqual({ XE: pBefore.XE + emission, XUSD: pBefore.XUSD });
     }
     await until(async () => (await fetch(`${net.url(1)}/vms/${hash}`)).status === 404, 20_000, 'VM removed');
     await until(async () => !(await portOpen(sshPort)), 10_000, 'sshd port closed');

@@ -1,19 +1,17 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type JsonValue, leaseCost, leaseEmission } from '@xe/core-types';
-import { generateKeyPair } from '@xe/crypto';
-import { createVmManager, openSshPrivateKey, vmName } from '@xe/lima-provider';
+import type { KeyPair } from '@xe/crypto';
+import { createVmManager, vmName } from '@xe/lima-provider';
 import { processAlive, requestLease, runCli, TestNet, until } from './harness.js';
 
 let net: TestNet;
-const access = generateKeyPair();
+let access: KeyPair;
 let keyFile: string;
 
 beforeAll(async () => {
   net = await TestNet.create();
-  keyFile = join(net.dir, 'lease_key');
-  writeFileSync(keyFile, openSshPrivateKey(access.seed, access.publicKey, 'test'), { mode: 0o600 });
+  ({ key: access, file: keyFile } = net.accessKey());
   await net.startAll();
 });
 
@@ -21,18 +19,14 @@ afterAll(async () => {
   await net?.stop();
 });
 
-async function balances(i: number, address: string): Promise<{ XE: bigint; XUSD: bigint }> {
-  return ((await net.client(i).call('GET', `/accounts/${address}`)) as { balances: { XE: bigint; XUSD: bigint } }).balances;
-}
 
 describe('provider restart', () => {
   it('kill -9 of the provider during a lease: the VM is adopted, ssh still works, the lease settles on time', async () => {
     const consumer = net.address(2);
     const provider = net.address(1);
-    await until(async () => ((await net.client(2).call('GET', '/providers')) as unknown[]).length === 1, 30_000, 'the provider advert');
-    await until(async () => (await balances(2, consumer)).XUSD > 0n && (await balances(2, provider)).XUSD > 0n, 30_000, 'funds');
-    const cBefore = await balances(2, consumer);
-    const pBefore = await balances(2, provider);
+    await net.waitMarket();
+    const cBefore = await net.balances(2, consumer);
+    const pBefore = await net.balances(2, provider);
 
     const req = { vcpus: 1, memory_mb: 256, disk_gb: 1, duration: 25, access_pub_key: access.pubKeyHex };
     const res = await requestLease(net, 2, req);
@@ -70,9 +64,9 @@ describe('provider restart', () => {
     const cost = leaseCost({ ...req, multiplier_milli: 1000 });
     const emission = leaseEmission(cost, 2000n);
     for (const i of [0, 1, 2]) {
-      await until(async () => (await balances(i, provider)).XE === pBefore.XE + emission, 20_000, `emission on node ${i}`);
-      expect(await balances(i, consumer)).toEqual({ XE: cBefore.XE, XUSD: cBefore.XUSD - cost });
-      expect(await balances(i, provider)).toEqual({ XE: pBefore.XE + emission, XUSD: pBefore.XUSD });
+      await until(async () => (await net.balances(i, provider)).XE === pBefore.XE + emission, 20_000, `emission on node ${i}`);
+      expect(await net.balances(i, consumer)).toEqual({ XE: cBefore.XE, XUSD: cBefore.XUSD - cost });
+      expect(await net.balances(i, provider)).toEqual({ XE: pBefore.XE + emission, XUSD: pBefore.XUSD });
     }
     const lease = (await net.client(0).call('GET', `/leases/${hash}`)) as Record<string, bigint>;
     const settleBlock = (await net.client(0).call('GET', `/accounts/${provider}`)) as Record<string, string>;
