@@ -94,10 +94,14 @@ export class NodeApi implements ApiDeps {
     return { lease_hash: hash, block_hash: block.hash };
   }
 
-  async requestAttestation(leaseHash: string, options: AbortOptions): Promise<Attestation> {
+  async requestAttestation(leaseHash: string, options: AbortOptions & { requester?: string }): Promise<Attestation> {
     const block = await this.c.ledger.getBlock(leaseHash);
     if (block?.type !== 'lease') throw new NodeError(NodeErrorCodes.LEASE_NOT_FOUND, `lease ${leaseHash} not found`);
-    return this.c.gatherer.requestOne(leaseHash, { block, ...(options.signal ? { signal: options.signal } : {}) });
+    return this.c.gatherer.requestOne(leaseHash, {
+      block,
+      requester: `http:${options.requester ?? 'local'}`,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   }
 
   async listVms(): Promise<VmInfo[]> {

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { ApiDeps } from './deps.js';
 import { ApiError, ApiErrorCodes, errorReply } from './errors.js';
-import { checkOperatorToken, json, operatorTokenDigest } from './http.js';
+import { checkOperatorToken, clientIp, json, operatorTokenDigest } from './http.js';
 import { HttpMetrics } from './metrics.js';
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { ROUTE_GROUPS, ROUTES } from './routes/table.js';
@@ -37,9 +37,6 @@ function pathPattern(path: string): RegExp {
   return new RegExp(`^${path.replace(/\{[A-Za-z_]+\}/g, '[^/]+')}$`);
 }
 
-function clientIp(c: ApiContext): string {
-  return c.env?.incoming?.socket?.remoteAddress ?? 'local';
-}
 
 /** The HTTP API of a node (SPEC §11) over `deps`. */
 export function createApp(deps: ApiDeps, options: ApiOptions = {}): ApiApp {

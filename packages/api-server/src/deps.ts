@@ -133,8 +133,11 @@ export interface ApiDeps {
   requestLease(request: LeaseRequest, options: AbortOptions): Promise<{ lease_hash: Hash }>;
   /** Rejects LEASE_NOT_FOUND, LEASE_NOT_CANCELLABLE. */
   cancelLease(hash: Hash, options: AbortOptions): Promise<CancelLeaseResult>;
-  /** Rejects LEASE_NOT_FOUND, TIMEKEEPER_UNAVAILABLE. */
-  requestAttestation(leaseHash: Hash, options: AbortOptions): Promise<Attestation>;
+  /**
+   * Rejects LEASE_NOT_FOUND, TIMEKEEPER_UNAVAILABLE. `requester` is the client's IP, the key
+   * of the timekeeper's per-requester rate limit (SPEC §8).
+   */
+  requestAttestation(leaseHash: Hash, options: AbortOptions & { requester?: string }): Promise<Attestation>;
 
   listVms(): Promise<VmInfo[]>;
   getVm(leaseHash: Hash): Promise<VmInfo | undefined>;

@@ -3,6 +3,11 @@ import { type JsonValue, MAX_HTTP_BODY_BYTES, parseJson, stringifyJson } from '@
 import type { Context } from 'hono';
 import { ApiError, ApiErrorCodes } from './errors.js';
 
+/** The client's IP (the socket's remote address; X-Forwarded-For is not trusted). */
+export function clientIp(c: Context): string {
+  return (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress ?? 'local';
+}
+
 export const JSON_HEADERS = { 'content-type': 'application/json' } as const;
 
 /** A JSON response through the exact-integer codec. */

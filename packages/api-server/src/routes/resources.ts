@@ -1,6 +1,6 @@
 import { parseBlock, XeError } from '@xe/core-types';
 import { ApiErrorCodes, errorReply } from '../errors.js';
-import { json, readJsonBody } from '../http.js';
+import { clientIp, json, readJsonBody } from '../http.js';
 import { parseAttestationRequest, parseExecRequest, pathHash } from '../validate.js';
 import type { RouteDef } from './types.js';
 
@@ -20,7 +20,7 @@ export const attestationRoutes = [
     description: "this node's timekeeper signature of a lease's current time",
     handler: async (c, { deps }) => {
       const leaseHash = parseAttestationRequest(await readJsonBody(c.req.raw));
-      const a = await deps.requestAttestation(leaseHash, { signal: c.req.raw.signal });
+      const a = await deps.requestAttestation(leaseHash, { signal: c.req.raw.signal, requester: clientIp(c) });
       return json(c, { public_key: a.public_key, timestamp: a.timestamp, signature: a.signature });
     },
   },
