@@ -7,7 +7,7 @@ import { checkOperatorToken, clientIp, json, operatorTokenDigest } from './http.
 import { HttpMetrics } from './metrics.js';
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { ROUTE_GROUPS, ROUTES } from './routes/table.js';
-import type { ApiContext, ApiEnv, RouteContext, RouteDef, RouteInfo } from './routes/types.js';
+import type { ApiEnv, RouteContext, RouteDef, RouteInfo } from './routes/types.js';
 import { TunnelAuthenticator } from './tunnel-auth.js';
 
 export interface ApiOptions {
