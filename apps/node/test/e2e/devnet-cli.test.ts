@@ -61,6 +61,30 @@ describe('xe-node devnet', () => {
     expect(ssh.stdout.trim()).toBe(vmName(hash));
     expect(ssh.code).toBe(0);
 
+    // the API clients of the CLI
+    const list = await runCli(['lease', 'list', '--node', consumer.api, '--json']);
+    expect(list.code).toBe(0);
+    expect((parseJson(list.stdout) as Array<{ lease_hash: string }>).map((l) => l.lease_hash)).toContain(hash);
+    const human = await runCli(['lease', 'show', hash, '--node', consumer.api]);
+    expect(human.stdout).toMatch(new RegExp(`lease\\s+${hash}[\\s\\S]*state\\s+accepted`));
+    const cancel = await runCli(['lease', 'cancel', hash, '--node', consumer.api], { env: { XE_OPERATOR_TOKEN: info.operator_token } });
+    expect(cancel.code).toBe(1);
+    expect(cancel.stderr).toMatch(/409 LEASE_NOT_CANCELLABLE: the lease is accepted/);
+
+    const provider = info.nodes[1]!;
+    const before = parseJson((await runCli(['balance', provider.address, '--node', consumer.api, '--json'])).stdout) as { balances: { XUSD: bigint } };
+    const send = await runCli(['send', '--data-dir', consumer.data_dir, '--to', provider.address, '--amount', '2.5', '--node', consumer.api]);
+    expect(send.stderr).toBe('');
+    expect(send.stdout).toMatch(/^sent 2\.5 XUSD to /);
+    // the provider's node receives it by itself
+    await until(async () => {
+      const b = parseJson((await runCli(['balance', provider.address, '--node', consumer.api, '--json'])).stdout) as { balances: { XUSD: bigint } };
+      return b.balances.XUSD === before.balances.XUSD + 2_500_000n;
+    }, 30_000, 'the provider received the send');
+    const bal = await runCli(['balance', '--node', provider.api]);
+    expect(bal.stdout).toContain(provider.address);
+    expect(bal.stdout).toMatch(/XUSD\s+\d+/);
+
     const pid = devnet.pid!;
     const exited = new Promise<number | null>((r) => devnet!.once('exit', (code) => r(code)));
     devnet.kill('SIGTERM');
