@@ -18,19 +18,30 @@ function referenceWork(hash: Uint8Array, nonce: bigint): bigint {
 
 const randomNonce = () => Buffer.from(randomBytes(8)).readBigUInt64LE(0);
 
-describe('proof-of-work kernel', () => {
+const EDGE_NONCES = [0n, 1n, (1n << 32n) - 1n, 1n << 32n, (1n << 64n) - 1n];
+
+describe.each([
+  ['wasm', true],
+  ['js', false],
+] as const)('proof-of-work kernel (%s)', (engine, wasm) => {
+  it('runs on the expected engine', () => {
+    expect(new PowKernel({ wasm }).engine).toBe(engine);
+  });
+
   it('matches blake3-wasm on 10,000 random (hash, nonce) pairs', () => {
+    const k = new PowKernel({ wasm });
     let mismatches = 0;
     for (let i = 0; i < 10_000; i++) {
       const hash = new Uint8Array(randomBytes(32));
-      const nonce = i < 4 ? [0n, 1n, (1n << 32n) - 1n, (1n << 64n) - 1n][i]! : randomNonce();
-      if (powWork(bytesToHex(hash), nonce) !== referenceWork(hash, nonce)) mismatches++;
+      const nonce = i < EDGE_NONCES.length ? EDGE_NONCES[i]! : randomNonce();
+      k.setHash(i % 2 === 0 ? hash : bytesToHex(hash));
+      if (k.work(nonce) !== referenceWork(hash, nonce)) mismatches++;
     }
     expect(mismatches).toBe(0);
   });
 
   it('search returns the first nonce meeting the difficulty, carrying into the high word', () => {
-    const k = new PowKernel();
+    const k = new PowKernel({ wasm });
     const hash = new Uint8Array(randomBytes(32));
     k.setHash(hash);
     const start = 0xffff_fff0n;
@@ -45,6 +56,64 @@ describe('proof-of-work kernel', () => {
     expect(nonce).toBe(start + BigInt(works.findIndex((w) => w >= difficulty)));
     // an impossible difficulty walks the whole count and reports where it stopped, across the carry
     expect(k.search(0xffff_fffe, 7, 3, 4, 0xffff_ffff, 0xffff_ffff)).toEqual([false, 10, 8]);
+  });
+
+  it('search agrees with the reference on every nonce it passes over (random strides and difficulties)', () => {
+    const k = new PowKernel({ wasm });
+    for (let round = 0; round < 200; round++) {
+      const hash = new Uint8Array(randomBytes(32));
+      k.setHash(hash);
+      const r = randomBytes(12);
+      const lo = round % 4 === 0 ? 0xffff_ffff - (r[0]! % 8) : r.readUInt32LE(0);
+      const hi = round % 8 === 1 ? 0xffff_ffff : r.readUInt32LE(4);
+      const stride = [1, 2, 3, 7, 0x8000_0001, 0xffff_ffff][round % 6]!;
+      const count = 1 + (r[8]! % 64);
+      // about one nonce in 16 meets this difficulty
+      const difficulty = (0xf0n << 56n) | BigInt(r.readUInt32LE(8));
+      let expected: [boolean, number, number] | undefined;
+      let n = (BigInt(hi) << 32n) | BigInt(lo);
+      for (let i = 0; i < count && !expected; i++) {
+        if (referenceWork(hash, n) >= difficulty) expected = [true, Number(n & 0xffff_ffffn), Number(n >> 32n)];
+        const nextLo = (Number(n & 0xffff_ffffn) + stride) >>> 0;
+        const nextHi = nextLo < stride ? (Number(n >> 32n) + 1) >>> 0 : Number(n >> 32n);
+        n = (BigInt(nextHi) << 32n) | BigInt(nextLo);
+      }
+      expected ??= [false, Number(n & 0xffff_ffffn), Number(n >> 32n)];
+      expect(k.search(lo, hi, stride, count, Number(difficulty >> 32n), Number(difficulty & 0xffff_ffffn))).toEqual(expected);
+    }
+    // difficulty 0 is met by the first try; a count of 0 tries nothing
+    expect(k.search(5, 6, 1, 10, 0, 0)).toEqual([true, 5, 6]);
+    expect(k.search(5, 6, 1, 0, 0, 0)).toEqual([false, 5, 6]);
+  });
+});
+
+describe('proof-of-work functions', () => {
+  it('powWork matches blake3-wasm on 2,000 random (hash, nonce) pairs', () => {
+    let mismatches = 0;
+    for (let i = 0; i < 2_000; i++) {
+      const hash = new Uint8Array(randomBytes(32));
+      const nonce = i < EDGE_NONCES.length ? EDGE_NONCES[i]! : randomNonce();
+      if (powWork(bytesToHex(hash), nonce) !== referenceWork(hash, nonce)) mismatches++;
+    }
+    expect(mismatches).toBe(0);
+  });
+
+  it('falls back to the JS kernel where WebAssembly is missing', async () => {
+    const dist = new URL('../../dist/index.js', import.meta.url).href;
+    const script = `
+      delete globalThis.WebAssembly;
+      const { PowKernel, powWork, solvePow } = await import(${JSON.stringify(dist)});
+      const hash = '${'ab'.repeat(32)}';
+      const s = await solvePow(hash, 0xffe0000000000000n, { workers: 2 });
+      console.log(JSON.stringify({ engine: new PowKernel().engine, work: powWork(hash, 12345n).toString(), ok: s.work === powWork(hash, s.nonce) }));
+    `;
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 15_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout),
+      );
+    });
+    const hash = new Uint8Array(32).fill(0xab);
+    expect(JSON.parse(out.trim())).toEqual({ engine: 'js', work: referenceWork(hash, 12345n).toString(), ok: true });
   });
 
   it('powWork / verifyPow reject bad input with coded errors or false', () => {
