@@ -46,7 +46,17 @@ let hi = 0;
 const kernelHps = measure((n) => {
   [, lo, hi] = kernel.search(lo, hi, 1, n, ...IMPOSSIBLE);
 }, 65536);
-emit('pow_kernel_hps_1core', kernelHps, 'hashes/s');
+emit('pow_kernel_hps_1core', kernelHps, 'hashes/s', { engine: kernel.engine });
+
+// the JS fallback kernel (used where WebAssembly is unavailable), same input
+const jsKernel = new PowKernel({ wasm: false });
+jsKernel.setHash(hash);
+lo = 0;
+hi = 0;
+const jsKernelHps = measure((n) => {
+  [, lo, hi] = jsKernel.search(lo, hi, 1, n, ...IMPOSSIBLE);
+}, 65536);
+emit('pow_kernel_js_hps_1core', jsKernelHps, 'hashes/s', { kernel_vs_js: Math.round((kernelHps / jsKernelHps) * 100) / 100 });
 
 // blake3-wasm's public hash() over the same 40-byte input, nonce bytes rewritten each time
 const input = Buffer.alloc(40);
