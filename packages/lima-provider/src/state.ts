@@ -1,3 +1,4 @@
+import { VmErrorCodes, VmStateError } from './errors.js';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Hash, type Resources, type VmStatus, parseJson, stringifyJson } from '@xe/core-types';
@@ -112,5 +113,26 @@ export class VmStateStore {
       if (rec) out.push(rec);
     }
     return out;
+  }
+}
+
+/**
+ * Claims `name` for a provision: synchronously in `busy`, so two concurrent provisions of
+ * one lease cannot both pass, then against the stored records. The caller releases `busy`.
+ */
+export async function claimVm(busy: Set<string>, store: Pick<VmStateStore, 'get'>, leaseHash: string, name: string): Promise<void> {
+  const exists = () => new VmStateError(VmErrorCodes.VM_EXISTS, `a VM for lease ${leaseHash} exists already`, { details: { name } });
+  if (busy.has(name)) throw exists();
+  busy.add(name);
+  let existing: VmRecord | undefined;
+  try {
+    existing = await store.get(name);
+  } catch (err) {
+    busy.delete(name);
+    throw err;
+  }
+  if (existing) {
+    busy.delete(name);
+    throw exists();
   }
 }

@@ -21,7 +21,7 @@ import { LimaError, VmErrorCodes, VmInputError, VmStateError } from '../errors.j
 import { checkAccessKey, checkLeaseHash, checkResources, vmName } from '../keys.js';
 import { connectTcp, portClosed, sshBannerReady } from '../net.js';
 import { pollUntil } from '../proc.js';
-import { type VmRecord, VmStateStore } from '../state.js';
+import { claimVm, type VmRecord, VmStateStore } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
@@ -128,22 +128,7 @@ export class LimaVmManager implements VmManager {
     checkAccessKey(accessPubKey);
     const name = vmName(leaseHash);
     throwIfAborted(options.signal);
-    const exists = () =>
-      new VmStateError(VmErrorCodes.VM_EXISTS, `a VM for lease ${leaseHash} exists already`, { details: { name } });
-    // Claimed synchronously, so two concurrent provisions of one lease cannot both pass.
-    if (this.busy.has(name)) throw exists();
-    this.busy.add(name);
-    let existing: VmRecord | undefined;
-    try {
-      existing = await this.store.get(name);
-    } catch (err) {
-      this.busy.delete(name);
-      throw err;
-    }
-    if (existing) {
-      this.busy.delete(name);
-      throw exists();
-    }
+    await claimVm(this.busy, this.store, leaseHash, name);
     const rec: VmRecord = {
       name,
       lease_hash: leaseHash,

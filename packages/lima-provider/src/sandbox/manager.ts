@@ -18,7 +18,7 @@ import { VmErrorCodes, VmInputError, VmStateError } from '../errors.js';
 import { checkAccessKey, checkLeaseHash, checkResources, sshAuthorizedKeyLine, vmName } from '../keys.js';
 import { connectTcp } from '../net.js';
 import { runCapped } from '../proc.js';
-import { type VmRecord, VmStateStore } from '../state.js';
+import { claimVm, type VmRecord, VmStateStore } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
@@ -102,22 +102,7 @@ export class SandboxVmManager implements VmManager {
     const keyLine = sshAuthorizedKeyLine(checkAccessKey(accessPubKey));
     const name = vmName(leaseHash);
     throwIfAborted(options.signal);
-    const exists = () =>
-      new VmStateError(VmErrorCodes.VM_EXISTS, `a VM for lease ${leaseHash} exists already`, { details: { name } });
-    // Claimed synchronously, so two concurrent provisions of one lease cannot both pass.
-    if (this.busy.has(name)) throw exists();
-    this.busy.add(name);
-    let existing: VmRecord | undefined;
-    try {
-      existing = await this.store.get(name);
-    } catch (err) {
-      this.busy.delete(name);
-      throw err;
-    }
-    if (existing) {
-      this.busy.delete(name);
-      throw exists();
-    }
+    await claimVm(this.busy, this.store, leaseHash, name);
     const dir = join(this.dataDir, 'sandbox', name);
     const limits =
       this.options.enforceLimits === false
