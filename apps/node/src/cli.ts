@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
@@ -424,6 +424,14 @@ async function leaseCmd(argv: string[]): Promise<number> {
   return usage('expected `lease request|list|show|cancel`', 'lease');
 }
 
+function realpathOr(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return resolve(p);
+  }
+}
+
 function cliPath(): string {
   return fileURLToPath(import.meta.url);
 }
@@ -527,7 +535,8 @@ Example
   }
 }
 
-const isEntry = process.argv[1] && resolve(process.argv[1]) === cliPath();
+// Run as a program (also through a symlink such as an npm bin), not imported.
+const isEntry = process.argv[1] !== undefined && realpathOr(process.argv[1]) === realpathOr(cliPath());
 if (isEntry) {
   main(process.argv.slice(2)).then(
     (code) => {

@@ -216,18 +216,20 @@ export function tryThis(info: DevnetInfo, dir: string): string {
   const consumer = info.nodes.find((n) => n.roles.includes('consumer')) ?? info.nodes[0]!;
   const provider = info.nodes.find((n) => n.roles.includes('provider')) ?? info.nodes[0]!;
   const d = resolve(dir);
+  const cli = `node ${fileURLToPath(new URL('./cli.js', import.meta.url))}`;
+  const key = join(d, 'lease_key');
   return [
     `devnet ${info.network_id} is up: ${info.nodes.map((n) => `${n.name} ${n.api}`).join(', ')}`,
     `details: ${join(d, 'devnet.json')} (operator token inside)`,
     '',
     'try this:',
-    `  export TOKEN=$(node -e 'console.log(require("${join(d, 'devnet.json')}").operator_token)')`,
-    `  xe-node keys new --access --out ${join(d, 'lease_key')}          # prints the access_pub_key`,
+    `  TOKEN=$(node -p 'require("${join(d, 'devnet.json')}").operator_token')`,
+    `  ACCESS=$(${cli} keys new --access --force --out ${key})     # the lease's access_pub_key`,
     `  curl -s ${consumer.api}/providers`,
     `  curl -s -X POST ${consumer.api}/lease/request -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
-    `       -d '{"vcpus":1,"memory_mb":512,"disk_gb":1,"duration":120,"access_pub_key":"'$(cat ${join(d, 'lease_key')}.hex)'"}'`,
+    `       -d '{"vcpus":1,"memory_mb":512,"disk_gb":1,"duration":120,"access_pub_key":"'$ACCESS'"}'`,
     `  curl -s ${consumer.api}/leases`,
-    `  xe-node ssh -i ${join(d, 'lease_key')} <lease_hash> --node ${consumer.api} -- hostname`,
+    `  ${cli} ssh -i ${key} <lease_hash> --node ${consumer.api} -- hostname`,
     `  curl -s -X POST ${provider.api}/vms/<lease_hash>/exec -H "Authorization: Bearer $TOKEN" -d '{"command":"uname -a"}'`,
     '',
     'Ctrl-C stops every node.',

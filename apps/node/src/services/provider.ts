@@ -43,8 +43,16 @@ export interface ProviderComponents {
 }
 
 const SETTLE_MARGIN_MS = 1500;
+/** How long an offer holds its capacity: a consumer picks within its offer window (2 s by default), then makes and gossips the lease. */
+const OFFER_HOLD_MS = 10_000;
 const RETRY_MS = 5000;
 const ATTEST_RATE_RETRY_MS = 31_000;
+
+type Res = { vcpus: number; memory_mb: number; disk_gb: number };
+
+function fits(want: Res, free: Res): boolean {
+  return want.vcpus <= free.vcpus && want.memory_mb <= free.memory_mb && want.disk_gb <= free.disk_gb;
+}
 
 /** A short CPU benchmark: SHA-256 rounds per 200 ms, the certificate's `score`. */
 export function benchmarkScore(): bigint {
@@ -66,8 +74,11 @@ export function benchmarkScore(): bigint {
 export class ProviderService {
   private readonly scheduler = new Scheduler();
   private readonly reserved = new Map<string, { vcpus: number; memory_mb: number; disk_gb: number }>();
+  /** Capacity promised in offers, until the consumer's lease arrives or the hold expires. */
+  private readonly offerHolds = new Map<string, { consumer: string; res: { vcpus: number; memory_mb: number; disk_gb: number }; until: number }>();
   private readonly inFlight = new Set<string>();
   private certificate: Certificate | undefined;
+  private capacityLock: Promise<unknown> = Promise.resolve();
   private advertTimer: NodeJS.Timeout | undefined;
   private readonly abort = new AbortController();
   private readonly vmInfo = new Map<string, VmInfo>();
@@ -128,6 +139,13 @@ export class ProviderService {
     else void this.cleanup(lease.hash, lease.state);
   };
 
+  /** Runs capacity decisions one at a time, so a check and its hold cannot interleave. */
+  private withCapacity<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.capacityLock.then(fn);
+    this.capacityLock = run.catch(() => undefined);
+    return run;
+  }
+
   /** Issues (or renews past half-life) the certificate, stores and gossips it. */
   async ensureCertificate(): Promise<Certificate> {
     const now = this.c.clock();
@@ -164,14 +182,23 @@ export class ProviderService {
     return best;
   }
 
-  /** Advertised capacity minus accepted leases and in-flight reservations, floored at 0. */
+  /**
+   * Advertised capacity minus accepted leases, in-flight reservations and unexpired offer
+   * holds, floored at 0.
+   */
   async freeCapacity(): Promise<{ vcpus: number; memory_mb: number; disk_gb: number }> {
     const used = await this.c.ledger.providerUsage(this.address);
     let { vcpus, memory_mb, disk_gb } = this.options.capacity;
     vcpus -= used.vcpus;
     memory_mb -= used.memory_mb;
     disk_gb -= used.disk_gb;
-    for (const r of this.reserved.values()) {
+    const now = Date.now();
+    const holds = [];
+    for (const [id, h] of this.offerHolds) {
+      if (h.until <= now) this.offerHolds.delete(id);
+      else holds.push(h.res);
+    }
+    for (const r of [...this.reserved.values(), ...holds]) {
       vcpus -= r.vcpus;
       memory_mb -= r.memory_mb;
       disk_gb -= r.disk_gb;
@@ -211,8 +238,15 @@ export class ProviderService {
   async onRequest(req: LeaseRequestMsg): Promise<void> {
     const cert = this.certificate;
     if (!cert || cert.expires_at <= this.c.clock()) return;
-    const free = await this.freeCapacity();
-    if (req.vcpus > free.vcpus || req.memory_mb > free.memory_mb || req.disk_gb > free.disk_gb) {
+    const res = { vcpus: req.vcpus, memory_mb: req.memory_mb, disk_gb: req.disk_gb };
+    // Hold the capacity while the consumer chooses, so two consumers are not promised the last slot.
+    const free = await this.withCapacity(async () => {
+      const f = await this.freeCapacity();
+      if (!fits(res, f)) return undefined;
+      this.offerHolds.set(req.request_id, { consumer: req.consumer, res, until: Date.now() + OFFER_HOLD_MS });
+      return f;
+    });
+    if (!free) {
       this.c.logger.debug('no room for request', { request: req.request_id });
       return;
     }
@@ -261,17 +295,24 @@ export class ProviderService {
         log.warn('lease not accepted: it names a certificate that is not ours', { lease: lease.hash });
         return;
       }
-      const free = await this.freeCapacity();
-      if (res.vcpus > free.vcpus || res.memory_mb > free.memory_mb || res.disk_gb > free.disk_gb) {
-        log.warn('lease not accepted: no capacity left', { lease: lease.hash, ...res });
+      const refused = await this.withCapacity(async () => {
+        // The lease takes over the capacity its offer held.
+        for (const [id, h] of this.offerHolds) {
+          if (h.consumer === lease.consumer && h.res.vcpus === res.vcpus && h.res.memory_mb === res.memory_mb && h.res.disk_gb === res.disk_gb) {
+            this.offerHolds.delete(id);
+            break;
+          }
+        }
+        if (!fits(res, await this.freeCapacity())) return 'no capacity left';
+        const account = await this.c.ledger.getAccount(this.address);
+        if (!account || account.balances.XUSD < lease.stake) return 'balance does not cover the stake';
+        this.reserved.set(lease.hash, res);
+        return undefined;
+      });
+      if (refused) {
+        log.warn(`lease not accepted: ${refused}`, { lease: lease.hash, ...res, stake: lease.stake });
         return;
       }
-      const account = await this.c.ledger.getAccount(this.address);
-      if (!account || account.balances.XUSD < lease.stake) {
-        log.warn('lease not accepted: balance does not cover the stake', { lease: lease.hash, stake: lease.stake });
-        return;
-      }
-      this.reserved.set(lease.hash, res);
       const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(Math.max(1000, nsToEpochMs(deadline) - Date.now()))]);
       const started = performance.now();
       const info = await this.c.vms.provision(lease.hash, res, lease.access_pub_key, { signal });

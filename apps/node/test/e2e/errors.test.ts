@@ -28,12 +28,15 @@ describe('lease request failures', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
-  it('too little XUSD → 400 insufficient balance', async () => {
-    // 4 vCPU, 4 GB, 40 GB for a year costs ~1,400 XUSD; the consumer holds 1,000
-    const res = await requestLease(net, 2, { vcpus: 4, memory_mb: 4096, disk_gb: 40, duration: 31_536_000, access_pub_key: access });
-    expect(res.status).toBe(400);
-    expect(res.body.code).toBe('INSUFFICIENT_BALANCE');
-    expect(String(res.body.error)).toMatch(/XUSD/);
+  it('two consumers racing for the last slot: the offer holds it, so one lease is accepted and the other gets 400 no providers', async () => {
+    const req = { vcpus: 3, memory_mb: 256, disk_gb: 1, duration: 5, access_pub_key: access };
+    const [a, b] = await Promise.all([requestLease(net, 2, req), requestLease(net, 2, req)]);
+    expect([a.status, b.status].sort()).toEqual([200, 400]);
+    const lost = a.status === 400 ? a : b;
+    expect(lost.body.code).toBe('NO_PROVIDERS');
+    const won = String((a.status === 200 ? a : b).body.lease_hash);
+    // let it settle before the timekeeper goes away
+    await until(async () => ((await net.client(2).call('GET', `/leases/${won}`)) as Record<string, string>).state === 'settled', 60_000, 'settled', 500);
   });
 
   it('timekeeper stopped → the provider does not accept (504 with the hash) and POST /attestation/request answers 503', async () => {
@@ -60,4 +63,18 @@ describe('lease request failures', () => {
     const body = (await att.json()) as { code: string; error: string };
     expect(body.code).toBe('TIMEKEEPER_UNAVAILABLE');
   });
+
+  it('too little XUSD → 400 insufficient balance, before and after the offers', async () => {
+    // even the cheapest possible price is more than the consumer holds: refused before any offer
+    const early = await requestLease(net, 2, { vcpus: 64, memory_mb: 4096, disk_gb: 40, duration: 31_536_000, access_pub_key: access });
+    expect(early.status).toBe(400);
+    expect(early.body.code).toBe('INSUFFICIENT_BALANCE');
+    // (last: the provider's offer below holds its whole capacity for a few seconds)
+    // 4 vCPU, 4 GB, 40 GB for a year costs ~1,400 XUSD; the consumer holds 1,000
+    const res = await requestLease(net, 2, { vcpus: 4, memory_mb: 4096, disk_gb: 40, duration: 31_536_000, access_pub_key: access });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('INSUFFICIENT_BALANCE');
+    expect(String(res.body.error)).toMatch(/XUSD/);
+  });
+
 });
