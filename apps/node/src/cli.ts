@@ -69,7 +69,7 @@ Options (flags win over env XE_*, which win over --config FILE, a JSON object of
   --api-bind HOST           HTTP bind address (default 127.0.0.1)
   --api-port PORT           HTTP port (default 8080)
   --operator-token-file F   operator token (or env XE_OPERATOR_TOKEN / XE_API_ADMIN_TOKEN)
-  --cors-origin ORIGIN      Access-Control-Allow-Origin (default *)
+  --cors-origin ORIGIN      Access-Control-Allow-Origin (default: none, no CORS headers)
   --no-rate-limit           turn the per-IP rate limits off
   --provider                rent out VMs: --vm-backend lima|sandbox --vcpus N --memory-mb N --disk-gb N
                             --price-multiplier 0.5..10 (default 1.0)

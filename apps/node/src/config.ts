@@ -29,7 +29,8 @@ export interface NodeConfig {
   apiBind: string;
   apiPort: number;
   operatorToken: string | undefined;
-  corsOrigin: string;
+  /** Access-Control-Allow-Origin; none → no CORS headers. */
+  corsOrigin: string | undefined;
   rateLimit: boolean;
   provider: boolean;
   vmBackend: 'lima' | 'sandbox';
@@ -218,7 +219,7 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
     apiBind: String(get('api-bind') ?? '127.0.0.1'),
     apiPort: int(get('api-port'), 'api-port', 0, 65535, 8080),
     operatorToken,
-    corsOrigin: String(get('cors-origin') ?? '*'),
+    corsOrigin: typeof get('cors-origin') === 'string' ? String(get('cors-origin')) : undefined,
     rateLimit: !bool(get('no-rate-limit'), 'no-rate-limit', false),
     provider,
     vmBackend: backend,

@@ -1,6 +1,15 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { createApp, type NodeInfo, type Readiness, startApiServer, type ApiServer } from '@xe/api-server';
+import {
+  type ApiServer,
+  createApp,
+  DEFAULT_RATE_LIMITS,
+  HttpMetrics,
+  type NodeInfo,
+  type Readiness,
+  startApiServer,
+  TunnelAuthenticator,
+} from '@xe/api-server';
 import {
   type Block,
   type Certificate,
@@ -319,17 +328,26 @@ export class XeNode {
         return { status: r.status, hash: r.hash };
       },
     });
+    // One replay cache, one set of HTTP metrics and the same limits for routes and tunnel upgrades.
+    const rateLimit = config.rateLimit ? DEFAULT_RATE_LIMITS : false;
+    const tunnelAuth = new TunnelAuthenticator(deps, { clock });
+    const httpMetrics = new HttpMetrics();
     const app = createApp(deps, {
       operatorToken: config.operatorToken,
-      rateLimit: config.rateLimit ? undefined as never : false,
-      corsOrigin: config.corsOrigin,
+      rateLimit,
+      ...(config.corsOrigin ? { corsOrigin: config.corsOrigin } : {}),
       logger: log.child('api'),
       clock,
+      tunnelAuth,
+      metrics: httpMetrics,
     });
     this.api = await startApiServer(app, {
       host: config.apiBind,
       port: config.apiPort,
       deps,
+      tunnelAuth,
+      metrics: httpMetrics,
+      rateLimit,
       clock,
       logger: log.child('api'),
     });
