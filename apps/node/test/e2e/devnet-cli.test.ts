@@ -19,7 +19,7 @@ afterAll(async () => {
 
 describe('xe-node devnet', () => {
   it('starts a network, serves the README walk-through (curl calls and xe-node ssh), and stops cleanly on SIGTERM', async () => {
-    const basePort = 22000 + Math.floor(Math.random() * 1000) * 10;
+    const basePort = 30010 + Math.floor(Math.random() * 200) * 10;
     let out = '';
     devnet = spawn(process.execPath, [CLI, 'devnet', '--dir', dir, '--base-port', String(basePort)], { stdio: ['ignore', 'pipe', 'pipe'] });
     devnet.stdout!.on('data', (d) => (out += d));

@@ -26,7 +26,8 @@ export class TestNet {
     opts: { nodes?: number; lease?: Partial<LeaseParams>; extraArgs?: (info: Prepared['info']) => Record<number, string[]> } = {},
   ): Promise<TestNet> {
     const dir = mkdtempSync(join(tmpdir(), 'xe-e2e-'));
-    const basePort = 20000 + Math.floor(Math.random() * 2000) * 10;
+    // below the kernel's ephemeral range (32768+), so no outgoing connection takes one of these ports
+    const basePort = 20000 + Math.floor(Math.random() * 1000) * 10;
     const prepared = await prepareDevnet({ dir, nodes: opts.nodes ?? 3, basePort, fresh: false, logLevel: 'info', ...(opts.lease ? { lease: opts.lease } : {}) });
     return new TestNet(dir, prepared, opts.extraArgs?.(prepared.info) ?? {});
   }
