@@ -9,11 +9,11 @@ export const Bucket = {
   META: 0x01,
   /** hash32 → u64 height · block JSON */
   BLOCK: 0x02,
-  /** address32 → account JSON (pub_key, frontier, height, balances, last timestamp) */
+  /** address32 → account record, binary (pub_key, frontier, height, balances, last timestamp) */
   ACCOUNT: 0x03,
   /** address32 · height u64 → hash32 */
   CHAIN: 0x04,
-  /** destination32 · sendHash32 → pending receivable JSON */
+  /** destination32 · sendHash32 → pending receivable, binary */
   PENDING: 0x05,
   /** leaseHash32 → lease record JSON */
   LEASE: 0x06,
@@ -29,7 +29,7 @@ export const Bucket = {
   CERT_BY_PROVIDER: 0x0b,
   /** rejectedHash32 → conflict JSON */
   CONFLICT: 0x0c,
-  /** assetByte → supply counters JSON */
+  /** assetByte → supply counters, binary */
   SUPPLY: 0x0d,
   /** order8 · leaseHash32 → (empty): all leases, oldest first */
   LEASE_ORDER: 0x0e,
@@ -88,6 +88,8 @@ export function leaseOrder(timestamp: bigint): Uint8Array {
 export const keys = {
   meta: (name: string) => key(Bucket.META, new TextEncoder().encode(name)),
   block: (hash: string) => key(Bucket.BLOCK, h(hash)),
+  /** As `block`, from the hash's 32 bytes. */
+  blockBytes: (hash: Uint8Array) => key(Bucket.BLOCK, hash),
   account: (address: string) => key(Bucket.ACCOUNT, h(address)),
   chain: (address: string, height: bigint) => key(Bucket.CHAIN, h(address), u64Bytes(height)),
   chainPrefix: (address: string) => key(Bucket.CHAIN, h(address)),

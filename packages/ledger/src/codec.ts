@@ -1,5 +1,6 @@
 import { type Block, parseJson, stringifyJson } from '@xe/core-types';
-import { readU64, u64Bytes } from './buckets.js';
+import { readU64 } from './buckets.js';
+import type { AccountState, PendingSend, SupplyCounters } from './types.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -13,13 +14,52 @@ export function decodeJson<T>(bytes: Uint8Array): T {
   return parseJson(dec.decode(bytes)) as T;
 }
 
-/** A stored block: u64 chain height, then the block's JSON. */
+/** A stored block: u64 chain height, then the block's JSON (the same text as `stringifyJson`). */
 export function encodeBlock(height: bigint, block: Block): Uint8Array {
-  const json = enc.encode(stringifyJson(block));
-  const out = new Uint8Array(8 + json.length);
-  out.set(u64Bytes(height), 0);
-  out.set(json, 8);
+  const json = toJsonText(block);
+  const out = new Uint8Array(8 + Buffer.byteLength(json, 'utf8'));
+  new DataView(out.buffer).setBigUint64(0, height);
+  enc.encodeInto(json, out.subarray(8));
   return out;
+}
+
+/**
+ * The text `stringifyJson` prints for `value` (bigint as plain digits, `toJSON` honoured,
+ * undefined/function members skipped), built by concatenation: it runs once per block.
+ */
+export function toJsonText(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'bigint':
+      return value.toString();
+    case 'object':
+      break;
+    default:
+      return stringifyJson(value);
+  }
+  if (value === null) return 'null';
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return stringifyJson(value);
+  if (Array.isArray(value)) {
+    let s = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) s += ',';
+      const item = value[i];
+      s += item === undefined || typeof item === 'function' ? 'null' : toJsonText(item);
+    }
+    return `${s}]`;
+  }
+  let s = '{';
+  let first = true;
+  for (const key in value as Record<string, unknown>) {
+    if (!Object.hasOwn(value, key)) continue;
+    const v = (value as Record<string, unknown>)[key];
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    if (!first) s += ',';
+    first = false;
+    s += `${JSON.stringify(key)}:${toJsonText(v)}`;
+  }
+  return `${s}}`;
 }
 
 export interface StoredBlock {
@@ -33,4 +73,173 @@ export function decodeBlock(bytes: Uint8Array): StoredBlock {
 
 export function blockHeight(bytes: Uint8Array): bigint {
   return readU64(bytes, 0);
+}
+
+// ---------------------------------------------------------------- binary records
+//
+// Account heads, supply counters and pending sends are written on nearly every block, so
+// they are stored in a compact binary form instead of JSON. The first byte tells the forms
+// apart: a JSON record starts with '{' (0x7b), a binary record with its tag. A value the
+// binary form cannot hold exactly (a field that is not lowercase 32-byte hex, an integer
+// outside u64/i64, an unexpected member) is stored as JSON, so every record round-trips
+// exactly.
+
+const JSON_OPEN = 0x7b;
+const TAG_ACCOUNT = 0x01;
+const TAG_SUPPLY = 0x02;
+const TAG_PENDING = 0x03;
+const U64_LIMIT = 1n << 64n;
+const I64_LOW = -(1n << 63n);
+const I64_LIMIT = 1n << 63n;
+const HEX = '0123456789abcdef';
+const ASSET_CODES: Record<string, number> = { XE: 1, XUSD: 2 };
+
+function nibble(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  return -1;
+}
+
+/** Writes 64 lowercase hex chars as 32 bytes; false (nothing usable written) for anything else. */
+function writeHash(out: Uint8Array, offset: number, hex: unknown): boolean {
+  if (typeof hex !== 'string' || hex.length !== 64) return false;
+  for (let i = 0; i < 32; i++) {
+    const hi = nibble(hex.charCodeAt(2 * i));
+    const lo = nibble(hex.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) return false;
+    out[offset + i] = (hi << 4) | lo;
+  }
+  return true;
+}
+
+function readHash(b: Uint8Array, offset: number): string {
+  let s = '';
+  for (let i = offset; i < offset + 32; i++) s += HEX[b[i]! >> 4]! + HEX[b[i]! & 15]!;
+  return s;
+}
+
+const isU64 = (v: unknown): v is bigint => typeof v === 'bigint' && v >= 0n && v < U64_LIMIT;
+const isI64 = (v: unknown): v is bigint => typeof v === 'bigint' && v >= I64_LOW && v < I64_LIMIT;
+
+function memberCount(o: object): number {
+  let n = 0;
+  for (const _ in o) n++;
+  return n;
+}
+
+/**
+ * AccountState: tag · address32 · pub_key32 · frontier flag (0: '0'; 1: hash32 follows) ·
+ * height u64 · balances XE u64, XUSD u64 · last_timestamp i64.
+ */
+export function encodeAccount(a: AccountState): Uint8Array {
+  const b = a.balances;
+  const hasFrontier = a.frontier !== '0';
+  const o = hasFrontier ? 98 : 66;
+  const out = new Uint8Array(o + 32);
+  const binary =
+    memberCount(a) === 6 &&
+    typeof b === 'object' &&
+    b !== null &&
+    memberCount(b) === 2 &&
+    isU64(a.height) &&
+    isU64(b.XE) &&
+    isU64(b.XUSD) &&
+    isI64(a.last_timestamp) &&
+    writeHash(out, 1, a.address) &&
+    writeHash(out, 33, a.pub_key) &&
+    (!hasFrontier || writeHash(out, 66, a.frontier));
+  if (!binary) return encodeJson(a);
+  out[0] = TAG_ACCOUNT;
+  out[65] = hasFrontier ? 1 : 0;
+  const view = new DataView(out.buffer);
+  view.setBigUint64(o, a.height);
+  view.setBigUint64(o + 8, b.XE);
+  view.setBigUint64(o + 16, b.XUSD);
+  view.setBigInt64(o + 24, a.last_timestamp);
+  return out;
+}
+
+export function decodeAccount(bytes: Uint8Array): AccountState {
+  if (bytes[0] === JSON_OPEN) return decodeJson<AccountState>(bytes);
+  const hasFrontier = bytes[65] === 1;
+  const o = hasFrontier ? 98 : 66;
+  if (bytes[0] !== TAG_ACCOUNT || bytes.length !== o + 32) throw new Error('account record: bad encoding');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    address: readHash(bytes, 1),
+    pub_key: readHash(bytes, 33),
+    frontier: hasFrontier ? readHash(bytes, 66) : '0',
+    height: view.getBigUint64(o),
+    balances: { XE: view.getBigUint64(o + 8), XUSD: view.getBigUint64(o + 16) },
+    last_timestamp: view.getBigInt64(o + 24),
+  };
+}
+
+/** SupplyCounters: tag · genesis, emitted, burned, forfeited, locked, pending, each u64. */
+export function encodeSupply(s: SupplyCounters): Uint8Array {
+  const binary =
+    memberCount(s) === 6 &&
+    isU64(s.genesis) &&
+    isU64(s.emitted) &&
+    isU64(s.burned) &&
+    isU64(s.forfeited) &&
+    isU64(s.locked) &&
+    isU64(s.pending);
+  if (!binary) return encodeJson(s);
+  const out = new Uint8Array(49);
+  const view = new DataView(out.buffer);
+  out[0] = TAG_SUPPLY;
+  view.setBigUint64(1, s.genesis);
+  view.setBigUint64(9, s.emitted);
+  view.setBigUint64(17, s.burned);
+  view.setBigUint64(25, s.forfeited);
+  view.setBigUint64(33, s.locked);
+  view.setBigUint64(41, s.pending);
+  return out;
+}
+
+export function decodeSupply(bytes: Uint8Array): SupplyCounters {
+  if (bytes[0] === JSON_OPEN) return decodeJson<SupplyCounters>(bytes);
+  if (bytes[0] !== TAG_SUPPLY || bytes.length !== 49) throw new Error('supply record: bad encoding');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    genesis: view.getBigUint64(1),
+    emitted: view.getBigUint64(9),
+    burned: view.getBigUint64(17),
+    forfeited: view.getBigUint64(25),
+    locked: view.getBigUint64(33),
+    pending: view.getBigUint64(41),
+  };
+}
+
+/** PendingSend: tag · hash32 · from32 · to32 · asset byte (1 XE, 2 XUSD) · amount u64. */
+export function encodePending(p: PendingSend): Uint8Array {
+  const out = new Uint8Array(106);
+  const asset = Object.hasOwn(ASSET_CODES, p.asset) ? ASSET_CODES[p.asset]! : 0;
+  const binary =
+    memberCount(p) === 5 &&
+    asset !== 0 &&
+    isU64(p.amount) &&
+    writeHash(out, 1, p.hash) &&
+    writeHash(out, 33, p.from) &&
+    writeHash(out, 65, p.to);
+  if (!binary) return encodeJson(p);
+  out[0] = TAG_PENDING;
+  out[97] = asset;
+  new DataView(out.buffer).setBigUint64(98, p.amount);
+  return out;
+}
+
+export function decodePending(bytes: Uint8Array): PendingSend {
+  if (bytes[0] === JSON_OPEN) return decodeJson<PendingSend>(bytes);
+  if (bytes[0] !== TAG_PENDING || bytes.length !== 106 || (bytes[97] !== 1 && bytes[97] !== 2)) {
+    throw new Error('pending record: bad encoding');
+  }
+  return {
+    hash: readHash(bytes, 1),
+    from: readHash(bytes, 33),
+    to: readHash(bytes, 65),
+    asset: bytes[97] === 1 ? 'XE' : 'XUSD',
+    amount: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(98),
+  };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ASSETS, type Asset, type Block, bytesToHex } from '@xe/core-types';
 import { Bucket, keys, prefixRange, readU64 } from './buckets.js';
-import { decodeBlock, decodeJson } from './codec.js';
+import { decodeAccount, decodeBlock, decodeJson, decodePending, decodeSupply } from './codec.js';
 import type { Ledger } from './ledger.js';
 import type { Store } from './store.js';
 import type { AccountState, ConsistencyReport, LeaseRecord, PendingSend, SupplyCounters } from './types.js';
@@ -40,7 +40,7 @@ export async function verifyLedgerState(ledger: Ledger): Promise<ConsistencyRepo
   }
   const accounts = new Map<string, AccountState>();
   for (const [, v] of await scan(store, Bucket.ACCOUNT)) {
-    const a = decodeJson<AccountState>(v);
+    const a = decodeAccount(v);
     accounts.set(a.address, a);
   }
   const chains = new Map<string, string[]>();
@@ -136,7 +136,7 @@ export async function verifyLedgerState(ledger: Ledger): Promise<ConsistencyRepo
   // pending sends = sends not yet received
   const pendingStored = new Map<string, PendingSend>();
   for (const [k, v] of await scan(store, Bucket.PENDING)) {
-    const p = decodeJson<PendingSend>(v);
+    const p = decodePending(v);
     if (bytesToHex(k.subarray(1, 33)) !== p.to || bytesToHex(k.subarray(33)) !== p.hash) fail(`pending ${p.hash}: key disagrees`);
     pendingStored.set(p.hash, p);
   }
@@ -211,7 +211,7 @@ export async function verifyLedgerState(ledger: Ledger): Promise<ConsistencyRepo
   const memory = ledger.supplyCounterSnapshot();
   for (const asset of ASSETS) {
     const raw = await store.get(keys.supply(asset));
-    const stored = raw === undefined ? zero() : decodeJson<SupplyCounters>(raw);
+    const stored = raw === undefined ? zero() : decodeSupply(raw);
     const r = recomputed[asset];
     for (const f of Object.keys(r) as (keyof SupplyCounters)[]) {
       if (stored[f] !== r[f]) fail(`supply ${asset}.${f}: stored ${stored[f]}, recomputed ${r[f]}`);

@@ -45,7 +45,18 @@ import {
 } from '@xe/crypto';
 import { Bucket, keys, leaseOrder, prefixRange } from './buckets.js';
 import { verifyLedgerState } from './consistency.js';
-import { decodeBlock, decodeJson, encodeBlock, encodeJson } from './codec.js';
+import {
+  decodeAccount,
+  decodeBlock,
+  decodeJson,
+  decodePending,
+  decodeSupply,
+  encodeAccount,
+  encodeBlock,
+  encodeJson,
+  encodePending,
+  encodeSupply,
+} from './codec.js';
 import { BlockRejection, type LedgerErrorCode, LedgerErrorCodes as C, LedgerOpenError, LedgerStoreError } from './errors.js';
 import type { BatchOp, Store } from './store.js';
 import type {
@@ -68,7 +79,8 @@ import type {
   SupplyView,
 } from './types.js';
 
-export const SCHEMA_VERSION = 1;
+/** 2: account heads, supply counters and pending sends in binary (codec.ts). */
+export const SCHEMA_VERSION = 2;
 
 export interface LedgerEventMap {
   block: [BlockEvent];
@@ -198,7 +210,7 @@ export class Ledger {
     const m = new Map<Asset, SupplyCounters>();
     for (const a of ASSETS) {
       const v = await this.store.get(keys.supply(a));
-      m.set(a, v === undefined ? { ...ZERO_SUPPLY } : decodeJson<SupplyCounters>(v));
+      m.set(a, v === undefined ? { ...ZERO_SUPPLY } : decodeSupply(v));
     }
     this.supplyCounters = m;
   }
@@ -253,7 +265,8 @@ export class Ledger {
       if (computed !== block.hash) reject(C.HASH_MISMATCH, `hash: fields hash to ${computed}`);
       hash = block.hash;
       // 3. already stored: idempotent success
-      if ((await this.store.get(keys.block(hash))) !== undefined) return { status: 'duplicate', hash };
+      const blockKey = keys.blockBytes(digest);
+      if ((await this.store.get(blockKey)) !== undefined) return { status: 'duplicate', hash };
       if (block.type === 'genesis' && origin !== 'genesis') reject(C.GENESIS_NOT_ALLOWED, 'genesis blocks come only from the bundle');
       if (block.type !== 'genesis' && origin === 'genesis' && block.pow_nonce === undefined) {
         reject(C.POW_INVALID, 'pow_nonce: missing');
@@ -303,11 +316,16 @@ export class Ledger {
       head.height += 1n;
       head.last_timestamp = block.timestamp;
       m.ops.push(
-        { type: 'put', key: keys.block(hash), value: encodeBlock(head.height, block) },
-        { type: 'put', key: keys.chain(head.address, head.height), value: keys.block(hash).subarray(1) },
-        { type: 'put', key: keys.account(head.address), value: encodeJson(head) },
+        { type: 'put', key: blockKey, value: encodeBlock(head.height, block) },
+        { type: 'put', key: keys.chain(head.address, head.height), value: digest },
+        { type: 'put', key: keys.account(head.address), value: encodeAccount(head) },
       );
-      for (const [asset, counters] of m.supply) m.ops.push({ type: 'put', key: keys.supply(asset), value: encodeJson(counters) });
+      for (const [asset, counters] of m.supply) {
+        // counters this block left as they were are already stored as they are
+        if (!sameSupply(counters, this.supplyCounters.get(asset) ?? ZERO_SUPPLY)) {
+          m.ops.push({ type: 'put', key: keys.supply(asset), value: encodeSupply(counters) });
+        }
+      }
       await this.commit(m.ops);
       this.cacheAccount(head);
       for (const [asset, counters] of m.supply) this.supplyCounters.set(asset, counters);
@@ -415,18 +433,19 @@ export class Ledger {
         this.expectBalance(block, bal - block.amount);
         acct.balances[block.asset] = block.balance;
         const p: PendingSend = { hash: block.hash, from: block.account, to: block.destination, asset: block.asset, amount: block.amount };
-        m.ops.push({ type: 'put', key: keys.pending(block.destination, block.hash), value: encodeJson(p) });
+        m.ops.push({ type: 'put', key: keys.pending(block.destination, block.hash), value: encodePending(p) });
         this.supplyOf(m, block.asset).pending += block.amount;
         return;
       }
       case 'receive': {
-        const raw = await this.store.get(keys.pending(block.account, block.source));
+        const pendingKey = keys.pending(block.account, block.source);
+        const raw = await this.store.get(pendingKey);
         if (raw === undefined) await this.explainMissingPending(block.account, block.source);
-        const p = decodeJson<PendingSend>(raw!);
+        const p = decodePending(raw!);
         if (p.asset !== block.asset) reject(C.WRONG_ASSET, `asset: the send is ${p.asset}`);
         this.expectBalance(block, addU64(acct.balances[block.asset], p.amount));
         acct.balances[block.asset] = block.balance;
-        m.ops.push({ type: 'del', key: keys.pending(block.account, block.source) });
+        m.ops.push({ type: 'del', key: pendingKey });
         const s = this.supplyOf(m, block.asset);
         s.pending = subU64(s.pending, p.amount);
         return;
@@ -682,7 +701,7 @@ export class Ledger {
         s.locked = subU64(s.locked, lease.stake);
         s.forfeited += lease.stake;
         this.putLease(m, lease, { ...lease, state: 'expired', closed_at: now });
-        m.ops.push({ type: 'put', key: keys.supply('XUSD'), value: encodeJson(s) });
+        m.ops.push({ type: 'put', key: keys.supply('XUSD'), value: encodeSupply(s) });
         await this.commit(m.ops);
         this.supplyCounters.set('XUSD', s);
         for (const ev of m.leaseChanges) this.emit('lease', ev);
@@ -731,7 +750,7 @@ export class Ledger {
     if (cached) return cached;
     const v = await this.store.get(keys.account(address));
     if (v === undefined) return undefined;
-    const a = decodeJson<AccountState>(v);
+    const a = decodeAccount(v);
     this.cacheAccount(a);
     return a;
   }
@@ -783,7 +802,7 @@ export class Ledger {
   async frontiers(options: AbortOptions = {}): Promise<FrontierEntry[]> {
     const out: FrontierEntry[] = [];
     for await (const [, v] of this.store.range({ ...prefixRange(keys.bucket(Bucket.ACCOUNT)), ...sig(options) })) {
-      const a = decodeJson<AccountState>(v);
+      const a = decodeAccount(v);
       out.push({ account: a.address, frontier: a.frontier, height: a.height });
     }
     return out;
@@ -795,7 +814,7 @@ export class Ledger {
     const out: PendingSend[] = [];
     const range = { ...prefixRange(keys.pendingPrefix(address)), ...sig(options) };
     for await (const [, v] of this.store.range(options.limit === undefined ? range : { ...range, limit: options.limit })) {
-      out.push(decodeJson<PendingSend>(v));
+      out.push(decodePending(v));
     }
     return out;
   }
@@ -894,7 +913,7 @@ export class Ledger {
   async supply(asset: Asset, options: AbortOptions = {}): Promise<SupplyView> {
     let balances = 0n;
     for await (const [, v] of this.store.range({ ...prefixRange(keys.bucket(Bucket.ACCOUNT)), ...sig(options) })) {
-      balances += decodeJson<AccountState>(v).balances[asset];
+      balances += decodeAccount(v).balances[asset];
     }
     return { asset, balances, ...(this.supplyCounters.get(asset) ?? ZERO_SUPPLY) };
   }
@@ -937,6 +956,17 @@ export class Ledger {
   exclusive<T>(fn: () => Promise<T>): Promise<T> {
     return this.enqueue(fn);
   }
+}
+
+function sameSupply(a: SupplyCounters, b: SupplyCounters): boolean {
+  return (
+    a.genesis === b.genesis &&
+    a.emitted === b.emitted &&
+    a.burned === b.burned &&
+    a.forfeited === b.forfeited &&
+    a.locked === b.locked &&
+    a.pending === b.pending
+  );
 }
 
 function sig(options: AbortOptions): { signal?: AbortSignal } {

@@ -1,0 +1,82 @@
+import { describe, expect, it } from '@jest/globals';
+import { I64_MIN, stringifyJson, U64_MAX } from '@xe/core-types';
+import {
+  decodeAccount,
+  decodeBlock,
+  decodePending,
+  decodeSupply,
+  encodeAccount,
+  encodeBlock,
+  encodePending,
+  encodeSupply,
+  toJsonText,
+} from '../../src/codec.js';
+import type { AccountState, PendingSend, SupplyCounters } from '../../src/types.js';
+
+const H1 = 'a1'.repeat(32);
+const H2 = '0f'.repeat(32);
+const H3 = 'ff'.repeat(32);
+
+const account = (over: Partial<AccountState> = {}): AccountState => ({
+  address: H1,
+  pub_key: H2,
+  frontier: H3,
+  height: 7n,
+  balances: { XE: 0n, XUSD: U64_MAX },
+  last_timestamp: -5n,
+  ...over,
+});
+
+describe('binary records', () => {
+  it('round-trips account heads exactly, binary where it can', () => {
+    for (const a of [account(), account({ frontier: '0', height: 0n, last_timestamp: I64_MIN }), account({ last_timestamp: (1n << 63n) - 1n })]) {
+      const bytes = encodeAccount(a);
+      expect(bytes[0]).toBe(0x01);
+      expect(decodeAccount(bytes)).toEqual(a);
+    }
+  });
+
+  it('falls back to JSON for values the binary form cannot hold', () => {
+    for (const a of [
+      account({ address: 'A1'.repeat(32) }),
+      account({ frontier: 'xyz' }),
+      account({ height: U64_MAX + 1n }),
+      account({ balances: { XE: -1n, XUSD: 0n } }),
+      account({ last_timestamp: I64_MIN - 1n }),
+    ]) {
+      const bytes = encodeAccount(a);
+      expect(bytes[0]).toBe(0x7b);
+      expect(decodeAccount(bytes)).toEqual(a);
+    }
+  });
+
+  it('round-trips supply counters and pending sends', () => {
+    const s: SupplyCounters = { genesis: U64_MAX, emitted: 1n, burned: 2n, forfeited: 3n, locked: 4n, pending: 0n };
+    expect(encodeSupply(s)[0]).toBe(0x02);
+    expect(decodeSupply(encodeSupply(s))).toEqual(s);
+    const big = { ...s, emitted: U64_MAX + 5n };
+    expect(encodeSupply(big)[0]).toBe(0x7b);
+    expect(decodeSupply(encodeSupply(big))).toEqual(big);
+    for (const asset of ['XE', 'XUSD'] as const) {
+      const p: PendingSend = { hash: H1, from: H2, to: H3, asset, amount: 12345n };
+      expect(encodePending(p)[0]).toBe(0x03);
+      expect(decodePending(encodePending(p))).toEqual(p);
+    }
+    const odd = { hash: H1, from: H2, to: H3, asset: 'ABC', amount: 1n } as unknown as PendingSend;
+    expect(decodePending(encodePending(odd))).toEqual(odd);
+  });
+
+  it('writes block JSON exactly as stringifyJson does', () => {
+    const values: unknown[] = [
+      { type: 'send', hash: H1, amount: 10n, n: 1.5, ok: true, none: null, skip: undefined, list: [1n, 'a"b\u2028', undefined] },
+      { nested: { a: [{ b: -3n }] }, unicode: 'é😀\u0000' },
+      [],
+      {},
+    ];
+    for (const v of values) expect(toJsonText(v)).toBe(stringifyJson(v));
+    const block = { type: 'send', hash: H1, account: H2, amount: 3n, note: 'é' } as never;
+    const stored = encodeBlock(42n, block);
+    expect(new TextDecoder().decode(stored.subarray(8))).toBe(stringifyJson(block));
+    expect(decodeBlock(stored)).toEqual({ height: 42n, block });
+  });
+});
