@@ -166,4 +166,3 @@ export class NodeApi implements ApiDeps {
   }
 }
 
-export { XeError };

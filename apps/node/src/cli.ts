@@ -551,4 +551,3 @@ if (isEntry) {
   );
 }
 
-export { deriveAddress, START_OPTIONS };

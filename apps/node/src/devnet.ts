@@ -236,4 +236,3 @@ export function tryThis(info: DevnetInfo, dir: string): string {
   ].join('\n');
 }
 
-export { readGenesis };

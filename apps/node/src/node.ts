@@ -587,4 +587,3 @@ function outcome(r: AddBlockResult): IngestOutcome {
   return r.status === 'rejected' ? { status: 'rejected', retryable: r.retryable, code: r.code } : { status: r.status };
 }
 
-export { join };

@@ -91,6 +91,3 @@ export class ChainWriter {
   }
 }
 
-export function assertNever(x: never): never {
-  throw new NodeError(NodeErrorCodes.BLOCK_REJECTED, `unexpected ${String(x)}`);
-}

@@ -349,4 +349,3 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export type { JsonValue };
