@@ -1,16 +1,15 @@
 import type { Duplex } from 'node:stream';
 import type { AccountInfo, ApiDeps, CancelLeaseResult, ConflictRecord, NodeInfo, Readiness } from '@xe/api-server';
-import {
-  type AbortOptions,
-  type Attestation,
-  type Block,
-  type Clock,
-  type ExecResult,
-  type Lease,
-  type NetworkParams,
-  type Provider,
-  type VmInfo,
-  XeError,
+import type {
+  AbortOptions,
+  Attestation,
+  Block,
+  Clock,
+  ExecResult,
+  Lease,
+  NetworkParams,
+  Provider,
+  VmInfo,
 } from '@xe/core-types';
 import { type Ledger, toApiLease } from '@xe/ledger';
 import type { VmManager } from '@xe/lima-provider';

@@ -18,13 +18,12 @@ import {
   validateNetworkParams,
   XeError,
 } from '@xe/core-types';
-import { attachPow, deriveAddress, generateKeyPair, type KeyPair, keyPairFromSeed, signBlock } from '@xe/crypto';
+import { attachPow, generateKeyPair, type KeyPair, keyPairFromSeed, signBlock } from '@xe/crypto';
 import { peerIdFromPubKeyHex } from '@xe/gossip';
 import { createGenesisBundle, type GenesisAllocation } from '@xe/ledger';
 import { openSshPrivateKey, sshAuthorizedKeyLine, vmName } from '@xe/lima-provider';
 import { ApiClient, openTunnel } from './cli/client.js';
 import { leaseLines, parseUnits, printJson, table, units } from './cli/format.js';
-import { START_OPTIONS } from './config.js';
 import { readGenesis, readKeyFile, writeAtomic, writeSecret } from './datadir.js';
 import { startDevnet, tryThis } from './devnet.js';
 import { readAccessKeySeed } from './ssh-key.js';

@@ -16,7 +16,7 @@ import { generateKeyPair, type KeyPair } from '@xe/crypto';
 import { peerIdFromPubKeyHex } from '@xe/gossip';
 import { createGenesisBundle } from '@xe/ledger';
 import { createVmManager, findSandboxDeps } from '@xe/lima-provider';
-import { readGenesis, writeAtomic, writeSecret } from './datadir.js';
+import { writeAtomic, writeSecret } from './datadir.js';
 import { NodeError, NodeErrorCodes } from './errors.js';
 
 export interface DevnetOptions {

@@ -1,6 +1,5 @@
 import type { Asset, Block, Clock, Logger, UnsignedBlock } from '@xe/core-types';
 import { attachPow, type KeyPair, signBlock } from '@xe/crypto';
-import { NodeError, NodeErrorCodes } from '../errors.js';
 
 /** What the writer needs of the node's own account. */
 export interface OwnAccountState {

@@ -3,7 +3,6 @@ import type { LeaseRequest } from '@xe/api-server';
 import {
   type Clock,
   fields,
-  type JsonValue,
   type LeaseBlock,
   leaseCost,
   type Logger,
