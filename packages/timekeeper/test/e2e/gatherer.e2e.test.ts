@@ -1,16 +1,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { type Attestation, DEVNET_LEASE_PARAMS, type LeaseBlock, NS_PER_SEC, type TimekeeperSet } from '@xe/core-types';
+import { type LeaseBlock, NS_PER_SEC, } from '@xe/core-types';
 import { validateAttestations } from '@xe/crypto';
-import { AttestationGatherer, AttestationSigner, type TimekeeperError, type TimekeeperFailure } from '../../src/index.js';
+import { AttestationGatherer, AttestationSigner, } from '../../src/index.js';
 import { FakeLedger } from '../support/fake-ledger.js';
-import { ManualClock, makeLeaseBlock, testKey } from '../support/fixtures.js';
+import { expectValid, failures, gathererNet, ManualClock, makeLeaseBlock, rejectionOf, } from '../support/fixtures.js';
 import { HttpAttestationTransport, HttpTimekeeper, type HttpTimekeeperOptions } from '../support/http-timekeeper.js';
 
-const skewNs = DEVNET_LEASE_PARAMS.max_attestation_skew_ns;
-const keys = [testKey(0), testKey(1), testKey(2)];
-const set: TimekeeperSet = { keys: keys.map((k) => k.pubKeyHex), threshold: 2 };
-const consumer = testKey(10);
-const provider = testKey(11);
+const { keys, set, skewNs, consumer, provider } = gathererNet;
 
 const open: HttpTimekeeper[] = [];
 afterEach(async () => {
@@ -45,22 +41,8 @@ function gatherer(n: Network, extra: { self?: AttestationSigner; perRequestTimeo
   return new AttestationGatherer({ timekeepers: set, skewNs, ...extra }, { transport: n.transport, clock: n.time.clock });
 }
 
-function expectValid(list: Attestation[], leaseHash: string, now: bigint): void {
-  expect(validateAttestations(list, leaseHash, set, { now, skewNs, checkSkew: true })).toBe(now);
-}
 
-async function rejection(p: Promise<unknown>): Promise<TimekeeperError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as TimekeeperError;
-  }
-  throw new Error('expected a rejection');
-}
 
-function failures(err: TimekeeperError): TimekeeperFailure[] {
-  return (err.details?.failures ?? []) as TimekeeperFailure[];
-}
 
 describe('gathering over real sockets: three timekeepers, threshold 2', () => {
   it('all up: two distinct valid attestations', async () => {
@@ -83,7 +65,7 @@ describe('gathering over real sockets: three timekeepers, threshold 2', () => {
     await n.servers[0]!.close();
     await n.servers[2]!.close();
     const started = Date.now();
-    const err = await rejection(gatherer(n).gather({ lease_hash: n.block.hash, block: n.block }));
+    const err = await rejectionOf(gatherer(n).gather({ lease_hash: n.block.hash, block: n.block }));
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(err.code).toBe('TIMEKEEPER_UNAVAILABLE');
     const failed = failures(err).filter((f) => f.code === 'UNREACHABLE');
@@ -96,7 +78,7 @@ describe('gathering over real sockets: three timekeepers, threshold 2', () => {
   it('two unresponsive: fails at the 10 s per-request timeout, inside the 15 s bound', async () => {
     const n = await network({ server: { 0: { delayMs: 60_000 }, 2: { delayMs: 60_000 } } });
     const started = Date.now();
-    const err = await rejection(gatherer(n).gather({ lease_hash: n.block.hash, block: n.block }));
+    const err = await rejectionOf(gatherer(n).gather({ lease_hash: n.block.hash, block: n.block }));
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(9_900);
     expect(elapsed).toBeLessThan(15_000);
@@ -150,7 +132,7 @@ describe('gathering over real sockets: three timekeepers, threshold 2', () => {
     // once settled, nobody signs for it any more
     for (const l of n.ledgers) l.states.set(n.block.hash, 'settled');
     n.time.advanceSeconds(60);
-    const err = await rejection(g.gather({ lease_hash: n.block.hash, block: n.block }));
+    const err = await rejectionOf(g.gather({ lease_hash: n.block.hash, block: n.block }));
     expect(err.code).toBe('TIMEKEEPER_UNAVAILABLE');
     expect(failures(err)).toContainEqual(expect.objectContaining({ public_key: keys[0]!.pubKeyHex, code: 'LEASE_NOT_ATTESTABLE' }));
     await expect(n.transport.requestAttestation(keys[1]!.pubKeyHex, { lease_hash: n.block.hash }, { signal: new AbortController().signal })).rejects.toMatchObject({
@@ -168,7 +150,7 @@ describe('gathering over real sockets: three timekeepers, threshold 2', () => {
     );
     await n.servers[1]!.close();
     await n.servers[2]!.close();
-    const err = await rejection(gatherer(n).requestOne(n.block.hash));
+    const err = await rejectionOf(gatherer(n).requestOne(n.block.hash));
     expect(err.code).toBe('TIMEKEEPER_UNAVAILABLE');
     expect(failures(err).map((f) => f.code)).toEqual(['UNREACHABLE', 'UNREACHABLE', 'UNREACHABLE']);
   });

@@ -1,5 +1,7 @@
-import { type Clock, type LeaseBlock, NS_PER_SEC, systemClock } from '@xe/core-types';
-import { type KeyPair, keyPairFromSeed, signBlock } from '@xe/crypto';
+import { expect } from '@jest/globals';
+import { type Attestation, type Clock, DEVNET_LEASE_PARAMS, type LeaseBlock, NS_PER_SEC, systemClock, type TimekeeperSet } from '@xe/core-types';
+import { type KeyPair, keyPairFromSeed, signBlock, validateAttestations } from '@xe/crypto';
+import type { TimekeeperError, TimekeeperFailure } from '../../src/index.js';
 
 export const NETWORK_ID = 'timekeeper-test';
 
@@ -49,4 +51,31 @@ export function makeLeaseBlock(consumer: KeyPair, provider: KeyPair, timestamp: 
     consumer,
     NETWORK_ID,
   );
+}
+
+/** The gatherer tests' network: three timekeepers, threshold 2, the devnet skew. */
+export const gathererNet = (() => {
+  const keys = [testKey(0), testKey(1), testKey(2)];
+  const set: TimekeeperSet = { keys: keys.map((k) => k.pubKeyHex), threshold: 2 };
+  return { keys, set, skewNs: DEVNET_LEASE_PARAMS.max_attestation_skew_ns, consumer: testKey(10), provider: testKey(11) };
+})();
+
+/** Asserts the list validates (SPEC §8) to the attested time `now`. */
+export function expectValid(list: Attestation[], leaseHash: string, now: bigint): void {
+  expect(validateAttestations(list, leaseHash, gathererNet.set, { now, skewNs: gathererNet.skewNs, checkSkew: true })).toBe(now);
+}
+
+/** The error a promise rejects with; fails the test when it resolves. */
+export async function rejectionOf(p: Promise<unknown>): Promise<TimekeeperError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as TimekeeperError;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** The per-timekeeper failures a TIMEKEEPER_UNAVAILABLE carries. */
+export function failures(err: TimekeeperError): TimekeeperFailure[] {
+  return (err.details?.failures ?? []) as TimekeeperFailure[];
 }

@@ -1,16 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { type Attestation, DEVNET_LEASE_PARAMS, NS_PER_SEC, type TimekeeperSet } from '@xe/core-types';
+import { NS_PER_SEC, } from '@xe/core-types';
 import { signAttestation, validateAttestations } from '@xe/crypto';
-import { AttestationGatherer, AttestationSigner, SELF_REQUESTER, type TimekeeperError, type TimekeeperFailure } from '../../src/index.js';
+import { AttestationGatherer, AttestationSigner, SELF_REQUESTER, } from '../../src/index.js';
 import { FakeLedger } from '../support/fake-ledger.js';
-import { ManualClock, makeLeaseBlock, testKey } from '../support/fixtures.js';
+import { expectValid, failures, gathererNet, ManualClock, makeLeaseBlock, rejectionOf, testKey } from '../support/fixtures.js';
 import { type Behaviour, LocalTransport } from '../support/local-transport.js';
 
-const skewNs = DEVNET_LEASE_PARAMS.max_attestation_skew_ns;
-const keys = [testKey(0), testKey(1), testKey(2)];
-const set: TimekeeperSet = { keys: keys.map((k) => k.pubKeyHex), threshold: 2 };
-const consumer = testKey(10);
-const provider = testKey(11);
+const { keys, set, skewNs, consumer, provider } = gathererNet;
 
 interface World {
   time: ManualClock;
@@ -41,22 +37,8 @@ function gatherer(w: World, transport: LocalTransport, extra: { self?: Attestati
   return new AttestationGatherer({ timekeepers: set, skewNs, ...extra }, { transport, clock: w.time.clock });
 }
 
-function expectValid(list: Attestation[], leaseHash: string, now: bigint) {
-  expect(validateAttestations(list, leaseHash, set, { now, skewNs, checkSkew: true })).toBe(now);
-}
 
-async function failureOf(p: Promise<unknown>): Promise<TimekeeperError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as TimekeeperError;
-  }
-  throw new Error('expected a rejection');
-}
 
-function failures(err: TimekeeperError): TimekeeperFailure[] {
-  return (err.details?.failures ?? []) as TimekeeperFailure[];
-}
 
 describe('AttestationGatherer.gather', () => {
   it('returns threshold distinct valid attestations', async () => {
@@ -135,7 +117,7 @@ describe('AttestationGatherer.gather', () => {
       },
     };
     const transport = new LocalTransport(behaviours(w, { 1: unknown, 2: limited }));
-    const err = await failureOf(gatherer(w, transport).gather({ lease_hash: block.hash, block }));
+    const err = await rejectionOf(gatherer(w, transport).gather({ lease_hash: block.hash, block }));
     expect(err.code).toBe('TIMEKEEPER_UNAVAILABLE');
     expect(transport.callsTo(keys[1]!.pubKeyHex)).toHaveLength(2);
     expect(transport.callsTo(keys[2]!.pubKeyHex)).toHaveLength(1);
@@ -158,7 +140,7 @@ describe('AttestationGatherer.gather', () => {
       answer: (r) => ({ ...signAttestation(keys[2]!, r.lease_hash, w.time.nowNs), timestamp: w.time.nowNs + 1n }),
     };
     const transport = new LocalTransport(behaviours(w, { 1: wrongKey, 2: badSig }));
-    const err = await failureOf(gatherer(w, transport).gather({ lease_hash: block.hash, block }));
+    const err = await rejectionOf(gatherer(w, transport).gather({ lease_hash: block.hash, block }));
     expect(err.code).toBe('TIMEKEEPER_UNAVAILABLE');
     expect(err.details).toMatchObject({ needed: 2 });
     expect(failures(err).filter((f) => f.code === 'INVALID_ATTESTATION').map((f) => f.public_key).sort()).toEqual(
@@ -176,7 +158,7 @@ describe('AttestationGatherer.gather', () => {
     const block = lease(w);
     const transport = new LocalTransport(new Map([[keys[0]!.pubKeyHex, { kind: 'hang' } as Behaviour]]));
     const started = Date.now();
-    const err = await failureOf(gatherer(w, transport).gather({ lease_hash: block.hash, block }));
+    const err = await rejectionOf(gatherer(w, transport).gather({ lease_hash: block.hash, block }));
     expect(Date.now() - started).toBeLessThan(1000);
     expect(err.code).toBe('TIMEKEEPER_UNAVAILABLE');
     expect(err.retryable).toBe(true);
@@ -189,7 +171,7 @@ describe('AttestationGatherer.gather', () => {
     const w = world();
     const block = lease(w);
     const transport = new LocalTransport(behaviours(w, { 1: { kind: 'deaf' }, 2: { kind: 'deaf' } }));
-    const err = await failureOf(gatherer(w, transport, { perRequestTimeoutMs: 50 }).gather({ lease_hash: block.hash, block }));
+    const err = await rejectionOf(gatherer(w, transport, { perRequestTimeoutMs: 50 }).gather({ lease_hash: block.hash, block }));
     expect(failures(err).filter((f) => f.code === 'TIMEOUT').map((f) => f.public_key).sort()).toEqual(
       [keys[1]!.pubKeyHex, keys[2]!.pubKeyHex].sort(),
     );
@@ -201,7 +183,7 @@ describe('AttestationGatherer.gather', () => {
     const block = lease(w);
     const transport = new LocalTransport(behaviours(w, { 1: { kind: 'hang' }, 2: { kind: 'hang' } }));
     const started = Date.now();
-    const err = await failureOf(gatherer(w, transport, { overallTimeoutMs: 80 }).gather({ lease_hash: block.hash, block }));
+    const err = await rejectionOf(gatherer(w, transport, { overallTimeoutMs: 80 }).gather({ lease_hash: block.hash, block }));
     expect(Date.now() - started).toBeGreaterThanOrEqual(70);
     expect(err.code).toBe('TIMEKEEPER_UNAVAILABLE');
     expect(failures(err).filter((f) => f.code === 'TIMEOUT')).toHaveLength(2);
@@ -215,7 +197,7 @@ describe('AttestationGatherer.gather', () => {
     const ctrl = new AbortController();
     const p = gatherer(w, transport).gather({ lease_hash: block.hash, block }, { signal: ctrl.signal });
     ctrl.abort();
-    const err = await failureOf(p);
+    const err = await rejectionOf(p);
     expect(err.code).toBe('ABORTED');
     for (const c of transport.calls) expect(c.signal.aborted).toBe(true);
   });
@@ -238,7 +220,7 @@ describe('AttestationGatherer.gather', () => {
     const forAccept = await g.gather({ lease_hash: block.hash, block });
     expectValid(forAccept, block.hash, w.time.nowNs);
     // a retry in the same state inside the window is refused by the same rule everywhere
-    const again = await failureOf(g.gather({ lease_hash: block.hash, block }));
+    const again = await rejectionOf(g.gather({ lease_hash: block.hash, block }));
     expect(failures(again).map((f) => f.code)).toContain('RATE_LIMITED');
     // the accept is committed, 5 s pass: the settle gathers at once
     for (const l of w.ledgers) l.states.set(block.hash, 'accepted');
@@ -301,7 +283,7 @@ describe('AttestationGatherer.requestOne', () => {
     const w = world();
     const block = lease(w, []);
     const transport = new LocalTransport(behaviours(w, { 2: { kind: 'hang' } }));
-    const err = await failureOf(gatherer(w, transport, { perRequestTimeoutMs: 50 }).requestOne(block.hash));
+    const err = await rejectionOf(gatherer(w, transport, { perRequestTimeoutMs: 50 }).requestOne(block.hash));
     expect(err.code).toBe('TIMEKEEPER_UNAVAILABLE');
     expect(failures(err).map((f) => f.code)).toEqual(['UNKNOWN_LEASE', 'UNKNOWN_LEASE', 'TIMEOUT']);
   });
