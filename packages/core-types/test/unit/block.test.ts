@@ -12,19 +12,9 @@ import {
   parseJson,
   parseNodeRecord,
   stringifyJson,
-  XeError,
 } from '../../src/index.js';
-import { sampleJson, vectorText } from './fixtures.js';
+import { errorOf, sampleJson, vectorText } from './fixtures.js';
 
-function errorOf(fn: () => unknown): XeError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(XeError);
-    return err as XeError;
-  }
-  throw new Error('expected a throw');
-}
 
 const COMMON = ['type', 'account', 'previous', 'balance', 'timestamp', 'asset', 'representative', 'pub_key', 'signature', 'hash', 'pow_nonce'];
 const ALL_FIELDS = [...new Set([...COMMON, ...Object.values(BLOCK_FIELDS).flatMap((f) => [...f.required, ...f.optional])])];

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { BlockType } from '../../src/index.js';
+import { expect } from '@jest/globals';
+import { type BlockType, XeError } from '../../src/index.js';
 
 /** The shared vectors live in `shared/` beside the repository root. */
 export const VECTORS = new URL('../../../../../shared/vectors/', import.meta.url);
@@ -71,4 +72,15 @@ export function sampleJson(): Record<BlockType, Record<string, unknown>> {
     lease_cancel: { type: 'lease_cancel', ...common, source: h('7') },
     lease_force_settle: { type: 'lease_force_settle', ...common, source: h('7'), attestations: att },
   };
+}
+
+/** The coded error `fn` throws; fails the test when it returns or throws anything else. */
+export function errorOf(fn: () => unknown): XeError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(XeError);
+    return err as XeError;
+  }
+  throw new Error('expected a throw');
 }

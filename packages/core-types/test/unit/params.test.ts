@@ -15,19 +15,9 @@ import {
   stringifyJson,
   validateLeaseParams,
   validateNetworkParams,
-  XeError,
 } from '../../src/index.js';
-import { vectorText } from './fixtures.js';
+import { errorOf, vectorText } from './fixtures.js';
 
-function errorOf(fn: () => unknown): XeError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(XeError);
-    return err as XeError;
-  }
-  throw new Error('expected a throw');
-}
 
 const S = 1_000_000_000n;
 const key = (c: string) => c.repeat(64);
