@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
@@ -12,6 +12,7 @@ import {
   isHash,
   isHex,
   type JsonValue,
+  parseJson,
   parseLeaseParams,
   stringifyJson,
   systemClock,
@@ -27,6 +28,7 @@ import { leaseLines, parseUnits, printJson, table, units } from './cli/format.js
 import { readGenesis, readKeyFile, writeAtomic, writeSecret } from './datadir.js';
 import { startDevnet, tryThis } from './devnet.js';
 import { readAccessKeySeed } from './ssh-key.js';
+import { NODE_VERSION } from './node.js';
 import { runStart } from './start.js';
 
 const HELP: Record<string, string> = {
@@ -204,8 +206,6 @@ async function genesisCmd(argv: string[]): Promise<number> {
   if (positionals[0] !== 'new') usage('expected `genesis new`', 'genesis');
   let spec: Record<string, JsonValue> = {};
   if (values.spec) {
-    const { readFileSync } = await import('node:fs');
-    const { parseJson } = await import('@xe/core-types');
     spec = parseJson(readFileSync(String(values.spec), 'utf8')) as Record<string, JsonValue>;
   }
   const tkSpec = (spec.timekeepers ?? {}) as { keys?: string[]; threshold?: bigint };
@@ -492,7 +492,6 @@ export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') return help(rest[0] ?? 'main');
   if (cmd === '--version' || cmd === 'version') {
-    const { NODE_VERSION } = await import('./node.js');
     process.stdout.write(`${NODE_VERSION}\n`);
     return 0;
   }

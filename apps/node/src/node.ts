@@ -26,7 +26,7 @@ import {
   TOPICS,
   XeError,
 } from '@xe/core-types';
-import { type KeyPair, networkHash } from '@xe/crypto';
+import { deriveAddress, type KeyPair, networkHash } from '@xe/crypto';
 import { ACCEPT, GossipNode, ignore, type IngestOutcome, peerIdFromPubKeyHex, reject, type ValidationResult } from '@xe/gossip';
 import { type AddBlockResult, Ledger, LevelStore } from '@xe/ledger';
 import { createVmManager, type VmManager } from '@xe/lima-provider';
@@ -425,7 +425,6 @@ export class XeNode {
   private async resolveTimekeeper(pubKeyHex: string, signal: AbortSignal): Promise<string> {
     const peerId = peerIdFromPubKeyHex(pubKeyHex);
     if (this.gossip.peers().includes(peerId)) return peerId;
-    const { deriveAddress } = await import('@xe/crypto');
     return this.gossip.dialAddress(deriveAddress(pubKeyHex), { signal });
   }
 

@@ -109,7 +109,7 @@ export class ConsumerService {
   private track(lease: LeaseRecord): void {
     const p = this.options.network.lease;
     if (lease.state === 'created') {
-      const at = nsToEpochMs(lease.timestamp + p.accept_window_ns + p.max_attestation_skew_ns) + MARGIN_MS;
+      const at = nsToEpochMs(this.cancelAllowedAt(lease)) + MARGIN_MS;
       this.scheduler.at(`cancel:${lease.hash}`, at, () => void this.cancel(lease.hash));
     } else if (lease.state === 'accepted') {
       this.scheduler.cancel(`cancel:${lease.hash}`);
@@ -244,17 +244,13 @@ export class ConsumerService {
   async cancel(leaseHash: string): Promise<void> {
     const lease = await this.c.ledger.getLease(leaseHash);
     if (lease?.state !== 'created' || lease.consumer !== this.address) return;
-    const p = this.options.network.lease;
-    const allowedAt = lease.timestamp + p.accept_window_ns + p.max_attestation_skew_ns;
+    const allowedAt = this.cancelAllowedAt(lease);
     if (this.c.clock() < allowedAt) {
       this.scheduler.at(`cancel:${leaseHash}`, nsToEpochMs(allowedAt) + MARGIN_MS, () => void this.cancel(leaseHash));
       return;
     }
     try {
-      await this.c.writer.write(
-        (s) => ({ type: 'lease_cancel' as const, asset: 'XUSD' as const, balance: s.balances.XUSD + lease.cost, source: leaseHash }),
-        { signal: this.abort.signal, what: 'lease cancel' },
-      );
+      await this.writeCancel(lease, this.abort.signal);
     } catch (err) {
       if (this.abort.signal.aborted) return;
       this.c.logger.warn('cancel failed, retrying', { lease: leaseHash, err });
@@ -268,16 +264,26 @@ export class ConsumerService {
     if (!lease) throw new NodeError(NodeErrorCodes.LEASE_NOT_FOUND, `lease ${leaseHash} not found`);
     if (lease.consumer !== this.address) throw new NodeError(NodeErrorCodes.LEASE_NOT_CANCELLABLE, 'only the consumer node of a lease can cancel it');
     if (lease.state !== 'created') throw new NodeError(NodeErrorCodes.LEASE_NOT_CANCELLABLE, `the lease is ${lease.state}; only a lease that was never accepted can be cancelled`);
-    const p = this.options.network.lease;
-    const allowedAt = lease.timestamp + p.accept_window_ns + p.max_attestation_skew_ns;
+    const allowedAt = this.cancelAllowedAt(lease);
     const now = this.c.clock();
     if (now < allowedAt) {
       const secs = Number((allowedAt - now + 999_999_999n) / 1_000_000_000n);
       throw new NodeError(NodeErrorCodes.LEASE_NOT_CANCELLABLE, `too early: a lease can be cancelled once its accept window and the clock skew have passed (in ${secs} s)`);
     }
+    return this.writeCancel(lease);
+  }
+
+  /** SPEC §5: a cancel's timestamp must reach the lease's timestamp + accept window + skew. */
+  private cancelAllowedAt(lease: LeaseRecord): bigint {
+    const p = this.options.network.lease;
+    return lease.timestamp + p.accept_window_ns + p.max_attestation_skew_ns;
+  }
+
+  /** Writes the `lease_cancel` refunding the lease's cost. */
+  private writeCancel(lease: LeaseRecord, signal?: AbortSignal) {
     return this.c.writer.write(
-      (s) => ({ type: 'lease_cancel' as const, asset: 'XUSD' as const, balance: s.balances.XUSD + lease.cost, source: leaseHash }),
-      { what: 'lease cancel' },
+      (s) => ({ type: 'lease_cancel' as const, asset: 'XUSD' as const, balance: s.balances.XUSD + lease.cost, source: lease.hash }),
+      { ...(signal ? { signal } : {}), what: 'lease cancel' },
     );
   }
 
