@@ -10,6 +10,7 @@ import {
   TunnelAuthenticator,
 } from '@xe/api-server';
 import {
+  type AdmitResult,
   type Block,
   type Certificate,
   type Clock,
@@ -28,7 +29,7 @@ import {
 } from '@xe/core-types';
 import { deriveAddress, type KeyPair, networkHash } from '@xe/crypto';
 import { ACCEPT, GossipNode, ignore, type IngestOutcome, peerIdFromPubKeyHex, reject, type ValidationResult } from '@xe/gossip';
-import { type AddBlockResult, Ledger, LevelStore } from '@xe/ledger';
+import { Ledger, LevelStore } from '@xe/ledger';
 import { createVmManager, type VmManager } from '@xe/lima-provider';
 import { AttestationGatherer, AttestationSigner, parseAttestRequest, parseAttestResponse } from '@xe/timekeeper';
 import { NodeApi } from './api-deps.js';
@@ -368,7 +369,7 @@ export class XeNode {
   }
 
   /** Admits a block; holds retryable rejections to retry when dependencies arrive. */
-  private async ingest(block: Block, origin: 'live' | 'sync'): Promise<AddBlockResult> {
+  private async ingest(block: Block, origin: 'live' | 'sync'): Promise<AdmitResult> {
     const r = await this.ledger.addBlock(block, { origin });
     this.countBlock({ origin, result: r.status === 'rejected' ? r.code : r.status });
     if (r.status === 'accepted') {
@@ -581,7 +582,7 @@ export class XeNode {
   }
 }
 
-function outcome(r: AddBlockResult): IngestOutcome {
+function outcome(r: AdmitResult): IngestOutcome {
   return r.status === 'rejected' ? { status: 'rejected', retryable: r.retryable, code: r.code } : { status: r.status };
 }
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import {
   type AbortOptions,
+  type AdmitResult,
   ASSETS,
   type Attestation,
   type Asset,
@@ -63,7 +64,6 @@ import type {
   AccountState,
   AccountView,
   AddBlockOptions,
-  AddBlockResult,
   BlockEvent,
   ConflictRecord,
   ConsistencyReport,
@@ -225,13 +225,13 @@ export class Ledger {
   // ---------------------------------------------------------------- admission
 
   /** Admits a block (SPEC §3.4, §5). Never throws for bad input; store failures throw LedgerStoreError. */
-  addBlock(block: Block, options: AddBlockOptions): Promise<AddBlockResult> {
+  addBlock(block: Block, options: AddBlockOptions): Promise<AdmitResult> {
     const now = options.now ?? this.clock();
     return this.enqueue(() => this.admit(block, options.origin, now));
   }
 
   /** As addBlock, for a JSON value or text: runs parseBlock first. */
-  addBlockJson(value: unknown, options: AddBlockOptions = { origin: 'live' }): Promise<AddBlockResult> {
+  addBlockJson(value: unknown, options: AddBlockOptions = { origin: 'live' }): Promise<AdmitResult> {
     let block: Block;
     try {
       block = parseBlock(value);
@@ -242,7 +242,7 @@ export class Ledger {
     return this.addBlock(block, options);
   }
 
-  private async admit(input: Block, origin: AdmitOrigin, now: bigint): Promise<AddBlockResult> {
+  private async admit(input: Block, origin: AdmitOrigin, now: bigint): Promise<AdmitResult> {
     if (this.closed) throw new LedgerStoreError(C.STORE_CLOSED, 'ledger is closed');
     let hash: string | undefined;
     try {
@@ -334,12 +334,12 @@ export class Ledger {
       return { status: 'accepted', hash, block };
     } catch (err) {
       if (err instanceof BlockRejection) {
-        const r: AddBlockResult = { status: 'rejected', code: err.code, message: err.message, retryable: err.retryable };
+        const r: AdmitResult = { status: 'rejected', code: err.code, message: err.message, retryable: err.retryable };
         if (hash !== undefined) r.hash = hash;
         return r;
       }
       if (isXeError(err) && (err.code === 'OVERFLOW' || err.code === 'INVALID_FIELD')) {
-        const r: AddBlockResult = { status: 'rejected', code: C.OVERFLOW, message: err.message, retryable: false };
+        const r: AdmitResult = { status: 'rejected', code: C.OVERFLOW, message: err.message, retryable: false };
         if (hash !== undefined) r.hash = hash;
         return r;
       }
@@ -368,7 +368,7 @@ export class Ledger {
   }
 
   /** A block whose previous is not the frontier: a fork, an unknown previous, or a mismatch. */
-  private async positionTaken(block: Block, acct: AccountState, now: bigint): Promise<AddBlockResult> {
+  private async positionTaken(block: Block, acct: AccountState, now: bigint): Promise<AdmitResult> {
     let height: bigint;
     if (block.previous === '0') {
       height = 1n;
@@ -392,7 +392,7 @@ export class Ledger {
     };
     await this.commit([{ type: 'put', key: keys.conflict(block.hash), value: encodeJson(conflict) }]);
     this.log.warn('fork rejected', { account: block.account, height, existing, rejected: block.hash });
-    const r: AddBlockResult = {
+    const r: AdmitResult = {
       status: 'rejected',
       hash: block.hash,
       code: C.FORK,

@@ -96,11 +96,6 @@ export interface ConflictRecord {
   detected_at: bigint;
 }
 
-export type AddBlockResult =
-  | { status: 'accepted'; hash: Hash; block: Block }
-  | { status: 'duplicate'; hash: Hash }
-  | { status: 'rejected'; hash?: Hash; code: string; message: string; retryable: boolean };
-
 export interface AddBlockOptions {
   origin: Origin;
   /** local time in ns (defaults to the ledger's clock) */

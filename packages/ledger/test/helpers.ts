@@ -1,4 +1,5 @@
 import {
+  type AdmitResult,
   type Attestation,
   type Block,
   type Certificate,
@@ -10,7 +11,6 @@ import {
 import { type KeyPair, keyPairFromSeed, signAttestation, signCertificate } from '@xe/crypto';
 import {
   type AccountView,
-  type AddBlockResult,
   buildReceive,
   createGenesisBundle,
   emptyHead,
@@ -118,7 +118,7 @@ export async function head(ledger: Ledger, key: KeyPair): Promise<AccountView> {
   return (await ledger.getAccount(key.address)) ?? emptyHead(key.address, key.pubKeyHex);
 }
 
-export async function submit(ledger: Ledger, unsigned: UnsignedBlock, key: KeyPair, origin: Origin = 'sync'): Promise<AddBlockResult> {
+export async function submit(ledger: Ledger, unsigned: UnsignedBlock, key: KeyPair, origin: Origin = 'sync'): Promise<AdmitResult> {
   return ledger.addBlock(await seal(unsigned, key), { origin });
 }
 
@@ -129,7 +129,7 @@ export async function receiveAll(ledger: Ledger, key: KeyPair, timestamp: bigint
   }
 }
 
-export function expectAccepted(r: AddBlockResult): Extract<AddBlockResult, { status: 'accepted' }> {
+export function expectAccepted(r: AdmitResult): Extract<AdmitResult, { status: 'accepted' }> {
   if (r.status !== 'accepted') throw new Error(`expected accepted, got ${r.status}: ${'code' in r ? `${r.code} ${r.message}` : ''}`);
   return r;
 }
