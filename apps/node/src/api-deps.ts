@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { AccountInfo, ApiDeps, CancelLeaseResult, ConflictRecord, NodeInfo, Readiness } from '@xe/api-server';
 import type {
   AbortOptions,
+  AdmitResult,
   Attestation,
   Block,
   Clock,
@@ -37,7 +38,7 @@ export interface NodeApiComponents {
   readiness(): Promise<Readiness>;
   metrics(): string;
   /** Admits a block from the API and gossips it when accepted. */
-  submit(block: Block): Promise<{ status: 'accepted' | 'duplicate'; hash: string }>;
+  submit(block: Block): Promise<AdmitResult>;
 }
 
 /** The HTTP API's view of the node (ApiDeps of @xe/api-server) over the ledger and services. */
@@ -151,7 +152,7 @@ export class NodeApi implements ApiDeps {
     return { address, balances: a.balances, pending, frontier: a.frontier, block_count: Number(a.height) };
   }
 
-  submitBlock(block: Block): Promise<{ status: 'accepted' | 'duplicate'; hash: string }> {
+  submitBlock(block: Block): Promise<AdmitResult> {
     return this.c.submit(block);
   }
 

@@ -25,10 +25,9 @@ import {
   parseCertificate,
   systemClock,
   TOPICS,
-  XeError,
 } from '@xe/core-types';
 import { deriveAddress, type KeyPair, networkHash } from '@xe/crypto';
-import { ACCEPT, GossipNode, ignore, type IngestOutcome, peerIdFromPubKeyHex, reject, type ValidationResult } from '@xe/gossip';
+import { ACCEPT, GossipNode, ignore, peerIdFromPubKeyHex, reject, type ValidationResult } from '@xe/gossip';
 import { Ledger, LevelStore } from '@xe/ledger';
 import { createVmManager, type VmManager } from '@xe/lima-provider';
 import { AttestationGatherer, AttestationSigner, parseAttestRequest, parseAttestResponse } from '@xe/timekeeper';
@@ -151,11 +150,11 @@ export class XeNode {
           certificate: (hash) => this.ledger.getCertificate(hash),
         },
         syncSink: {
-          ingestBlock: async (block) => outcome(await this.ingest(block, 'sync')),
+          ingestBlock: (block) => this.ingest(block, 'sync'),
           ingestCertificate: async (cert) => {
             const r = await this.ledger.addCertificate(cert);
             if (r.status !== 'rejected') this.retryHeld();
-            return r.status === 'rejected' ? { status: 'rejected', retryable: false, code: r.code } : { status: r.status };
+            return r;
           },
         },
       },
@@ -196,10 +195,7 @@ export class XeNode {
           {
             clock,
             leaseState: async (h) => (await this.ledger.getLease(h))?.state,
-            ingest: async (block) => {
-              const r = await this.ingest(block, 'live');
-              return r.status === 'rejected' ? { status: 'rejected', code: r.code, message: r.message, retryable: r.retryable } : { status: r.status };
-            },
+            ingest: (block) => this.ingest(block, 'live'),
             logger: log.child('timekeeper'),
           },
         );
@@ -323,9 +319,8 @@ export class XeNode {
       metrics: () => this.metrics.render() + this.gossip.metricsText(),
       submit: async (block) => {
         const r = await this.ingest(block, 'live');
-        if (r.status === 'rejected') throw new XeError(r.code, r.message, { retryable: r.retryable });
         if (r.status === 'accepted') await net.publishBlock(block).catch(() => undefined);
-        return { status: r.status, hash: r.hash };
+        return r;
       },
     });
     // One replay cache, one set of HTTP metrics and the same limits for routes and tunnel upgrades.
@@ -581,8 +576,3 @@ export class XeNode {
     return this.ledger;
   }
 }
-
-function outcome(r: AdmitResult): IngestOutcome {
-  return r.status === 'rejected' ? { status: 'rejected', retryable: r.retryable, code: r.code } : { status: r.status };
-}
-

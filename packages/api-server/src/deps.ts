@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type {
   AbortOptions,
   Address,
+  AdmitResult,
   Asset,
   Attestation,
   Block,
@@ -75,11 +76,6 @@ export interface AccountInfo {
   block_count: number;
 }
 
-export interface SubmitBlockResult {
-  status: 'accepted' | 'duplicate';
-  hash: Hash;
-}
-
 export interface CancelLeaseResult {
   lease_hash: Hash;
   /** hash of the committed lease_cancel block */
@@ -150,8 +146,11 @@ export interface ApiDeps {
   openTunnel(leaseHash: Hash, auth: TunnelAuth, options: AbortOptions): Promise<Duplex>;
 
   account(address: Address): Promise<AccountInfo | undefined>;
-  /** Admits a parsed block. Rejects with a coded error; `retryable` → 503, otherwise 400. */
-  submitBlock(block: Block, options: AbortOptions): Promise<SubmitBlockResult>;
+  /**
+   * Admits a parsed block (and gossips it when accepted). A `rejected` result is answered
+   * `{error, code, retryable}`: 503 when `retryable`, otherwise 400.
+   */
+  submitBlock(block: Block, options: AbortOptions): Promise<AdmitResult>;
   conflicts(): Promise<ConflictRecord[]>;
   /** The node's own Prometheus text; the API appends its HTTP metrics. */
   metrics(): string;

@@ -11,7 +11,6 @@ export type {
   NodeCounts,
   NodeInfo,
   Readiness,
-  SubmitBlockResult,
   TunnelAuth,
 } from './deps.js';
 export { ApiError, type ApiErrorCode, ApiErrorCodes, errorReply, STATUS_BY_CODE, TunnelAuthError } from './errors.js';

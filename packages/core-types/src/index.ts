@@ -1,3 +1,4 @@
+export * from './admit.js';
 export * from './block.js';
 export * from './clock.js';
 export * from './constants.js';

@@ -24,7 +24,6 @@ export {
 export {
   DEFAULT_SYNC_LIMITS,
   type Frontier,
-  type IngestOutcome,
   type SyncLimits,
   type SyncSink,
   type SyncSource,

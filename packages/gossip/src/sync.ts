@@ -1,7 +1,9 @@
 import type { Stream } from '@libp2p/interface';
 import {
+  type AdmitResult,
   type Block,
   type Certificate,
+  type CertificateAdmitResult,
   isHash,
   type JsonValue,
   type Logger,
@@ -28,14 +30,10 @@ export interface SyncSource {
   certificate(hash: string): Promise<Certificate | undefined>;
 }
 
-export type IngestOutcome =
-  | { status: 'accepted' | 'duplicate' }
-  | { status: 'rejected'; retryable: boolean; code: string };
-
-/** Where sync hands what it receives (the ledger's admission). */
+/** Where sync hands what it receives (the ledger's admission), answered with core-types' admission results. */
 export interface SyncSink {
-  ingestBlock(block: Block, origin: 'sync'): Promise<IngestOutcome>;
-  ingestCertificate(cert: Certificate): Promise<IngestOutcome>;
+  ingestBlock(block: Block, origin: 'sync'): Promise<AdmitResult>;
+  ingestCertificate(cert: Certificate): Promise<CertificateAdmitResult>;
 }
 
 export interface SyncLimits {
@@ -283,23 +281,23 @@ export async function requestSync(
   const pendingBlocks: Pending<Block>[] = [];
   const pendingCerts: Pending<Certificate>[] = [];
 
-  const ingestCert = async (cert: Certificate): Promise<IngestOutcome> => {
+  const ingestCert = async (cert: Certificate): Promise<CertificateAdmitResult> => {
     try {
       return await sink.ingestCertificate(cert);
     } catch (err) {
       ctx.log.warn('certificate ingest failed', { err });
-      return { status: 'rejected', retryable: false, code: 'INGEST_ERROR' };
+      return { status: 'rejected', retryable: false, code: 'INGEST_ERROR', message: (err as Error).message };
     }
   };
-  const ingestBlock = async (block: Block): Promise<IngestOutcome> => {
+  const ingestBlock = async (block: Block): Promise<AdmitResult> => {
     try {
       return await sink.ingestBlock(block, 'sync');
     } catch (err) {
       ctx.log.warn('block ingest failed', { err });
-      return { status: 'rejected', retryable: false, code: 'INGEST_ERROR' };
+      return { status: 'rejected', retryable: false, code: 'INGEST_ERROR', message: (err as Error).message };
     }
   };
-  const count = (o: IngestOutcome) => {
+  const count = (o: AdmitResult) => {
     if (o.status === 'rejected') {
       summary.rejected++;
       counters.inc('xe_sync_rejected_total', { code: o.code });
@@ -382,7 +380,7 @@ export async function requestSync(
     blocks = nextBlocks;
     if (!progress) break;
   }
-  for (const p of blocks) count({ status: 'rejected', retryable: true, code: p.code });
+  for (const p of blocks) count({ status: 'rejected', code: p.code, message: 'dependency never arrived', retryable: true });
   summary.durationMs = performance.now() - started;
   counters.inc('xe_sync_sessions_total', { role: 'requester' });
   counters.inc('xe_sync_received_blocks_total', {}, summary.received);

@@ -16,7 +16,6 @@ export {
   type AttestationSignerOptions,
   AttestationSigner,
   type BlockIngest,
-  type IngestResult,
   type LeaseStateLookup,
   type SignContext,
 } from './signer.js';

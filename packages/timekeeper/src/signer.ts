@@ -1,5 +1,6 @@
 import {
   type AbortOptions,
+  type AdmitResult,
   ATTEST_RATE_WINDOW_NS,
   type Attestation,
   type Block,
@@ -20,12 +21,8 @@ export const ATTESTABLE_STATES: readonly LeaseState[] = ['created', 'accepted'];
 /** Looks a lease up by hash; `undefined` when the lease is unknown. */
 export type LeaseStateLookup = (leaseHash: string, options?: AbortOptions) => Promise<LeaseState | undefined>;
 
-export type IngestResult =
-  | { status: 'accepted' | 'duplicate' }
-  | { status: 'rejected'; code: string; message: string; retryable: boolean };
-
 /** Admits a block into the local ledger (the same path as a gossiped block). */
-export type BlockIngest = (block: Block, options?: AbortOptions) => Promise<IngestResult>;
+export type BlockIngest = (block: Block, options?: AbortOptions) => Promise<AdmitResult>;
 
 export interface AttestationSignerOptions {
   /** The node key; it must be one of `timekeepers.keys` for the signer to sign. */

@@ -117,7 +117,7 @@ export class TunnelServer {
     private readonly options: { self: string; skewNs: bigint },
     private readonly components: {
       getLease(hash: string): Promise<TunnelLease | undefined>;
-      dialSsh(leaseHash: string): Promise<Socket>;
+      dialSsh(leaseHash: string): Promise<Duplex>;
       clock: Clock;
       logger: Logger;
     },
@@ -157,7 +157,7 @@ export class TunnelServer {
       logger.info('tunnel refused', { reason: why });
       return;
     }
-    let ssh: Socket;
+    let ssh: Duplex;
     try {
       ssh = await this.components.dialSsh(auth.lease_hash);
     } catch (err) {

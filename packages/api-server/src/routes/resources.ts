@@ -98,10 +98,15 @@ export const blockRoutes = [
       try {
         const block = parseBlock(await readJsonBody(c.req.raw));
         const result = await deps.submitBlock(block, { signal: c.req.raw.signal });
+        if (result.status === 'rejected') {
+          log.debug('block refused', { code: result.code, retryable: result.retryable });
+          return json(c, { error: result.message, code: result.code, retryable: result.retryable }, result.retryable ? 503 : 400);
+        }
         return json(c, { status: result.status, hash: result.hash }, result.status === 'accepted' ? 201 : 200);
       } catch (err) {
-        // Any coded refusal of the block is the client's to see: 503 when retrying later may
-        // succeed, else 400. Uncoded failures stay 500, an oversize body 413.
+        // A coded failure to read the block (or a coded throw of the node) is the client's to
+        // see: 503 when retrying later may succeed, else 400. Uncoded failures stay 500, an
+        // oversize body 413.
         if (!(err instanceof XeError) || errorReply(err).status === 413 || err.code === ApiErrorCodes.INTERNAL) throw err;
         const retryable = err.retryable;
         log.debug('block refused', { code: err.code, retryable });

@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   type AbortOptions,
+  type AdmitResult,
   type Attestation,
   type Block,
   DEFAULT_LEASE_PARAMS,
@@ -26,7 +27,6 @@ import type {
   LeaseRequest,
   NodeInfo,
   Readiness,
-  SubmitBlockResult,
   TunnelAuth,
 } from '../../src/index.js';
 
@@ -99,6 +99,8 @@ export class FakeDeps implements ApiDeps {
   conflictList: ConflictRecord[] = [];
   ready: Readiness = { synced: true, peered: true, timekeepers_reachable: true, ready: true };
   fail: Partial<Record<Failable, unknown>> = {};
+  /** when set, submitBlock answers every block with this rejection */
+  rejectBlocks: { code: string; message: string; retryable: boolean } | undefined;
   /** where openTunnel connects (an echo server in tests) */
   tunnelPort: number | undefined;
   readonly calls: {
@@ -210,12 +212,13 @@ export class FakeDeps implements ApiDeps {
     return this.accounts.get(address);
   }
 
-  async submitBlock(block: Block, _options: AbortOptions): Promise<SubmitBlockResult> {
+  async submitBlock(block: Block, _options: AbortOptions): Promise<AdmitResult> {
     this.calls.blocks.push(block);
     this.check('submitBlock');
+    if (this.rejectBlocks !== undefined) return { status: 'rejected', hash: block.hash, ...this.rejectBlocks };
     const seen = this.knownBlocks.has(block.hash);
     this.knownBlocks.add(block.hash);
-    return { status: seen ? 'duplicate' : 'accepted', hash: block.hash };
+    return seen ? { status: 'duplicate', hash: block.hash } : { status: 'accepted', hash: block.hash, block };
   }
 
   async conflicts(): Promise<ConflictRecord[]> {

@@ -363,11 +363,11 @@ const cases = {
       expect(bad.status).toBe(400);
       expect(expectShape(bad.body, { error: 'string', code: 'string', retryable: 'boolean' })).toMatchObject({ code: 'UNKNOWN_FIELD', retryable: false });
       expect((bad.body as { error: string }).error).toContain('vcpus');
-      deps.fail.submitBlock = new XeError('UNKNOWN_SOURCE', 'source not yet known', { retryable: true });
+      deps.rejectBlocks = { code: 'UNKNOWN_SOURCE', message: 'source not yet known', retryable: true };
       const later = await call(app, 'POST', '/blocks', { body: stringifyJson(sendBlock()) });
       expect(later.status).toBe(503);
       expect(later.body).toEqual({ error: 'source not yet known', code: 'UNKNOWN_SOURCE', retryable: true });
-      deps.fail.submitBlock = new XeError('POW_INVALID', 'work below difficulty');
+      deps.rejectBlocks = { code: 'POW_INVALID', message: 'work below difficulty', retryable: false };
       const refused = await call(app, 'POST', '/blocks', { body: stringifyJson(sendBlock()) });
       expect(refused.status).toBe(400);
       expect(refused.body).toEqual({ error: 'work below difficulty', code: 'POW_INVALID', retryable: false });

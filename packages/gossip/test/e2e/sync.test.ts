@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import type { Block } from '@xe/core-types';
-import type { IngestOutcome, SyncSink } from '../../src/index.js';
+import type { AdmitResult, Block } from '@xe/core-types';
+import type { SyncSink } from '../../src/index.js';
 import { ChainMaker, MemoryLedger } from '../fixtures/chain.mjs';
 import { Nodes, waitFor } from './helpers.js';
 
@@ -48,8 +48,8 @@ describe('catch-up sync', () => {
     // A sink that, once, pretends every 50th block names something not yet known.
     const deferred = new Set(made.filter((_, i) => i % 50 === 25).map((b) => b.hash));
     const sink: SyncSink = {
-      ingestBlock: async (block: Block): Promise<IngestOutcome> => {
-        if (deferred.delete(block.hash)) return { status: 'rejected', retryable: true, code: 'SOURCE_UNKNOWN' };
+      ingestBlock: async (block: Block): Promise<AdmitResult> => {
+        if (deferred.delete(block.hash)) return { status: 'rejected', hash: block.hash, code: 'SOURCE_UNKNOWN', message: 'source unknown', retryable: true };
         return ledger.ingestBlock(block);
       },
       ingestCertificate: (cert) => ledger.ingestCertificate(cert),

@@ -1,6 +1,6 @@
-import type { AbortOptions, Block, LeaseState } from '@xe/core-types';
+import type { AbortOptions, AdmitResult, Block, LeaseState } from '@xe/core-types';
 import { verifyBlockSignature } from '@xe/crypto';
-import type { BlockIngest, IngestResult, LeaseStateLookup } from '../../src/index.js';
+import type { BlockIngest, LeaseStateLookup } from '../../src/index.js';
 import { NETWORK_ID } from './fixtures.js';
 
 /**
@@ -13,14 +13,14 @@ export class FakeLedger {
 
   readonly leaseState: LeaseStateLookup = async (leaseHash: string, _options?: AbortOptions) => this.states.get(leaseHash);
 
-  readonly ingest: BlockIngest = async (block: Block): Promise<IngestResult> => {
-    if (this.states.has(block.hash)) return { status: 'duplicate' };
+  readonly ingest: BlockIngest = async (block: Block): Promise<AdmitResult> => {
+    if (this.states.has(block.hash)) return { status: 'duplicate', hash: block.hash };
     if (block.type !== 'lease' || block.pub_key === undefined || !verifyBlockSignature(block, block.pub_key, NETWORK_ID)) {
-      return { status: 'rejected', code: 'INVALID_SIGNATURE', message: 'block hash or signature does not verify', retryable: false };
+      return { status: 'rejected', hash: block.hash, code: 'INVALID_SIGNATURE', message: 'block hash or signature does not verify', retryable: false };
     }
     this.states.set(block.hash, 'created');
     this.ingested.push(block.hash);
-    return { status: 'accepted' };
+    return { status: 'accepted', hash: block.hash, block };
   };
 
   /** A ledger that already knows these blocks as `created`. */
