@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { ASSETS, type Asset, type Block, bytesToHex } from '@xe/core-types';
 import { Bucket, keys, prefixRange, readU64 } from './buckets.js';
 import { decodeAccount, decodeBlock, decodeJson, decodePending, decodeSupply } from './codec.js';
-import type { Ledger } from './ledger.js';
 import type { Store } from './store.js';
 import type { AccountState, ConsistencyReport, LeaseRecord, PendingSend, SupplyCounters } from './types.js';
 
@@ -17,16 +16,11 @@ const zero = (): SupplyCounters => ({ genesis: 0n, emitted: 0n, burned: 0n, forf
 /**
  * Recomputes the ledger's derived state from the stored blocks and compares: chain
  * links and heights, every block's balance by replay, pending sends, lease records and
- * their indexes, supply counters, and the supply identity per asset. Runs inside the
- * admission queue, so it sees no half-applied block.
+ * their indexes, supply counters (stored and `memory`, the in-memory ones), and the supply
+ * identity per asset. Callers hold the admission queue (Ledger.checkConsistency), so it
+ * sees no half-applied block.
  */
-export function checkConsistency(ledger: Ledger): Promise<ConsistencyReport> {
-  return ledger.checkConsistency();
-}
-
-/** The check itself; callers hold the admission queue (Ledger.checkConsistency). */
-export async function verifyLedgerState(ledger: Ledger): Promise<ConsistencyReport> {
-  const store = ledger.storage;
+export async function verifyLedgerState(store: Store, memory: ReadonlyMap<Asset, SupplyCounters>): Promise<ConsistencyReport> {
   const problems: string[] = [];
   const fail = (p: string) => {
     if (problems.length < 50) problems.push(p);
@@ -208,7 +202,6 @@ export async function verifyLedgerState(ledger: Ledger): Promise<ConsistencyRepo
   }
 
   // supply counters and the identity
-  const memory = ledger.supplyCounterSnapshot();
   for (const asset of ASSETS) {
     const raw = await store.get(keys.supply(asset));
     const stored = raw === undefined ? zero() : decodeSupply(raw);

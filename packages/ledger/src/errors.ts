@@ -90,3 +90,8 @@ export class LedgerStoreError extends XeError<LedgerErrorCode> {
     super(code, message, options);
   }
 }
+
+/** Throws the rejection of a block that broke rule `code`. */
+export function reject(code: LedgerErrorCode, message: string): never {
+  throw new BlockRejection(code, message);
+}

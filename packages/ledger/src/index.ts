@@ -1,4 +1,3 @@
-export { toApiLease } from './api.js';
 export { Bucket, STATE_BYTES } from './buckets.js';
 export {
   buildAccept,
@@ -10,7 +9,7 @@ export {
   buildSettle,
   emptyHead,
 } from './builders.js';
-export { checkConsistency, stateDigest } from './consistency.js';
+export { stateDigest } from './consistency.js';
 export {
   BlockRejection,
   LedgerErrorCodes,
@@ -20,7 +19,10 @@ export {
   RETRYABLE_CODES,
 } from './errors.js';
 export { type CreateGenesisOptions, createGenesisBundle, DEFAULT_GENESIS_SUPPLY, type GenesisAllocation } from './genesis.js';
-export { Ledger, LedgerEvents, type LedgerEventMap, type LedgerOptions, SCHEMA_VERSION } from './ledger.js';
+export type { CertificateResult } from './admission/certificate.js';
+export { LedgerEvents, type LedgerEventMap } from './events.js';
+export { checkConsistency, Ledger, type LedgerOptions, SCHEMA_VERSION } from './ledger.js';
+export { toApiLease } from './lease-view.js';
 export { sealBlock } from './seal.js';
 export { LevelStore } from './level-store.js';
 export { type BatchOp, MemoryStore, type RangeOptions, type Store } from './store.js';
