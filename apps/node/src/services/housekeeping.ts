@@ -1,6 +1,8 @@
 import type { Block, Clock, Logger } from '@xe/core-types';
 import type { Ledger } from '@xe/ledger';
 import type { ChainWriter } from './chain-writer.js';
+import type { Timers } from './ports.js';
+import { Scheduler, systemTimers } from './scheduler.js';
 
 /**
  * Always on: receives every pending send to this node's account (so funds from the
@@ -8,27 +10,35 @@ import type { ChainWriter } from './chain-writer.js';
  * sweep on a timer.
  */
 export class Housekeeping {
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly scheduler: Scheduler;
   private receiving = false;
   private again = false;
   private stopped = false;
 
   constructor(
     private readonly options: { address: string; sweepIntervalMs?: number },
-    private readonly c: { ledger: Ledger; writer: ChainWriter; clock: Clock; logger: Logger },
-  ) {}
+    private readonly c: { ledger: Ledger; writer: ChainWriter; clock: Clock; timers?: Timers; logger: Logger },
+  ) {
+    this.scheduler = new Scheduler({ clock: c.clock, timers: c.timers ?? systemTimers });
+  }
 
   async start(): Promise<void> {
     this.c.ledger.events.on('block', this.onBlock);
-    this.sweepTimer = setInterval(() => void this.sweep(), this.options.sweepIntervalMs ?? 60_000);
-    this.sweepTimer.unref();
+    this.scheduleSweep();
     void this.receivePending();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.c.ledger.events.off('block', this.onBlock);
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.scheduler.stop();
+  }
+
+  private scheduleSweep(): void {
+    this.scheduler.after('sweep', this.options.sweepIntervalMs ?? 60_000, () => {
+      this.scheduleSweep();
+      void this.sweep();
+    });
   }
 
   private onBlock = ({ block }: { block: Block }) => {

@@ -8,7 +8,6 @@ import { openSshPrivateKey } from '@xe/lima-provider';
 import { Metrics } from '../../src/metrics.js';
 import { compareOffers } from '../../src/services/consumer.js';
 import { MarketplaceBook, type OfferMsg, parseMarketplace, verifyMarketplaceMsg } from '../../src/services/marketplace.js';
-import { ReplayGuard } from '../../src/services/tunnel.js';
 import { readAccessKeySeed } from '../../src/ssh-key.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xe-unit-'));
@@ -110,14 +109,7 @@ describe('access keys', () => {
   });
 });
 
-describe('tunnel replay guard and metrics', () => {
-  it('accepts a signature once', () => {
-    const g = new ReplayGuard(10n);
-    expect(g.accept('s1', 1n)).toBe(true);
-    expect(g.accept('s1', 2n)).toBe(false);
-    expect(g.accept('s2', 2n)).toBe(true);
-  });
-
+describe('metrics', () => {
   it('renders Prometheus text with labels escaped', () => {
     const m = new Metrics();
     const c = m.counter('xe_test_total', 'A test counter');

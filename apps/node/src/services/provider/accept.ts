@@ -1,0 +1,142 @@
+import { type Clock, type JsonValue, type LeaseBlock, type LeaseParams, type Logger, nsToMs, type VmInfo } from '@xe/core-types';
+import type { Ledger, LeaseRecord } from '@xe/ledger';
+import type { Metrics } from '../../metrics.js';
+import type { ChainWriter } from '../chain-writer.js';
+import type { AttestPort, NetPort, Timers, VmPort } from '../ports.js';
+import { deadline, sleep } from '../scheduler.js';
+import { type Capacity, fits } from './capacity.js';
+
+/** The shortest time given to provisioning and the accept, even when the accept window is nearly over. */
+const MIN_ACCEPT_MS = 1000;
+const VM_INFO_PUSH_ATTEMPTS = 5;
+
+export interface AcceptComponents {
+  ledger: Ledger;
+  vms: VmPort;
+  writer: ChainWriter;
+  net: NetPort;
+  attest: AttestPort;
+  capacity: Capacity;
+  clock: Clock;
+  timers: Timers;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * Accepting a lease addressed to this provider (SPEC §10 step 5): reserve capacity,
+ * provision the VM, gather attestations, commit `lease_accept`, push the VM info to the
+ * consumer's node. A lease that cannot be accepted is left to the consumer's cancel.
+ */
+export class LeaseAcceptor {
+  private readonly inFlight = new Set<string>();
+  private readonly vmInfo = new Map<string, VmInfo>();
+
+  constructor(
+    private readonly options: { address: string; lease: LeaseParams; signal: AbortSignal },
+    private readonly components: AcceptComponents,
+  ) {}
+
+  /** The VM info kept for a lease (adopted at start or provisioned here). */
+  info(leaseHash: string): VmInfo | undefined {
+    return this.vmInfo.get(leaseHash);
+  }
+
+  remember(leaseHash: string, info: VmInfo): void {
+    this.vmInfo.set(leaseHash, info);
+  }
+
+  forget(leaseHash: string): void {
+    this.vmInfo.delete(leaseHash);
+  }
+
+  /** Tries to accept `lease`; resolves when done either way (a second call while one runs is a no-op). */
+  async accept(lease: LeaseRecord): Promise<void> {
+    if (this.inFlight.has(lease.hash)) return;
+    this.inFlight.add(lease.hash);
+    const { ledger, vms, writer, attest, capacity, clock, timers, logger: log, metrics } = this.components;
+    const res = { vcpus: Number(lease.vcpus), memory_mb: Number(lease.memory_mb), disk_gb: Number(lease.disk_gb) };
+    let provisioned = false;
+    let clear = () => {};
+    try {
+      const acceptBy = lease.timestamp + this.options.lease.accept_window_ns;
+      if (clock() > acceptBy) {
+        log.info('lease not accepted: accept window passed', { lease: lease.hash });
+        return;
+      }
+      const own = await ledger.getCertificate(lease.certificate_hash);
+      if (!own || own.provider !== this.options.address) {
+        log.warn('lease not accepted: it names a certificate that is not ours', { lease: lease.hash });
+        return;
+      }
+      const refused = await capacity.exclusive(async () => {
+        capacity.releaseOfferHold(lease.consumer, res);
+        if (!fits(res, await capacity.free())) return 'no capacity left';
+        const account = await ledger.getAccount(this.options.address);
+        if (!account || account.balances.XUSD < lease.stake) return 'balance does not cover the stake';
+        capacity.reserve(lease.hash, res);
+        return undefined;
+      });
+      if (refused) {
+        log.warn(`lease not accepted: ${refused}`, { lease: lease.hash, ...res, stake: lease.stake });
+        return;
+      }
+      const d = deadline(timers, Math.max(MIN_ACCEPT_MS, nsToMs(acceptBy - clock())), 'lease accept', this.options.signal);
+      clear = d.clear;
+      const signal = d.signal;
+      const started = performance.now();
+      const info = await vms.provision(lease.hash, res, lease.access_pub_key, { signal });
+      provisioned = true;
+      this.vmInfo.set(lease.hash, info);
+      log.info('VM provisioned', { lease: lease.hash, ms: Math.round(performance.now() - started) });
+      const block = (await ledger.getBlock(lease.hash)) as LeaseBlock;
+      const attestations = await attest.gather({ lease_hash: lease.hash, block }, { signal });
+      const p = this.options.lease;
+      await writer.write(
+        (s) => {
+          if (s.balances.XUSD < lease.stake) throw new Error('balance no longer covers the stake');
+          return {
+            type: 'lease_accept' as const,
+            asset: 'XUSD' as const,
+            balance: s.balances.XUSD - lease.stake,
+            source: lease.hash,
+            amount: lease.stake,
+            locked_r: p.emission_r_milli,
+            certificate_hash: lease.certificate_hash,
+            attestations,
+          };
+        },
+        { signal, what: 'lease accept' },
+      );
+      metrics.counter('xe_leases_accepted_total', 'Leases this provider accepted')();
+      log.info('lease accepted', { lease: lease.hash, consumer: lease.consumer, ms: Math.round(performance.now() - started) });
+      void this.pushVmInfo(lease.consumer, lease.hash);
+    } catch (err) {
+      log.warn('lease not accepted', { lease: lease.hash, err });
+      if (provisioned) {
+        const now = await ledger.getLease(lease.hash);
+        if (now?.state !== 'accepted') await vms.teardown(lease.hash).catch(() => undefined);
+      }
+    } finally {
+      clear();
+      capacity.release(lease.hash);
+      this.inFlight.delete(lease.hash);
+    }
+  }
+
+  /** Pushes the VM info to the consumer's node, a few times with growing pauses; the consumer also pulls it. */
+  private async pushVmInfo(consumer: string, leaseHash: string): Promise<void> {
+    const { vms, net, timers, logger } = this.components;
+    for (let attempt = 0; attempt < VM_INFO_PUSH_ATTEMPTS && !this.options.signal.aborted; attempt++) {
+      const info = await vms.get(leaseHash).catch(() => undefined);
+      if (!info) return;
+      try {
+        await net.requestByAddress(consumer, '/xe/vminfo/1.0.0', { lease_hash: leaseHash, vm: info as unknown as JsonValue }, { timeoutMs: 5000, signal: this.options.signal });
+        return;
+      } catch (err) {
+        logger.debug('VM info push failed; the consumer will pull it', { lease: leaseHash, err });
+        await sleep(timers, 2000 * (attempt + 1), this.options.signal).catch(() => undefined);
+      }
+    }
+  }
+}
