@@ -7,7 +7,6 @@ import {
   type NodeInfo,
   type Readiness,
   startApiServer,
-  TunnelAuthenticator,
 } from '@xe/api-server';
 import {
   type AdmitResult,
@@ -26,7 +25,7 @@ import {
   systemClock,
   TOPICS,
 } from '@xe/core-types';
-import { deriveAddress, type KeyPair, networkHash } from '@xe/crypto';
+import { deriveAddress, type KeyPair, networkHash, TunnelAuthChecker } from '@xe/crypto';
 import { ACCEPT, GossipNode, ignore, peerIdFromPubKeyHex, reject, type ValidationResult } from '@xe/gossip';
 import { Ledger, LevelStore } from '@xe/ledger';
 import { createVmManager, type VmManager } from '@xe/lima-provider';
@@ -244,15 +243,17 @@ export class XeNode {
         logger: log.child('chain'),
       },
     );
+    // One tunnel-auth checker (one replay cache) for the HTTP entry checks and the provider side.
+    const tunnelAuth = new TunnelAuthChecker({ skewNs: leaseParams.max_attestation_skew_ns }, { clock });
     this.tunnels = new TunnelServer(
-      { self: this.address, skewNs: leaseParams.max_attestation_skew_ns },
+      { self: this.address },
       {
         getLease: (h) => this.ledger.getLease(h),
         dialSsh: (h) => {
           if (!this.vms) throw new NodeError(NodeErrorCodes.NOT_A_PROVIDER, 'this node runs no VMs');
           return this.vms.dialSsh(h);
         },
-        clock,
+        auth: tunnelAuth,
         logger: log.child('tunnel'),
       },
     );
@@ -325,7 +326,6 @@ export class XeNode {
     });
     // One replay cache, one set of HTTP metrics and the same limits for routes and tunnel upgrades.
     const rateLimit = config.rateLimit ? DEFAULT_RATE_LIMITS : false;
-    const tunnelAuth = new TunnelAuthenticator(deps, { clock });
     const httpMetrics = new HttpMetrics();
     const app = createApp(deps, {
       operatorToken: config.operatorToken,

@@ -8,7 +8,7 @@ import { HttpMetrics } from './metrics.js';
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { ROUTE_GROUPS, ROUTES } from './routes/table.js';
 import type { ApiEnv, RouteContext, RouteDef, RouteInfo } from './routes/types.js';
-import { TunnelAuthenticator } from './tunnel-auth.js';
+import { TunnelAuthenticator, type TunnelAuthVerifier } from './tunnel-auth.js';
 
 export interface ApiOptions {
   /** `Authorization: Bearer <token>` for operator routes; none → those routes answer 403. */
@@ -18,10 +18,10 @@ export interface ApiOptions {
   /** `Access-Control-Allow-Origin`; none → no CORS headers. */
   corsOrigin?: string | string[];
   logger?: Logger;
-  /** For the tunnel timestamp check; system clock by default. */
+  /** The clock of the rate limits; system clock by default. */
   clock?: Clock;
-  /** Share one with `startApiServer` so both see the same replay cache. */
-  tunnelAuth?: TunnelAuthenticator;
+  /** The tunnel signature checks and replay cache; pass the same one to `startApiServer`. */
+  tunnelAuth: TunnelAuthVerifier;
   /** Share one with `startApiServer` so its tunnel counters show on /metrics. */
   metrics?: HttpMetrics;
 }
@@ -39,10 +39,10 @@ function pathPattern(path: string): RegExp {
 
 
 /** The HTTP API of a node (SPEC §11) over `deps`. */
-export function createApp(deps: ApiDeps, options: ApiOptions = {}): ApiApp {
+export function createApp(deps: ApiDeps, options: ApiOptions): ApiApp {
   const log = (options.logger ?? silentLogger).child('api');
   const metrics = options.metrics ?? new HttpMetrics();
-  const tunnelAuth = options.tunnelAuth ?? new TunnelAuthenticator(deps, options.clock === undefined ? {} : { clock: options.clock });
+  const tunnelAuth = new TunnelAuthenticator(deps, options.tunnelAuth);
   const token = operatorTokenDigest(options.operatorToken);
   const routes: readonly RouteInfo[] = ROUTES.map(({ method, path, description, ...rest }) =>
     'auth' in rest ? { method, path, description, auth: rest.auth } : { method, path, description },

@@ -1,8 +1,9 @@
 import { ErrorCodes, ValidationError, XeError, type XeErrorOptions } from '@xe/core-types';
 
 /**
- * Error codes of the HTTP API: those this package raises, and those it expects from
- * the `ApiDeps` implementation. `STATUS_BY_CODE` is the one table mapping a code to
+ * Error codes of the HTTP API: the shared ones of core-types (RATE_LIMITED, TIMEOUT, the
+ * tunnel-auth codes …), those this package raises, and those it expects from the
+ * `ApiDeps` implementation. `STATUS_BY_CODE` is the one table mapping a code to
  * an HTTP status; nothing else in the package picks a status for an error.
  */
 export const ApiErrorCodes = {
@@ -14,13 +15,7 @@ export const ApiErrorCodes = {
   BODY_TOO_LARGE: 'BODY_TOO_LARGE',
   UNAUTHORIZED: 'UNAUTHORIZED',
   OPERATOR_TOKEN_NOT_CONFIGURED: 'OPERATOR_TOKEN_NOT_CONFIGURED',
-  RATE_LIMITED: 'RATE_LIMITED',
   UPGRADE_REQUIRED: 'UPGRADE_REQUIRED',
-  TUNNEL_AUTH_MISSING: 'TUNNEL_AUTH_MISSING',
-  TUNNEL_TIMESTAMP_STALE: 'TUNNEL_TIMESTAMP_STALE',
-  TUNNEL_SIGNATURE_INVALID: 'TUNNEL_SIGNATURE_INVALID',
-  TUNNEL_SIGNATURE_REPLAYED: 'TUNNEL_SIGNATURE_REPLAYED',
-  TUNNEL_REPLAY_CACHE_FULL: 'TUNNEL_REPLAY_CACHE_FULL',
   // expected from ApiDeps
   LEASE_NOT_FOUND: 'LEASE_NOT_FOUND',
   LEASE_NOT_ACCEPTED: 'LEASE_NOT_ACCEPTED',

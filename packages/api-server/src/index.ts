@@ -19,12 +19,4 @@ export { type BucketOptions, DEFAULT_RATE_LIMITS, type RateLimitOptions } from '
 export { ROUTES, type RouteKey } from './routes/table.js';
 export type { RouteInfo } from './routes/types.js';
 export { type ApiServer, type ApiServerOptions, createTunnelUpgradeHandler, startApiServer } from './server.js';
-export {
-  ReplayCache,
-  signTunnelAuth,
-  TunnelAuthenticator,
-  type TunnelAuthenticatorOptions,
-  tunnelAuthDigest,
-  tunnelAuthHeaders,
-  verifyTunnelAuth,
-} from './tunnel-auth.js';
+export { TunnelAuthenticator, type TunnelAuthVerifier } from './tunnel-auth.js';

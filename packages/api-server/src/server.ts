@@ -8,16 +8,16 @@ import type { ApiDeps } from './deps.js';
 import { ApiError, ApiErrorCodes, errorReply } from './errors.js';
 import { HttpMetrics } from './metrics.js';
 import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
-import { TunnelAuthenticator } from './tunnel-auth.js';
+import { TunnelAuthenticator, type TunnelAuthVerifier } from './tunnel-auth.js';
 
 export interface ApiServerOptions {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
-  /** For tunnel upgrades: the lease lookup, the network's skew and `openTunnel`. */
-  deps: Pick<ApiDeps, 'getLease' | 'network' | 'openTunnel'>;
-  /** Pass the app's so both share one replay cache. */
-  tunnelAuth?: TunnelAuthenticator;
+  /** For tunnel upgrades: the lease lookup and `openTunnel`. */
+  deps: Pick<ApiDeps, 'getLease' | 'openTunnel'>;
+  /** The app's, so both share one replay cache. */
+  tunnelAuth: TunnelAuthVerifier;
   /** Pass the app's so tunnel counters appear on /metrics. */
   metrics?: HttpMetrics;
   /** Per-IP limit on tunnel upgrades (the write bucket); `false` or absent: none. */
@@ -60,7 +60,7 @@ function refuse(socket: Duplex, err: unknown, log: Logger): void {
  */
 export function createTunnelUpgradeHandler(options: ApiServerOptions & { onSocket?: (s: Duplex, peer: Duplex) => void }) {
   const log = (options.logger ?? silentLogger).child('tunnel');
-  const auth = options.tunnelAuth ?? new TunnelAuthenticator(options.deps, options.clock === undefined ? {} : { clock: options.clock });
+  const auth = new TunnelAuthenticator(options.deps, options.tunnelAuth);
   const metrics = options.metrics;
   const limiter = options.rateLimit ? new RateLimiter(options.rateLimit.writes, options.rateLimit.maxClients) : undefined;
 

@@ -1,6 +1,7 @@
 /**
  * The base error of every package. Callers branch on `code`, never on the message.
- * Each package adds its own codes in its `errors.ts`; the shared ones are here.
+ * Each package adds its own codes in its `errors.ts`; a code that more than one package
+ * raises is defined here, once, and the packages' tables refer to it.
  */
 export const ErrorCodes = {
   INVALID_JSON: 'INVALID_JSON',
@@ -12,9 +13,24 @@ export const ErrorCodes = {
   OVERFLOW: 'OVERFLOW',
   INVALID_NETWORK_PARAMS: 'INVALID_NETWORK_PARAMS',
   INVALID_RESOURCES: 'INVALID_RESOURCES',
+  /** The caller's signal aborted the operation. */
   ABORTED: 'ABORTED',
+  /** A deadline passed before an answer came. */
   TIMEOUT: 'TIMEOUT',
+  /** Too many requests from one requester; retry later. */
+  RATE_LIMITED: 'RATE_LIMITED',
   INTERNAL: 'INTERNAL',
+  // Tunnel authentication (SPEC §11): raised by @xe/crypto's checker, answered by the API.
+  /** `X-Timestamp` or `X-Signature` missing. */
+  TUNNEL_AUTH_MISSING: 'TUNNEL_AUTH_MISSING',
+  /** The timestamp is malformed or farther from the clock than the skew. */
+  TUNNEL_TIMESTAMP_STALE: 'TUNNEL_TIMESTAMP_STALE',
+  /** Not a signature by the lease's access key. */
+  TUNNEL_SIGNATURE_INVALID: 'TUNNEL_SIGNATURE_INVALID',
+  /** The signature opened a tunnel before. */
+  TUNNEL_SIGNATURE_REPLAYED: 'TUNNEL_SIGNATURE_REPLAYED',
+  /** The replay cache is full of live entries; retry later. */
+  TUNNEL_REPLAY_CACHE_FULL: 'TUNNEL_REPLAY_CACHE_FULL',
 } as const;
 
 export type SharedErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -3,6 +3,7 @@ import { bytesToHex, hexToBytes, isHex } from '@xe/core-types';
 import nacl from 'tweetnacl';
 import { sha256, utf8 } from './bytes.js';
 import { CryptoError, CryptoErrorCodes } from './errors.js';
+import { ed25519Pkcs8Der, ed25519SpkiDer } from './key-formats.js';
 
 /** An Ed25519 signing engine. `node` (node:crypto) is the default; `tweetnacl` is the portable one. */
 export interface Ed25519Engine {
@@ -12,14 +13,8 @@ export interface Ed25519Engine {
   verify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean;
 }
 
-const PKCS8_PREFIX = hexToBytes('302e020100300506032b657004220420');
-const SPKI_PREFIX = hexToBytes('302a300506032b6570032100');
-
 function privateKeyObject(seed: Uint8Array): KeyObject {
-  const der = new Uint8Array(PKCS8_PREFIX.length + 32);
-  der.set(PKCS8_PREFIX);
-  der.set(seed, PKCS8_PREFIX.length);
-  return createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
+  return createPrivateKey({ key: ed25519Pkcs8Der(seed), format: 'der', type: 'pkcs8' });
 }
 
 const PUBKEY_CACHE_MAX = 4096;
@@ -30,10 +25,7 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
   const id = bytesToHex(publicKey);
   let k = pubKeyCache.get(id);
   if (k) return k;
-  const der = new Uint8Array(SPKI_PREFIX.length + 32);
-  der.set(SPKI_PREFIX);
-  der.set(publicKey, SPKI_PREFIX.length);
-  k = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+  k = createPublicKey({ key: ed25519SpkiDer(publicKey), format: 'der', type: 'spki' });
   if (pubKeyCache.size >= PUBKEY_CACHE_MAX) pubKeyCache.delete(pubKeyCache.keys().next().value as string);
   pubKeyCache.set(id, k);
   return k;

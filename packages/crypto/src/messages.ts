@@ -1,4 +1,4 @@
-import { bytesToHex, hexToBytes, type NodeRecord } from '@xe/core-types';
+import { bytesToHex, type NodeRecord } from '@xe/core-types';
 import { lp, sha256, u64be, utf8 } from './bytes.js';
 import { deriveAddress, type KeyPair, signHex, verify } from './ed25519.js';
 
@@ -88,25 +88,6 @@ export function verifyNodeRecord(record: NodeRecord, networkId: string): boolean
     return false;
   }
   return verify(nodeRecordDigest(record, networkId), record.signature, record.pub_key);
-}
-
-const TUNNEL_TAG = utf8('xe/tunnel/v1');
-
-/** `SHA-256("xe/tunnel/v1" || lease_hash bytes || u64(timestamp))` (SPEC §11). */
-export function tunnelAuthDigest(leaseHash: string, timestamp: bigint): Uint8Array {
-  return sha256(TUNNEL_TAG, hexToBytes(leaseHash, 'lease_hash'), u64be(timestamp));
-}
-
-export function signTunnelAuth(key: KeyPair, leaseHash: string, timestamp: bigint): string {
-  return signHex(tunnelAuthDigest(leaseHash, timestamp), key);
-}
-
-export function verifyTunnelAuth(leaseHash: string, timestamp: bigint, signatureHex: string, accessPubKeyHex: string): boolean {
-  try {
-    return verify(tunnelAuthDigest(leaseHash, timestamp), signatureHex, accessPubKeyHex);
-  } catch {
-    return false;
-  }
 }
 
 export { bytesToHex };

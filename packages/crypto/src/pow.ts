@@ -51,7 +51,7 @@ function workerUrl(): URL {
   // Running from TypeScript sources (tests): use the compiled worker.
   const compiled = new URL('../dist/pow-worker.js', import.meta.url);
   if (existsSync(fileURLToPath(compiled))) return compiled;
-  throw new CryptoError(CryptoErrorCodes.POW_INVALID, 'pow worker not found: build @xe/crypto first (pnpm build)');
+  throw new CryptoError(CryptoErrorCodes.POW_WORKER_UNAVAILABLE, 'pow worker not found: build @xe/crypto first (pnpm build)');
 }
 
 const INLINE_TRIES = 32768;
@@ -156,7 +156,7 @@ export class PowSolver {
       const onError = (err: Error) => {
         finish();
         this.pool = [];
-        reject(new CryptoError(CryptoErrorCodes.POW_INVALID, `pow worker failed: ${err.message}`, { cause: err }));
+        reject(new CryptoError(CryptoErrorCodes.POW_WORKER_UNAVAILABLE, `pow worker failed: ${err.message}`, { cause: err }));
       };
       const onAbort = () => {
         finish();

@@ -1,15 +1,11 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type Clock, isHash, type Logger, parseJson, stringifyJson } from '@xe/core-types';
-import { verifyTunnelAuth } from '@xe/crypto';
+import { isHash, type Logger, parseJson, stringifyJson } from '@xe/core-types';
+import type { TunnelAuthChecker, TunnelAuthFrame } from '@xe/crypto';
 import { NodeError, NodeErrorCodes } from '../errors.js';
 
 /** The opener's frame on `/xe/tunnel/1.0.0` (SPEC §9). */
-export interface TunnelAuth {
-  lease_hash: string;
-  timestamp: bigint;
-  signature: string;
-}
+export type TunnelAuth = TunnelAuthFrame;
 
 const MAX_FRAME = 4096;
 
@@ -82,22 +78,6 @@ export async function openTunnelStream(stream: Duplex, auth: TunnelAuth, signal?
   throw new NodeError(NodeErrorCodes.TUNNEL_REFUSED, `provider refused the tunnel: ${why}`);
 }
 
-/** Remembers accepted tunnel signatures for the skew window, so none is accepted twice. */
-export class ReplayGuard {
-  private readonly seen = new Map<string, bigint>();
-  constructor(private readonly windowNs: bigint) {}
-
-  /** False when the signature was seen; else records it. */
-  accept(signature: string, now: bigint): boolean {
-    if (this.seen.size > 10_000) {
-      for (const [s, t] of this.seen) if (t < now - 2n * this.windowNs) this.seen.delete(s);
-    }
-    if (this.seen.has(signature)) return false;
-    this.seen.set(signature, now);
-    return true;
-  }
-}
-
 export interface TunnelLease {
   state: string;
   provider: string;
@@ -111,37 +91,33 @@ export interface TunnelLease {
  */
 export class TunnelServer {
   private readonly open = new Map<string, Set<Duplex | Socket>>();
-  private readonly replay: ReplayGuard;
 
   constructor(
-    private readonly options: { self: string; skewNs: bigint },
+    private readonly options: { self: string },
     private readonly components: {
       getLease(hash: string): Promise<TunnelLease | undefined>;
       dialSsh(leaseHash: string): Promise<Duplex>;
-      clock: Clock;
+      /** The node's one tunnel-auth checker (skew, signature, replay cache), shared with the HTTP API. */
+      auth: TunnelAuthChecker;
       logger: Logger;
     },
-  ) {
-    this.replay = new ReplayGuard(options.skewNs);
-  }
+  ) {}
 
-  /** Checks an auth frame; throws a coded error with a reason fit to send back. */
-  async check(auth: TunnelAuth, now: bigint): Promise<void> {
+  /**
+   * Checks an auth frame: the lease is ours and accepted, then the checker's skew,
+   * signature and replay rules (SPEC §11). Throws a coded error with a reason fit to send back.
+   */
+  async check(auth: TunnelAuth): Promise<void> {
     const lease = await this.components.getLease(auth.lease_hash);
     if (!lease) throw new NodeError(NodeErrorCodes.LEASE_NOT_FOUND, 'unknown lease');
     if (lease.provider !== this.options.self) throw new NodeError(NodeErrorCodes.TUNNEL_REFUSED, 'not the provider of this lease');
     if (lease.state !== 'accepted') throw new NodeError(NodeErrorCodes.TUNNEL_REFUSED, `lease is ${lease.state}, not accepted`);
-    const d = auth.timestamp - now;
-    if (d > this.options.skewNs || -d > this.options.skewNs) throw new NodeError(NodeErrorCodes.TUNNEL_REFUSED, 'stale timestamp');
-    if (!verifyTunnelAuth(auth.lease_hash, auth.timestamp, auth.signature, lease.access_pub_key)) {
-      throw new NodeError(NodeErrorCodes.TUNNEL_REFUSED, 'bad signature');
-    }
-    if (!this.replay.accept(auth.signature, now)) throw new NodeError(NodeErrorCodes.TUNNEL_REFUSED, 'replayed signature');
+    this.components.auth.check(auth, lease.access_pub_key, { consume: true });
   }
 
   /** Serves one incoming tunnel stream. */
   async serve(stream: Duplex): Promise<void> {
-    const { logger, clock } = this.components;
+    const { logger } = this.components;
     let auth: TunnelAuth;
     try {
       const frame = await readLp(stream, AbortSignal.timeout(10_000));
@@ -150,7 +126,7 @@ export class TunnelServer {
         throw new NodeError(NodeErrorCodes.TUNNEL_REFUSED, 'malformed tunnel request');
       }
       auth = { lease_hash: v.lease_hash, timestamp: v.timestamp, signature: v.signature };
-      await this.check(auth, clock());
+      await this.check(auth);
     } catch (err) {
       const why = err instanceof Error ? err.message : 'refused';
       stream.end(Buffer.concat([Buffer.from([1]), lpFrame(Buffer.from(why))]));

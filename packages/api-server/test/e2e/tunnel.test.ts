@@ -3,8 +3,9 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parseJson } from '@xe/core-types';
-import { type ApiServer, createApp, HttpMetrics, signTunnelAuth, startApiServer, TunnelAuthenticator, tunnelAuthHeaders } from '../../src/index.js';
-import { ACCESS_SEED, type FakeDeps, hashOf, makeLease, network, seededFake } from '../support/fake-deps.js';
+import { type ApiServer, createApp, HttpMetrics, startApiServer } from '../../src/index.js';
+import { ACCESS_PUB, type FakeDeps, hashOf, makeLease, network, seededFake } from '../support/fake-deps.js';
+import { FakeTunnelVerifier, fakeTunnelHeaders, fakeTunnelSignature } from '../support/fake-tunnel-auth.js';
 
 type Outcome = { kind: 'upgrade'; socket: Socket; head: Buffer; headers: IncomingHttpHeaders } | { kind: 'response'; status: number; body: unknown };
 
@@ -74,7 +75,7 @@ describe('tunnel over a real socket', () => {
     deps.params = network(5n);
     deps.leases = [accepted, created];
     deps.tunnelPort = (echo.address() as { port: number }).port;
-    const tunnelAuth = new TunnelAuthenticator(deps);
+    const tunnelAuth = new FakeTunnelVerifier(deps.params.lease.max_attestation_skew_ns);
     metrics = new HttpMetrics();
     const app = createApp(deps, { rateLimit: false, tunnelAuth, metrics });
     api = await startApiServer(app, {
@@ -94,7 +95,7 @@ describe('tunnel over a real socket', () => {
   });
 
   it('upgrades, then carries 10 MB both ways byte-exact, and passes the signature on', async () => {
-    const headers = tunnelAuthHeaders(ACCESS_SEED, accepted.lease_hash, nowNs());
+    const headers = fakeTunnelHeaders(ACCESS_PUB, accepted.lease_hash, nowNs());
     const o = await upgrade(api.url, `/tunnel/${accepted.lease_hash}/tcp`, headers);
     if (o.kind !== 'upgrade') throw new Error(`expected 101, got ${o.status} ${JSON.stringify(o.body)}`);
     expect(o.headers.upgrade).toBe('tcp');
@@ -114,7 +115,7 @@ describe('tunnel over a real socket', () => {
   });
 
   it('keeps an idle tunnel open past the request and headers timeouts', async () => {
-    const headers = tunnelAuthHeaders(ACCESS_SEED, accepted.lease_hash, nowNs());
+    const headers = fakeTunnelHeaders(ACCESS_PUB, accepted.lease_hash, nowNs());
     const o = await upgrade(api.url, `/tunnel/${accepted.lease_hash}/tcp`, headers);
     if (o.kind !== 'upgrade') throw new Error('expected 101');
     // Idle for several timeout periods: the thing under test is elapsed time.
@@ -128,7 +129,7 @@ describe('tunnel over a real socket', () => {
 
   it('refuses a replayed signature (403), a stale timestamp (401), another key (403), missing headers (401)', async () => {
     const ts = nowNs();
-    const headers = tunnelAuthHeaders(ACCESS_SEED, accepted.lease_hash, ts);
+    const headers = fakeTunnelHeaders(ACCESS_PUB, accepted.lease_hash, ts);
     const first = await upgrade(api.url, `/tunnel/${accepted.lease_hash}/tcp`, headers);
     expect(first.kind).toBe('upgrade');
     if (first.kind === 'upgrade') first.socket.destroy();
@@ -136,17 +137,17 @@ describe('tunnel over a real socket', () => {
 
     const skew = deps.params.lease.max_attestation_skew_ns;
     const stale = ts - skew - 1_000_000_000n;
-    const staleHeaders = { 'X-Timestamp': String(stale), 'X-Signature': signTunnelAuth(ACCESS_SEED, accepted.lease_hash, stale) };
+    const staleHeaders = { 'X-Timestamp': String(stale), 'X-Signature': fakeTunnelSignature(ACCESS_PUB, accepted.lease_hash, stale) };
     expectRefused(await upgrade(api.url, `/tunnel/${accepted.lease_hash}/tcp`, staleHeaders), 401, 'TUNNEL_TIMESTAMP_STALE');
 
-    const other = tunnelAuthHeaders(new Uint8Array(32).fill(7), accepted.lease_hash, nowNs());
+    const other = fakeTunnelHeaders(hashOf('another key'), accepted.lease_hash, nowNs());
     expectRefused(await upgrade(api.url, `/tunnel/${accepted.lease_hash}/tcp`, other), 403, 'TUNNEL_SIGNATURE_INVALID');
 
     expectRefused(await upgrade(api.url, `/tunnel/${accepted.lease_hash}/tcp`, {}), 401, 'TUNNEL_AUTH_MISSING');
   });
 
   it('refuses an unknown lease (404), an unaccepted one (410), a malformed hash (400), another upgrade or path', async () => {
-    const h = (lease: string) => tunnelAuthHeaders(ACCESS_SEED, lease, nowNs());
+    const h = (lease: string) => fakeTunnelHeaders(ACCESS_PUB, lease, nowNs());
     expectRefused(await upgrade(api.url, `/tunnel/${hashOf('nope')}/tcp`, h(hashOf('nope'))), 404, 'LEASE_NOT_FOUND');
     expectRefused(await upgrade(api.url, `/tunnel/${created.lease_hash}/tcp`, h(created.lease_hash)), 410, 'LEASE_NOT_ACCEPTED');
     expectRefused(await upgrade(api.url, '/tunnel/ABC/tcp', {}), 400, 'INVALID_FIELD');
@@ -162,7 +163,7 @@ describe('tunnel over a real socket', () => {
     const saved = deps.tunnelPort;
     deps.tunnelPort = port;
     try {
-      const headers = tunnelAuthHeaders(ACCESS_SEED, accepted.lease_hash, nowNs());
+      const headers = fakeTunnelHeaders(ACCESS_PUB, accepted.lease_hash, nowNs());
       expectRefused(await upgrade(api.url, `/tunnel/${accepted.lease_hash}/tcp`, headers), 502, 'PROVIDER_UNREACHABLE');
     } finally {
       deps.tunnelPort = saved;
@@ -197,8 +198,9 @@ describe('close()', () => {
     const lease = makeLease(1, 'accepted');
     deps.leases = [lease];
     deps.tunnelPort = (echo.address() as { port: number }).port;
-    const api = await startApiServer(createApp(deps, { rateLimit: false }), { deps });
-    const o = await upgrade(api.url, `/tunnel/${lease.lease_hash}/tcp`, tunnelAuthHeaders(ACCESS_SEED, lease.lease_hash, nowNs()));
+    const tunnelAuth = new FakeTunnelVerifier();
+    const api = await startApiServer(createApp(deps, { rateLimit: false, tunnelAuth }), { deps, tunnelAuth });
+    const o = await upgrade(api.url, `/tunnel/${lease.lease_hash}/tcp`, fakeTunnelHeaders(ACCESS_PUB, lease.lease_hash, nowNs()));
     if (o.kind !== 'upgrade') throw new Error('expected 101');
     const clientClosed = new Promise<void>((r) => o.socket.once('close', () => r()));
     const providerClosed = Promise.all([...providerSide].map((s) => new Promise<void>((r) => (s.destroyed ? r() : s.once('close', () => r())))));
@@ -225,7 +227,8 @@ describe('a client that goes away', () => {
           reject(signal.reason);
         });
       });
-    const api = await startApiServer(createApp(deps, { rateLimit: false, operatorToken: 't' }), { deps });
+    const tunnelAuth = new FakeTunnelVerifier();
+    const api = await startApiServer(createApp(deps, { rateLimit: false, operatorToken: 't', tunnelAuth }), { deps, tunnelAuth });
     const req = httpRequest(`${api.url}/lease/request`, { method: 'POST', headers: { authorization: 'Bearer t' } });
     req.on('error', () => undefined);
     req.end('{"vcpus":1,"memory_mb":0,"disk_gb":0,"duration":60,"access_pub_key":"' + 'a'.repeat(64) + '"}');

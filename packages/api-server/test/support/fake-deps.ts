@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
@@ -36,19 +36,8 @@ export function hashOf(label: string): string {
   return createHash('sha256').update(label).digest('hex');
 }
 
-/** The raw Ed25519 public key (hex) of a 32-byte seed. */
-export function publicKeyOf(seed: Uint8Array): string {
-  const priv = createPrivateKey({
-    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
-    format: 'der',
-    type: 'pkcs8',
-  });
-  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
-  return Buffer.from(spki.subarray(spki.length - 32)).toString('hex');
-}
-
-export const ACCESS_SEED = new Uint8Array(createHash('sha256').update('access key').digest());
-export const ACCESS_PUB = publicKeyOf(ACCESS_SEED);
+/** The lease access key's public key (the fake tunnel verifier signs with it as the key). */
+export const ACCESS_PUB = hashOf('access key');
 
 export function makeLease(i: number, state: Lease['state'] = LEASE_STATES[i % LEASE_STATES.length]!): Lease {
   return {

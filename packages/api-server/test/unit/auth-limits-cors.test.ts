@@ -3,12 +3,13 @@ import { stringifyJson } from '@xe/core-types';
 import { createApp, STATUS_BY_CODE } from '../../src/index.js';
 import { ACCESS_PUB, seededFake } from '../support/fake-deps.js';
 import { call, expectError, TOKEN } from '../support/http.js';
+import { FakeTunnelVerifier } from '../support/fake-tunnel-auth.js';
 
 const body = stringifyJson({ vcpus: 1, memory_mb: 0, disk_gb: 0, duration: 60, access_pub_key: ACCESS_PUB });
 
 describe('operator token', () => {
   const deps = seededFake();
-  const app = createApp(deps, { operatorToken: TOKEN, rateLimit: false });
+  const app = createApp(deps, { tunnelAuth: new FakeTunnelVerifier(), operatorToken: TOKEN, rateLimit: false });
 
   it.each([
     ['no header', undefined],
@@ -29,7 +30,7 @@ describe('operator token', () => {
 
   it('with none configured (also an empty one), operator routes answer 403 even with a token', async () => {
     for (const operatorToken of [undefined, '']) {
-      const open = createApp(deps, { rateLimit: false, operatorToken });
+      const open = createApp(deps, { tunnelAuth: new FakeTunnelVerifier(), rateLimit: false, operatorToken });
       expectError(await call(open, 'POST', '/lease/request', { body, auth: true }), 403, 'OPERATOR_TOKEN_NOT_CONFIGURED');
     }
   });
@@ -41,7 +42,7 @@ describe('operator token', () => {
 
 describe('rate limits', () => {
   it('answer 429 with Retry-After past the read burst, per IP, and writes have their own bucket', async () => {
-    const app = createApp(seededFake(), { rateLimit: { reads: { ratePerSec: 0.001, burst: 3 }, writes: { ratePerSec: 0.001, burst: 1 } } });
+    const app = createApp(seededFake(), { tunnelAuth: new FakeTunnelVerifier(), rateLimit: { reads: { ratePerSec: 0.001, burst: 3 }, writes: { ratePerSec: 0.001, burst: 1 } } });
     for (let i = 0; i < 3; i++) expect((await call(app, 'GET', '/health')).status).toBe(200);
     const limited = await call(app, 'GET', '/health');
     expectError(limited, 429, 'RATE_LIMITED', 'rate limited');
@@ -51,14 +52,14 @@ describe('rate limits', () => {
   });
 
   it('can be switched off', async () => {
-    const app = createApp(seededFake(), { rateLimit: false });
+    const app = createApp(seededFake(), { tunnelAuth: new FakeTunnelVerifier(), rateLimit: false });
     for (let i = 0; i < 300; i++) expect((await call(app, 'GET', '/health')).status).toBe(200);
   });
 });
 
 describe('CORS', () => {
   it('answers preflight and adds the origin when configured', async () => {
-    const app = createApp(seededFake(), { rateLimit: false, corsOrigin: 'https://dash.example' });
+    const app = createApp(seededFake(), { tunnelAuth: new FakeTunnelVerifier(), rateLimit: false, corsOrigin: 'https://dash.example' });
     const pre = await app.request('/lease/request', {
       method: 'OPTIONS',
       headers: { origin: 'https://dash.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization' },
@@ -71,7 +72,7 @@ describe('CORS', () => {
   });
 
   it('adds nothing when not configured', async () => {
-    const app = createApp(seededFake(), { rateLimit: false });
+    const app = createApp(seededFake(), { tunnelAuth: new FakeTunnelVerifier(), rateLimit: false });
     const get = await app.request('/leases', { headers: { origin: 'https://dash.example' } });
     expect(get.headers.get('access-control-allow-origin')).toBeNull();
   });

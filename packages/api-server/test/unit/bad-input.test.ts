@@ -3,6 +3,7 @@ import { MAX_DISK_GB, MAX_HTTP_BODY_BYTES, MAX_MEMORY_MB, MAX_VCPUS, MAX_LEASE_D
 import { createApp } from '../../src/index.js';
 import { ACCESS_PUB, type FakeDeps, hashOf, network, seededFake } from '../support/fake-deps.js';
 import { call, expectError, TOKEN } from '../support/http.js';
+import { FakeTunnelVerifier } from '../support/fake-tunnel-auth.js';
 
 const GOOD = { vcpus: 1, memory_mb: 1024, disk_gb: 10, duration: 3600, access_pub_key: ACCESS_PUB };
 
@@ -77,7 +78,7 @@ function durationCases(minSecs: number): Bad[] {
 }
 
 function appWith(deps: FakeDeps) {
-  return createApp(deps, { operatorToken: TOKEN, rateLimit: false });
+  return createApp(deps, { tunnelAuth: new FakeTunnelVerifier(), operatorToken: TOKEN, rateLimit: false });
 }
 
 describe('POST /lease/request refuses bad input with a 4xx naming the problem', () => {

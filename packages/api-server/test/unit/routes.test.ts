@@ -3,10 +3,11 @@ import { type JsonValue, stringifyJson, XeError } from '@xe/core-types';
 import { type ApiApp, createApp, ROUTES, type RouteKey } from '../../src/index.js';
 import { ACCESS_PUB, FakeDeps, hashOf, START_TIME, seededFake } from '../support/fake-deps.js';
 import { call, expectError, expectShape, LEASE_SHAPE, TOKEN } from '../support/http.js';
+import { FakeTunnelVerifier, fakeTunnelHeaders } from '../support/fake-tunnel-auth.js';
 
 function setup(): { deps: FakeDeps; app: ApiApp } {
   const deps = seededFake();
-  return { deps, app: createApp(deps, { operatorToken: TOKEN, rateLimit: false }) };
+  return { deps, app: createApp(deps, { tunnelAuth: new FakeTunnelVerifier(), operatorToken: TOKEN, rateLimit: false }) };
 }
 
 const LEASE_REQUEST = { vcpus: 1, memory_mb: 1024, disk_gb: 10, duration: 3600, access_pub_key: ACCESS_PUB };
@@ -175,7 +176,7 @@ const cases = {
       const body = stringifyJson(LEASE_REQUEST);
       expectError(await call(app, 'POST', '/lease/request', { body }), 401, 'UNAUTHORIZED');
       expectError(await call(app, 'POST', '/lease/request', { body, headers: { authorization: 'Bearer wrong' } }), 401, 'UNAUTHORIZED');
-      const noToken = createApp(deps, { rateLimit: false });
+      const noToken = createApp(deps, { tunnelAuth: new FakeTunnelVerifier(), rateLimit: false });
       expectError(await call(noToken, 'POST', '/lease/request', { body, auth: true }), 403, 'OPERATOR_TOKEN_NOT_CONFIGURED');
       expectError(await call(app, 'POST', '/lease/request', { body: '{}', auth: true }), 400, 'MISSING_FIELD', 'vcpus');
       deps.fail.requestLease = new XeError('NO_PROVIDERS', 'no providers');
@@ -202,7 +203,7 @@ const cases = {
       const { app, deps } = setup();
       const accepted = deps.leases.find((l) => l.state === 'accepted')!;
       expectError(await call(app, 'POST', `/leases/${accepted.lease_hash}/cancel`), 401, 'UNAUTHORIZED');
-      expectError(await call(createApp(deps, { rateLimit: false }), 'POST', `/leases/${accepted.lease_hash}/cancel`, { auth: true }), 403, 'OPERATOR_TOKEN_NOT_CONFIGURED');
+      expectError(await call(createApp(deps, { tunnelAuth: new FakeTunnelVerifier(), rateLimit: false }), 'POST', `/leases/${accepted.lease_hash}/cancel`, { auth: true }), 403, 'OPERATOR_TOKEN_NOT_CONFIGURED');
       expectError(await call(app, 'POST', '/leases/ABC/cancel', { auth: true }), 400, 'INVALID_FIELD', 'hash');
       expectError(await call(app, 'POST', `/leases/${accepted.lease_hash}/cancel`, { auth: true, body: '{"x":1}' }), 400, 'UNKNOWN_FIELD', 'x: field not allowed');
       expectError(await call(app, 'POST', `/leases/${accepted.lease_hash}/cancel`, { auth: true, body: ' '.repeat(2 * 1024 * 1024) }), 413, 'BODY_TOO_LARGE');
@@ -295,7 +296,7 @@ const cases = {
       const hash = deps.vms[0]!.lease_hash;
       const body = '{"command":"true"}';
       expectError(await call(app, 'POST', `/vms/${hash}/exec`, { body }), 401, 'UNAUTHORIZED');
-      expectError(await call(createApp(deps, { rateLimit: false }), 'POST', `/vms/${hash}/exec`, { body, auth: true }), 403, 'OPERATOR_TOKEN_NOT_CONFIGURED');
+      expectError(await call(createApp(deps, { tunnelAuth: new FakeTunnelVerifier(), rateLimit: false }), 'POST', `/vms/${hash}/exec`, { body, auth: true }), 403, 'OPERATOR_TOKEN_NOT_CONFIGURED');
       expectError(await call(app, 'POST', `/vms/${hash}/exec`, { body: '{}', auth: true }), 400, 'MISSING_FIELD', 'command');
       expectError(await call(app, 'POST', `/vms/${hashOf('none')}/exec`, { body, auth: true }), 404, 'VM_NOT_FOUND');
     },
@@ -304,11 +305,9 @@ const cases = {
     ok: async () => {
       // A plain request with good credentials is told to upgrade (the upgrade itself is in test/e2e).
       const { app, deps } = setup();
-      const { tunnelAuthHeaders } = await import('../../src/index.js');
-      const { ACCESS_SEED } = await import('../support/fake-deps.js');
       const hash = deps.leases.find((l) => l.state === 'accepted')!.lease_hash;
       const ts = BigInt(Date.now()) * 1_000_000n;
-      const r = await call(app, 'POST', `/tunnel/${hash}/tcp`, { headers: tunnelAuthHeaders(ACCESS_SEED, hash, ts) });
+      const r = await call(app, 'POST', `/tunnel/${hash}/tcp`, { headers: fakeTunnelHeaders(ACCESS_PUB, hash, ts) });
       expectError(r, 426, 'UPGRADE_REQUIRED', 'Upgrade: tcp');
       expect(r.headers.get('upgrade')).toBe('tcp');
     },
@@ -408,7 +407,7 @@ describe('unexpected failures', () => {
     const deps = new FakeDeps();
     deps.fail.listLeases = new Error('disk on fire');
     const { createLogger } = await import('@xe/core-types');
-    const app = createApp(deps, { rateLimit: false, logger: createLogger('test', { sink: (l) => lines.push(l) }) });
+    const app = createApp(deps, { tunnelAuth: new FakeTunnelVerifier(), rateLimit: false, logger: createLogger('test', { sink: (l) => lines.push(l) }) });
     const r = await call(app, 'GET', '/leases');
     expect(r.status).toBe(500);
     expect(r.body).toEqual({ error: 'internal error', code: 'INTERNAL' });
