@@ -4,6 +4,7 @@ export * from './clock.js';
 export * from './constants.js';
 export * from './cost.js';
 export * from './errors.js';
+export * from './finality.js';
 export * from './hex.js';
 export * from './json.js';
 export * from './logger.js';
