@@ -28,8 +28,8 @@ import {
 import { deriveAddress, type KeyPair, networkHash, TunnelAuthChecker } from '@xe/crypto';
 import { ACCEPT, GossipNode, ignore, peerIdFromPubKeyHex, reject, type ValidationResult } from '@xe/gossip';
 import { Ledger, LevelStore } from '@xe/ledger';
-import { createVmManager, type VmManager } from '@xe/lima-provider';
-import { AttestationGatherer, AttestationSigner, parseAttestRequest, parseAttestResponse } from '@xe/timekeeper';
+import type { VmManager } from '@xe/lima-provider';
+import { AttestationGatherer, AttestationSigner, parseAttestRequest, parseAttestResponse, TimekeeperError, TimekeeperErrorCodes } from '@xe/timekeeper';
 import { NodeApi } from './api-deps.js';
 import type { NodeConfig } from './config.js';
 import { DataDir } from './datadir.js';
@@ -42,6 +42,7 @@ import { MarketplaceBook, parseMarketplace, verifyMarketplaceMsg } from './servi
 import type { NetPort } from './services/ports.js';
 import { ProviderService } from './services/provider.js';
 import { TunnelServer } from './services/tunnel.js';
+import { createNodeVmManager } from './vm-backend.js';
 
 const require = createRequire(import.meta.url);
 export const NODE_VERSION: string = (require('../package.json') as { version: string }).version;
@@ -170,18 +171,7 @@ export class XeNode {
     this.gossip.on('peer:wrong-network', (e) => log.warn('peer of another network refused for 10 minutes', { peer: e.peerId, network: e.networkId }));
 
     // 3. VM manager (provider)
-    if (config.provider) {
-      this.vms =
-        config.vmBackend === 'lima'
-          ? createVmManager(
-              { backend: 'lima', dataDir: dir.vmDir, limactlPath: config.limactl, ...(config.limaImage ? { image: config.limaImage } : {}) } as never,
-              { logger: log.child('vm'), clock },
-            )
-          : createVmManager({ backend: 'sandbox', dataDir: dir.vmDir, ...(config.sshdPath ? { sshdPath: config.sshdPath } : {}) } as never, {
-              logger: log.child('vm'),
-              clock,
-            });
-    }
+    if (config.provider) this.vms = createNodeVmManager(config, dir.vmDir, { logger: log.child('vm'), clock });
 
     // 4. timekeeper signer + gatherer
     const leaseParams = bundle.lease;
@@ -483,7 +473,7 @@ export class XeNode {
       },
     );
     this.gossip.handle(PROTOCOLS.attest, async (req, ctx) => {
-      if (!this.signer) throw new NodeError(NodeErrorCodes.NOT_A_PROVIDER, 'this node is not a timekeeper');
+      if (!this.signer) throw new TimekeeperError(TimekeeperErrorCodes.NOT_A_TIMEKEEPER, 'this node is not a timekeeper');
       const a = await this.signer.sign(parseAttestRequest(req), { requester: ctx.peerId, signal: ctx.signal });
       return a as unknown as JsonValue;
     });

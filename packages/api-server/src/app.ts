@@ -1,11 +1,11 @@
-import { type Clock, isXeError, type Logger, silentLogger } from '@xe/core-types';
+import { type Clock, isXeError, type Logger, silentLogger, systemClock } from '@xe/core-types';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import type { ApiDeps } from './deps.js';
 import { ApiError, ApiErrorCodes, errorReply } from './errors.js';
 import { checkOperatorToken, clientIp, json, operatorTokenDigest } from './http.js';
 import { HttpMetrics } from './metrics.js';
-import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { DEFAULT_RATE_LIMITS, ipLimiter, type RateLimitOptions } from './rate-limit.js';
 import { ROUTE_GROUPS, ROUTES } from './routes/table.js';
 import type { ApiEnv, RouteContext, RouteDef, RouteInfo } from './routes/types.js';
 import { TunnelAuthenticator, type TunnelAuthVerifier } from './tunnel-auth.js';
@@ -72,8 +72,9 @@ export function createApp(deps: ApiDeps, options: ApiOptions): ApiApp {
 
   const limits = options.rateLimit === undefined ? DEFAULT_RATE_LIMITS : options.rateLimit;
   if (limits !== false) {
-    const reads = new RateLimiter(limits.reads, limits.maxClients);
-    const writes = new RateLimiter(limits.writes, limits.maxClients);
+    const clock = options.clock ?? systemClock;
+    const reads = ipLimiter(limits.reads, limits, clock);
+    const writes = ipLimiter(limits.writes, limits, clock);
     app.use('*', async (c, next) => {
       const m = c.req.method;
       const limiter = m === 'GET' || m === 'HEAD' || m === 'OPTIONS' ? reads : writes;

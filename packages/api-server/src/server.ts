@@ -1,13 +1,13 @@
 import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type Clock, fields, type Logger, silentLogger, stringifyJson } from '@xe/core-types';
+import { type Clock, fields, type Logger, silentLogger, stringifyJson, systemClock } from '@xe/core-types';
 import { serve } from '@hono/node-server';
 import type { ApiApp } from './app.js';
 import type { ApiDeps } from './deps.js';
 import { ApiError, ApiErrorCodes, errorReply } from './errors.js';
 import { HttpMetrics } from './metrics.js';
-import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
+import { ipLimiter, type RateLimitOptions } from './rate-limit.js';
 import { TunnelAuthenticator, type TunnelAuthVerifier } from './tunnel-auth.js';
 
 export interface ApiServerOptions {
@@ -62,7 +62,7 @@ export function createTunnelUpgradeHandler(options: ApiServerOptions & { onSocke
   const log = (options.logger ?? silentLogger).child('tunnel');
   const auth = new TunnelAuthenticator(options.deps, options.tunnelAuth);
   const metrics = options.metrics;
-  const limiter = options.rateLimit ? new RateLimiter(options.rateLimit.writes, options.rateLimit.maxClients) : undefined;
+  const limiter = options.rateLimit ? ipLimiter(options.rateLimit.writes, options.rateLimit, options.clock ?? systemClock) : undefined;
 
   return async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const closed = new AbortController();

@@ -9,6 +9,7 @@ export * from './hex.js';
 export * from './json.js';
 export * from './logger.js';
 export * from './params.js';
+export * from './rate-limit.js';
 export * from './types.js';
 export * from './u64.js';
 export * as fields from './validate.js';

@@ -1,14 +1,14 @@
-import { XeError, type XeErrorOptions } from '@xe/core-types';
+import { ErrorCodes, XeError, type XeErrorOptions } from '@xe/core-types';
 
 export const GossipErrorCodes = {
   PEER_UNREACHABLE: 'PEER_UNREACHABLE',
   NODE_NOT_FOUND: 'NODE_NOT_FOUND',
-  TIMEOUT: 'TIMEOUT',
-  ABORTED: 'ABORTED',
+  TIMEOUT: ErrorCodes.TIMEOUT,
+  ABORTED: ErrorCodes.ABORTED,
   RESPONSE_TOO_LARGE: 'RESPONSE_TOO_LARGE',
   REQUEST_TOO_LARGE: 'REQUEST_TOO_LARGE',
   MESSAGE_TOO_LARGE: 'MESSAGE_TOO_LARGE',
-  RATE_LIMITED: 'RATE_LIMITED',
+  RATE_LIMITED: ErrorCodes.RATE_LIMITED,
   REMOTE_ERROR: 'REMOTE_ERROR',
   PROTOCOL_ERROR: 'PROTOCOL_ERROR',
   FRAME_TOO_LARGE: 'FRAME_TOO_LARGE',

@@ -13,6 +13,7 @@ import { tcp } from '@libp2p/tcp';
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr';
 import {
   type Clock,
+  ErrorCodes,
   GOSSIP_MAX_MESSAGE_BYTES,
   isHash,
   isXeError,
@@ -25,6 +26,8 @@ import {
   PROTOCOL_VERSION,
   PROTOCOLS,
   parseJson,
+  type RateLimit,
+  RateLimiter,
   SYNC_INTERVAL_MS,
   silentLogger,
   stringifyJson,
@@ -40,7 +43,6 @@ import { encodeJsonFrame, StreamReader, writeBytes, writeJson } from './frames.j
 import { libp2pPrivateKey } from './keys.js';
 import { Counters } from './metrics.js';
 import { NodeRecordStore } from './node-records.js';
-import { RateLimiter } from './rate-limit.js';
 import {
   DEFAULT_SYNC_LIMITS,
   requestSync,
@@ -170,6 +172,11 @@ interface TopicEntry {
   handler: MessageHandler;
 }
 
+/** `n` per minute, all of them at once if unused (the bucket holds a minute's worth). */
+function perMinute(n: number): RateLimit {
+  return { ratePerSec: n / 60, burst: n };
+}
+
 interface HandlerEntry {
   handler: RequestHandler;
   maxRequestBytes: number;
@@ -213,7 +220,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
   private readonly syncInFlight = new Map<string, Promise<SyncSummary>>();
   private syncChain: Promise<unknown> = Promise.resolve();
   private inboundSyncSessions = 0;
-  private readonly syncLimiter = new RateLimiter(30);
+  private readonly syncLimiter: RateLimiter;
   private readonly parsed = new WeakMap<Message, JsonValue>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private recordTimer: NodeJS.Timeout | undefined;
@@ -229,6 +236,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
     if (!isHash(options.networkHash)) throw new GossipError(GossipErrorCodes.INVALID_TARGET, 'networkHash: expected 64 lowercase hex chars');
     this.log = (components.logger ?? silentLogger).child('gossip');
     this.clock = components.clock ?? systemClock;
+    this.syncLimiter = new RateLimiter(perMinute(30), { clock: this.clock });
     this.syncLimits = { ...DEFAULT_SYNC_LIMITS, ...options.syncLimits };
     this.records = new NodeRecordStore(
       { networkId: options.networkId, ...(options.nodeRecordExpiryMs !== undefined ? { expiryMs: options.nodeRecordExpiryMs } : {}) },
@@ -786,7 +794,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
       handler,
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
       timeoutMs: options.timeoutMs ?? 30_000,
-      limiter: new RateLimiter(options.ratePerMinute ?? 600, () => this.nowMs()),
+      limiter: new RateLimiter(perMinute(options.ratePerMinute ?? 600), { clock: this.clock }),
     });
     if (this.running) this.registerHandler(protocol).catch((err) => this.log.warn('handler registration failed', { protocol, err }));
   }
@@ -820,17 +828,17 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
       return { error, code };
     };
     if (!entry) return fail('UNKNOWN_PROTOCOL', 'no handler');
-    const allowed = entry.limiter.take(peerId);
+    const allowed = entry.limiter.allow(peerId);
     let req: JsonValue | null;
     try {
       await this.awaitHello(peerId, signal);
       req = await new StreamReader(stream).readJson(entry.maxRequestBytes, signal);
     } catch (err) {
       if (isXeError(err) && err.code === GossipErrorCodes.FRAME_TOO_LARGE) return fail('REQUEST_TOO_LARGE', 'request too large');
-      if (signal.aborted) return fail('TIMEOUT', 'request not received in time');
+      if (signal.aborted) return fail(ErrorCodes.TIMEOUT, 'request not received in time');
       return fail('INVALID_REQUEST', 'malformed request');
     }
-    if (!allowed) return fail('RATE_LIMITED', 'rate limited');
+    if (!allowed) return fail(ErrorCodes.RATE_LIMITED, 'rate limited');
     if (req === null) return fail('INVALID_REQUEST', 'empty request');
     try {
       const result = await entry.handler(req, { peerId, signal });
@@ -838,9 +846,9 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
       return { result };
     } catch (err) {
       if (isXeError(err)) return fail(err.code, err.message);
-      if (signal.aborted) return fail('TIMEOUT', 'handler timed out');
+      if (signal.aborted) return fail(ErrorCodes.TIMEOUT, 'handler timed out');
       this.log.warn('request handler failed', { protocol, err });
-      return fail('INTERNAL', 'internal error');
+      return fail(ErrorCodes.INTERNAL, 'internal error');
     }
   }
 
@@ -889,7 +897,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
       if ('result' in res) return res.result as JsonValue;
       if (typeof res.code === 'string') {
         const message = typeof res.error === 'string' ? res.error : 'remote error';
-        if (res.code === 'RATE_LIMITED') throw new GossipError(GossipErrorCodes.RATE_LIMITED, `${protocol}: rate limited by peer`);
+        if (res.code === ErrorCodes.RATE_LIMITED) throw new GossipError(GossipErrorCodes.RATE_LIMITED, `${protocol}: rate limited by peer`);
         throw new GossipError(GossipErrorCodes.REMOTE_ERROR, `${protocol}: ${message}`, { remoteCode: res.code, remoteMessage: message });
       }
     }
@@ -964,7 +972,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
   private async serveSyncStream(stream: Stream, conn: Connection): Promise<void> {
     const peerId = conn.remotePeer.toString();
     const source = this.components.syncSource;
-    if (!source || this.inboundSyncSessions >= 4 || !this.syncLimiter.take(peerId)) {
+    if (!source || this.inboundSyncSessions >= 4 || !this.syncLimiter.allow(peerId)) {
       this.counters.inc('xe_sync_refused_total', { reason: source ? 'busy' : 'disabled' });
       stream.abort(new Error('sync refused'));
       return;

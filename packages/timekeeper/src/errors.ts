@@ -1,4 +1,4 @@
-import { XeError, type XeErrorOptions } from '@xe/core-types';
+import { ErrorCodes, XeError, type XeErrorOptions } from '@xe/core-types';
 
 /** Failure codes of the timekeeper package. Callers branch on these, never on messages. */
 export const TimekeeperErrorCodes = {
@@ -7,7 +7,7 @@ export const TimekeeperErrorCodes = {
   /** The lease is known but not `created` or `accepted`. */
   LEASE_NOT_ATTESTABLE: 'LEASE_NOT_ATTESTABLE',
   /** This requester already got a signature for this lease in this state within the window. */
-  RATE_LIMITED: 'RATE_LIMITED',
+  RATE_LIMITED: ErrorCodes.RATE_LIMITED,
   /** The signer's key is not one of the network's timekeepers. */
   NOT_A_TIMEKEEPER: 'NOT_A_TIMEKEEPER',
   /** A malformed request: bad lease hash, or a block that is not the lease named. */

@@ -6,7 +6,6 @@ import { keyPairFromSeed } from '@xe/crypto';
 import { encodeFrame, encodeJsonFrame } from '../../src/frames.js';
 import { libp2pPrivateKey, peerIdFromPubKeyHex } from '../../src/keys.js';
 import { Counters } from '../../src/metrics.js';
-import { RateLimiter } from '../../src/rate-limit.js';
 import { normaliseResult, toTopicValidatorResult } from '../../src/validation.js';
 
 describe('validation mapping', () => {
@@ -42,17 +41,6 @@ describe('frames', () => {
   });
 });
 
-describe('rate limiter', () => {
-  it('allows perMinute calls, then refills over time', () => {
-    let now = 0;
-    const rl = new RateLimiter(3, () => now);
-    expect([rl.take('a'), rl.take('a'), rl.take('a'), rl.take('a')]).toEqual([true, true, true, false]);
-    expect(rl.take('b')).toBe(true);
-    now += 20_000;
-    expect(rl.take('a')).toBe(true);
-    expect(rl.take('a')).toBe(false);
-  });
-});
 
 describe('counters', () => {
   it('sums label sets and prints Prometheus text', () => {
