@@ -43,34 +43,34 @@ export interface NodeApiComponents {
 
 /** The HTTP API's view of the node (ApiDeps of @xe/api-server) over the ledger and services. */
 export class NodeApi implements ApiDeps {
-  constructor(private readonly c: NodeApiComponents) {}
+  constructor(private readonly components: NodeApiComponents) {}
 
   network(): NetworkParams {
-    return this.c.network;
+    return this.components.network;
   }
 
   nodeInfo(): NodeInfo {
-    return this.c.nodeInfo();
+    return this.components.nodeInfo();
   }
 
   readiness(): Promise<Readiness> {
-    return this.c.readiness();
+    return this.components.readiness();
   }
 
   async listLeases(q: { state?: Lease['state']; offset: number; limit: number }): Promise<Lease[]> {
-    const recs = await this.c.ledger.listLeases({ ...(q.state ? { state: q.state } : {}), offset: q.offset, limit: q.limit });
+    const recs = await this.components.ledger.listLeases({ ...(q.state ? { state: q.state } : {}), offset: q.offset, limit: q.limit });
     return recs.map(toApiLease);
   }
 
   async getLease(hash: string): Promise<Lease | undefined> {
-    const r = await this.c.ledger.getLease(hash);
+    const r = await this.components.ledger.getLease(hash);
     return r ? toApiLease(r) : undefined;
   }
 
   async listProviders(): Promise<Provider[]> {
     const out: Provider[] = [];
-    for (const ad of this.c.book.liveAdverts()) {
-      const used = await this.c.ledger.providerUsage(ad.provider);
+    for (const ad of this.components.book.liveAdverts()) {
+      const used = await this.components.ledger.providerUsage(ad.provider);
       out.push({
         address: ad.provider,
         vcpus: ad.vcpus,
@@ -86,18 +86,18 @@ export class NodeApi implements ApiDeps {
   }
 
   requestLease(req: { vcpus: number; memory_mb: number; disk_gb: number; duration: number; access_pub_key: string }, options: AbortOptions) {
-    return this.c.consumer.requestLease(req, options);
+    return this.components.consumer.requestLease(req, options);
   }
 
   async cancelLease(hash: string): Promise<CancelLeaseResult> {
-    const block = await this.c.consumer.cancelNow(hash);
+    const block = await this.components.consumer.cancelNow(hash);
     return { lease_hash: hash, block_hash: block.hash };
   }
 
   async requestAttestation(leaseHash: string, options: AbortOptions & { requester?: string }): Promise<Attestation> {
-    const block = await this.c.ledger.getBlock(leaseHash);
+    const block = await this.components.ledger.getBlock(leaseHash);
     if (block?.type !== 'lease') throw new NodeError(NodeErrorCodes.LEASE_NOT_FOUND, `lease ${leaseHash} not found`);
-    return this.c.gatherer.requestOne(leaseHash, {
+    return this.components.gatherer.requestOne(leaseHash, {
       block,
       requester: `http:${options.requester ?? 'local'}`,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -105,34 +105,34 @@ export class NodeApi implements ApiDeps {
   }
 
   async listVms(): Promise<VmInfo[]> {
-    const local = this.c.vms ? await this.c.vms.list() : [];
+    const local = this.components.vms ? await this.components.vms.list() : [];
     const seen = new Set(local.map((v) => v.lease_hash));
-    return [...local, ...this.c.consumer.vmInfos().filter((v) => !seen.has(v.lease_hash))];
+    return [...local, ...this.components.consumer.vmInfos().filter((v) => !seen.has(v.lease_hash))];
   }
 
   async getVm(leaseHash: string): Promise<VmInfo | undefined> {
-    return (this.c.vms ? await this.c.vms.get(leaseHash) : undefined) ?? this.c.consumer.vmInfo(leaseHash);
+    return (this.components.vms ? await this.components.vms.get(leaseHash) : undefined) ?? this.components.consumer.vmInfo(leaseHash);
   }
 
   async execVm(leaseHash: string, command: string, options: { timeoutMs?: number; signal?: AbortSignal }): Promise<ExecResult> {
-    const vm = this.c.vms ? await this.c.vms.get(leaseHash) : undefined;
-    if (!this.c.vms || !vm) throw new NodeError(NodeErrorCodes.VM_NOT_FOUND, `no VM for lease ${leaseHash} on this node (exec runs on the provider's node)`);
-    return this.c.vms.exec(leaseHash, command, options);
+    const vm = this.components.vms ? await this.components.vms.get(leaseHash) : undefined;
+    if (!this.components.vms || !vm) throw new NodeError(NodeErrorCodes.VM_NOT_FOUND, `no VM for lease ${leaseHash} on this node (exec runs on the provider's node)`);
+    return this.components.vms.exec(leaseHash, command, options);
   }
 
   async openTunnel(leaseHash: string, auth: { timestamp: bigint; signature: string }, options: AbortOptions): Promise<Duplex> {
-    const lease = await this.c.ledger.getLease(leaseHash);
+    const lease = await this.components.ledger.getLease(leaseHash);
     if (!lease) throw new NodeError(NodeErrorCodes.LEASE_NOT_FOUND, `lease ${leaseHash} not found`);
     const frame = { lease_hash: leaseHash, timestamp: auth.timestamp, signature: auth.signature };
-    if (lease.provider === this.c.address && this.c.vms) {
+    if (lease.provider === this.components.address && this.components.vms) {
       // The API's entry checks (the node's one checker) have passed and spent the signature.
-      const socket = await this.c.vms.dialSsh(leaseHash, options);
-      this.c.tunnels.register(leaseHash, socket);
+      const socket = await this.components.vms.dialSsh(leaseHash, options);
+      this.components.tunnels.register(leaseHash, socket);
       return socket;
     }
     let stream: Duplex;
     try {
-      stream = await this.c.net.openStreamByAddress(lease.provider, '/xe/tunnel/1.0.0', options);
+      stream = await this.components.net.openStreamByAddress(lease.provider, '/xe/tunnel/1.0.0', options);
     } catch (err) {
       throw new NodeError(NodeErrorCodes.PROVIDER_UNREACHABLE, `provider node unreachable: ${(err as Error).message}`, { cause: err });
     }
@@ -145,24 +145,24 @@ export class NodeApi implements ApiDeps {
   }
 
   async account(address: string): Promise<AccountInfo | undefined> {
-    const a = await this.c.ledger.getAccount(address);
+    const a = await this.components.ledger.getAccount(address);
     if (!a) return undefined;
     const pending = { XE: 0n, XUSD: 0n };
-    for (const p of await this.c.ledger.pendingFor(address)) pending[p.asset] += p.amount;
+    for (const p of await this.components.ledger.pendingFor(address)) pending[p.asset] += p.amount;
     return { address, balances: a.balances, pending, frontier: a.frontier, block_count: Number(a.height) };
   }
 
   submitBlock(block: Block): Promise<AdmitResult> {
-    return this.c.submit(block);
+    return this.components.submit(block);
   }
 
   async conflicts(): Promise<ConflictRecord[]> {
-    const list = await this.c.ledger.conflicts({ limit: 1000 });
+    const list = await this.components.ledger.conflicts({ limit: 1000 });
     return list.map((c) => ({ account: c.account, previous: c.previous, kept: c.existing, rejected: c.rejected, detected_at: c.detected_at }));
   }
 
   metrics(): string {
-    return this.c.metrics();
+    return this.components.metrics();
   }
 }
 

@@ -14,6 +14,6 @@ export {
 } from './devnet.js';
 export { NodeError, type NodeErrorCode, NodeErrorCodes } from './errors.js';
 export { Metrics } from './metrics.js';
-export { NODE_VERSION, XeNode } from './node.js';
+export { NODE_VERSION, XeNode } from './xe-node.js';
 export { compareOffers } from './services/consumer.js';
 export { readAccessKeySeed } from './ssh-key.js';

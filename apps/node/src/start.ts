@@ -1,14 +1,18 @@
 import { createLogger, type Logger } from '@xe/core-types';
-import { loadConfig, parseStartArgs } from './config.js';
-import { XeNode } from './node.js';
+import { loadConfig, type NodeConfig, parseStartArgs } from './config.js';
+import { XeNode } from './xe-node.js';
 
 /**
  * `xe-node start`: builds the node from flags, env and config file, starts it, and stops it
  * gracefully on SIGINT/SIGTERM (a second signal exits at once). With XE_EXIT_WITH_PARENT=pid
  * (set by `xe-node devnet`) it also stops when that process is gone.
  */
-export async function runStart(argv: string[]): Promise<number> {
-  const config = loadConfig(parseStartArgs(argv));
+export function runStart(argv: string[]): Promise<number> {
+  return runNode(loadConfig(parseStartArgs(argv)));
+}
+
+/** Runs a node with a loaded config until a signal (or the devnet parent's exit) stops it; resolves with the exit code. */
+export async function runNode(config: NodeConfig): Promise<number> {
   const log: Logger = createLogger(config.name, { level: config.logLevel });
   const node = XeNode.fromConfig(config, { logger: log });
   let stopping = false;

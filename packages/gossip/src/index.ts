@@ -20,7 +20,7 @@ export {
   type RequestOptions,
   type StreamHandler,
   type WrongNetworkEvent,
-} from './node.js';
+} from './gossip-node.js';
 export {
   DEFAULT_SYNC_LIMITS,
   type Frontier,
