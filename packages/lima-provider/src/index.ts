@@ -1,5 +1,6 @@
 export {
   LimaError,
+  QemuDepsError,
   SandboxDepsError,
   VmErrorCodes,
   type VmErrorCode,
@@ -8,18 +9,32 @@ export {
   VmStateError,
 } from './errors.js';
 export { type CreateVmManagerOptions, createVmManager } from './factory.js';
-export { checkAccessKey, checkLeaseHash, checkResources, ed25519PublicFromSeed, openSshPrivateKey, sshAuthorizedKeyLine, vmName } from './keys.js';
+export {
+  checkAccessKey,
+  checkLeaseHash,
+  checkResources,
+  ed25519PublicFromSeed,
+  openSshKeyFingerprint,
+  openSshPrivateKey,
+  sshAuthorizedKeyLine,
+  sshFingerprint,
+  vmName,
+  withMinimums,
+} from './keys.js';
 export { LIMA_SOCKET_PATH_MAX, LimaVmManager, type LimaVmManagerOptions, checkLimaHome } from './lima/manager.js';
 export { DEFAULT_LIMACTL_TIMEOUTS, type LimaInstance, type LimactlTimeouts, parseLimaList } from './lima/limactl.js';
 export { DEFAULT_LIMA_IMAGES, type LimaImage, renderTemplate } from './lima/template.js';
 export { INSTALL_SCRIPT, SANDBOX_PREFIX, type SandboxDeps, findSandboxDeps } from './sandbox/deps.js';
-export { SandboxVmManager, type SandboxVmManagerOptions } from './sandbox/manager.js';
+export { DEFAULT_PIDS_MAX, SandboxVmManager, type SandboxVmManagerOptions, hostCpuCount } from './sandbox/manager.js';
+export { type CgroupSetup, parseCpuList, setupCgroups } from './sandbox/cgroup.js';
 export { TIMEOUT_EXIT_CODE } from './proc.js';
 export {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
   type LeaseActivePredicate,
+  type ProviderVmInfo,
   type ReconcileResult,
+  type VmBackend,
   type VmDetails,
   type VmLimits,
   type VmManager,

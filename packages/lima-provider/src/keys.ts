@@ -127,3 +127,35 @@ export function openSshPrivateKey(seed32: Uint8Array, pubKey32: Uint8Array, comm
   const lines = body.match(/.{1,70}/g) ?? [];
   return `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`;
 }
+
+/** The SHA256 fingerprint (`SHA256:<base64, no padding>`, as ssh-keygen -l prints) of an SSH public key blob. */
+export function sshFingerprint(publicKeyBlobBytes: Uint8Array): string {
+  return `SHA256:${createHash('sha256').update(publicKeyBlobBytes).digest('base64').replace(/=+$/, '')}`;
+}
+
+/** The fingerprint of the public key inside an unencrypted OpenSSH private key file; undefined if it cannot be read. */
+export function openSshKeyFingerprint(privateKeyFile: string): string | undefined {
+  const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(privateKeyFile);
+  if (!m) return undefined;
+  const buf = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
+  const magic = 'openssh-key-v1\0';
+  if (buf.subarray(0, magic.length).toString('latin1') !== magic) return undefined;
+  let off = magic.length;
+  const str = (): Buffer | undefined => {
+    if (off + 4 > buf.length) return undefined;
+    const len = buf.readUInt32BE(off);
+    if (off + 4 + len > buf.length) return undefined;
+    const out = buf.subarray(off + 4, off + 4 + len);
+    off += 4 + len;
+    return out;
+  };
+  for (let i = 0; i < 3; i++) if (!str()) return undefined; // cipher, kdf, kdf options
+  off += 4; // number of keys
+  const pub = str();
+  return pub ? sshFingerprint(pub) : undefined;
+}
+
+/** The stated minimum a VM gets where the lease asks for 0 (SPEC §5 allows 0): 1 vCPU, 128 MiB, `minDiskGb`. */
+export function withMinimums(res: Resources, minDiskGb: number): Resources {
+  return { vcpus: Math.max(1, res.vcpus), memory_mb: Math.max(128, res.memory_mb), disk_gb: Math.max(minDiskGb, res.disk_gb) };
+}

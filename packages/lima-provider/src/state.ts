@@ -2,13 +2,13 @@ import { VmErrorCodes, VmStateError } from './errors.js';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Hash, type Resources, type VmStatus, parseJson, stringifyJson } from '@xe/core-types';
-import type { VmLimits } from './types.js';
+import type { VmBackend, VmLimits } from './types.js';
 
 /** What a backend persists about one VM, in `<dataDir>/vms/<name>.json`. */
 export interface VmRecord {
   name: string;
   lease_hash: Hash;
-  backend: 'sandbox' | 'lima';
+  backend: VmBackend;
   status: VmStatus;
   resources: Resources;
   access_pub_key: string;
@@ -19,6 +19,20 @@ export interface VmRecord {
   sandbox?: SandboxRecord;
   /** Lima backend: the instance name (equal to `name`). */
   lima_instance?: string;
+  /** QEMU backend: the VM's process, ports and files. */
+  qemu?: QemuRecord;
+  /** SHA256 fingerprint of the VM's own SSH host key. */
+  host_key_fingerprint?: string;
+}
+
+export interface QemuRecord {
+  pid: number;
+  pid_start_time: string;
+  /** Host port (127.0.0.1) forwarded to the guest's SSH port. */
+  ssh_port: number;
+  /** The VM's directory: overlay disk, pid file, QMP socket, keys, log. */
+  dir: string;
+  accelerator: string;
 }
 
 export interface SandboxRecord {
@@ -28,8 +42,7 @@ export interface SandboxRecord {
   pid_start_time: string;
   /** PID 1 of the sandbox's PID namespace, as seen from the host. */
   init_pid: number;
-  port: number;
-  /** The VM's own directory (its root file system is `<dir>/root`). */
+  /** The VM's own directory (its root file system, a loop-mounted ext4 image, is `<dir>/root`). */
   dir: string;
 }
 
@@ -56,11 +69,21 @@ function fromJson(value: unknown): VmRecord {
       pid: num(s.pid),
       pid_start_time: String(s.pid_start_time),
       init_pid: num(s.init_pid),
-      port: num(s.port),
       dir: s.dir as string,
     };
   }
+  const q = r.qemu as Record<string, unknown> | undefined;
+  if (q) {
+    rec.qemu = {
+      pid: num(q.pid),
+      pid_start_time: String(q.pid_start_time),
+      ssh_port: num(q.ssh_port),
+      dir: q.dir as string,
+      accelerator: String(q.accelerator),
+    };
+  }
   if (typeof r.lima_instance === 'string') rec.lima_instance = r.lima_instance;
+  if (typeof r.host_key_fingerprint === 'string') rec.host_key_fingerprint = r.host_key_fingerprint;
   return rec;
 }
 

@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AbortOptions, Clock, ExecResult, Hash, Logger, PubKey, Resources, VmInfo } from '@xe/core-types';
 
 /** Exec timeout when the caller gives none. */
@@ -15,24 +15,40 @@ export interface ExecOptions extends AbortOptions {
   timeoutMs?: number;
 }
 
-/** How a backend applies the lease's CPU and memory limits. */
+/** The backends. */
+export type VmBackend = 'sandbox' | 'qemu' | 'lima';
+
+/** How a backend applies the lease's limits. */
 export interface VmLimits {
+  /** True when every limit of the lease is enforced. */
   enforced: boolean;
-  /** Why limits are not enforced, or how they are. */
+  /** The limits that are not enforced (`memory`, `pids`, `cpu`, `cpuset`, `disk`), empty when all are. */
+  not_enforced: string[];
+  /** How each limit is applied, or why it is not. */
   reason: string;
-  /** The cgroup v2 directory holding the VM, when enforced by a cgroup. */
-  cgroup?: string;
+  /** cgroup directories the VM's processes join (sandbox). */
+  cgroups?: string[];
+}
+
+/**
+ * The VM object this package returns: SPEC's `{lease_hash, status, resources, created_at}`
+ * plus, when known, the SSH host key's fingerprint (a key made for this VM only) and the
+ * limits that are not enforced (present only when the operator accepted that).
+ */
+export interface ProviderVmInfo extends VmInfo {
+  host_key_fingerprint?: string;
+  limits_not_enforced?: string[];
 }
 
 /** Backend details of one VM, for operators and tests. */
 export interface VmDetails {
   name: string;
   lease_hash: Hash;
-  backend: 'sandbox' | 'lima';
+  backend: VmBackend;
   status: VmInfo['status'];
-  /** The VM's SSH port on 127.0.0.1, when it is running. */
+  /** The VM's SSH port on 127.0.0.1, when it is running and has one (a sealed sandbox has none: use dialSsh). */
   ssh_port?: number;
-  /** Host PIDs of the processes that make up the VM (sandbox monitor / Lima host agent). */
+  /** Host PIDs of the processes that make up the VM (sandbox monitor / QEMU / Lima host agent). */
   pids: number[];
   limits: VmLimits;
 }
@@ -52,21 +68,24 @@ export type LeaseActivePredicate = (leaseHash: Hash) => boolean | Promise<boolea
 
 /** One VM per lease. Implemented by the Lima backend and the local sandbox backend. */
 export interface VmManager {
-  readonly backend: 'sandbox' | 'lima';
+  readonly backend: VmBackend;
   /**
    * Creates and starts the lease's VM; resolves once its SSH port answers with an SSH
    * banner. The lease's key is installed for root; login is key-only. An aborted
    * signal tears down whatever was started and rejects with ABORTED.
    */
-  provision(leaseHash: Hash, resources: Resources, accessPubKey: PubKey, options?: AbortOptions): Promise<VmInfo>;
+  provision(leaseHash: Hash, resources: Resources, accessPubKey: PubKey, options?: AbortOptions): Promise<ProviderVmInfo>;
   /** Stops and deletes the VM and its state. Idempotent: an unknown lease is a no-op. */
   teardown(leaseHash: Hash, options?: AbortOptions): Promise<void>;
   /** Runs `sh -c command` in the VM. Output is capped per stream (marked when cut). */
   exec(leaseHash: Hash, command: string, options?: ExecOptions): Promise<ExecResult>;
-  /** A TCP socket connected to the VM's SSH port. */
-  dialSsh(leaseHash: Hash, options?: AbortOptions): Promise<Socket>;
-  get(leaseHash: Hash, options?: AbortOptions): Promise<VmInfo | undefined>;
-  list(options?: AbortOptions): Promise<VmInfo[]>;
+  /**
+   * A byte stream to the VM's SSH server (a TCP socket for QEMU and Lima; for the sealed
+   * sandbox the stdio of an `sshd -i` started inside the VM). Destroying it ends the session.
+   */
+  dialSsh(leaseHash: Hash, options?: AbortOptions): Promise<Duplex>;
+  get(leaseHash: Hash, options?: AbortOptions): Promise<ProviderVmInfo | undefined>;
+  list(options?: AbortOptions): Promise<ProviderVmInfo[]>;
   details(leaseHash: Hash, options?: AbortOptions): Promise<VmDetails | undefined>;
   /**
    * Start-up: adopts running VMs whose lease is still active, tears down the others.

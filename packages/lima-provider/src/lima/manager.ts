@@ -43,7 +43,7 @@ export const LIMA_SOCKET_PATH_MAX = 100;
 /** The longest socket path Lima makes under an instance directory: `<LIMA_HOME>/<name>/ssh.sock` + ssh's 17-byte temp suffix. */
 const SOCKET_SUFFIX_BYTES = '/xe-000000000000/ssh.sock'.length + 17;
 
-const LIMITS: VmLimits = { enforced: true, reason: 'Lima VM sized by its template (cpus, memory, disk)' };
+const LIMITS: VmLimits = { enforced: true, not_enforced: [], reason: 'Lima VM sized by its template (cpus, memory, disk)' };
 
 export interface LimaVmManagerOptions {
   dataDir: string;

@@ -1,5 +1,7 @@
-import type { Socket } from 'node:net';
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import {
   type AbortOptions,
   type Clock,
@@ -8,31 +10,33 @@ import {
   type Logger,
   type PubKey,
   type Resources,
-  type VmInfo,
   abortError,
   silentLogger,
   systemClock,
   throwIfAborted,
 } from '@xe/core-types';
-import { VmErrorCodes, VmInputError, VmStateError } from '../errors.js';
-import { checkAccessKey, checkLeaseHash, checkResources, sshAuthorizedKeyLine, vmName } from '../keys.js';
-import { connectTcp } from '../net.js';
+import { VmErrorCodes, VmInputError, VmLifecycleError, VmStateError } from '../errors.js';
+import { checkAccessKey, checkLeaseHash, checkResources, sshAuthorizedKeyLine, vmName, withMinimums } from '../keys.js';
 import { runCapped } from '../proc.js';
 import { claimVm, type VmRecord, VmStateStore } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
   type LeaseActivePredicate,
+  type ProviderVmInfo,
   type ReconcileResult,
   type VmDetails,
   type VmManager,
   type VmManagerComponents,
 } from '../types.js';
-import { removeCgroup, setupCgroup } from './cgroup.js';
+import { removeCgroups, setupCgroups } from './cgroup.js';
 import { type SandboxDeps, findSandboxDeps } from './deps.js';
+import { ext4Template, mountDisk, unmountDisk } from './disk.js';
 import {
   type SandboxHandle,
   SANDBOX_ENV,
+  dialSandboxSsh,
+  hostKeyFingerprint,
   inCgroup,
   isOurSandbox,
   removeSandboxDir,
@@ -48,29 +52,51 @@ export interface SandboxVmManagerOptions {
   sshdPath?: string;
   /** PATH searched for bwrap and nsenter (process.env.PATH by default). */
   searchPath?: string;
-  /** Apply memory/CPU limits through cgroup v2 when the machine allows it (default true). */
-  enforceLimits?: boolean;
-  /** cgroup v2 mount point (default /sys/fs/cgroup). */
+  /**
+   * Provision even when a limit (memory, pids, cpu, cpuset, disk) cannot be enforced on
+   * this machine; the VM info then lists them in `limits_not_enforced`. Default false:
+   * provisioning fails with LIMITS_NOT_ENFORCED.
+   */
+  acceptUnenforcedLimits?: boolean;
+  /** cgroup mount point (default /sys/fs/cgroup; v2 when its controllers are there, else v1). */
   cgroupRoot?: string;
+  /** Process-count limit per VM (default 512). */
+  pidsMax?: number;
+  /** Where the prepared ext4 images live (default `<dataDir>/sandbox/templates`). */
+  templateDir?: string;
   readyTimeoutMs?: number;
   teardownTimeoutMs?: number;
   defaultExecTimeoutMs?: number;
 }
 
+/** Process-count limit of a sandbox VM when the options give none. */
+export const DEFAULT_PIDS_MAX = 512;
+
 function toHandle(rec: VmRecord): SandboxHandle | undefined {
   const s = rec.sandbox;
   if (!s) return undefined;
-  return { pid: s.pid, pidStartTime: s.pid_start_time, initPid: s.init_pid, port: s.port, dir: s.dir };
+  return { pid: s.pid, pidStartTime: s.pid_start_time, initPid: s.init_pid, dir: s.dir };
 }
 
-function info(rec: VmRecord, status = rec.status): VmInfo {
-  return { lease_hash: rec.lease_hash, status, resources: { ...rec.resources }, created_at: rec.created_at };
+/** The VM object of a record (with the host key fingerprint and, if any, the limits not enforced). */
+export function vmInfoOf(rec: VmRecord, status = rec.status): ProviderVmInfo {
+  const out: ProviderVmInfo = { lease_hash: rec.lease_hash, status, resources: { ...rec.resources }, created_at: rec.created_at };
+  if (rec.host_key_fingerprint) out.host_key_fingerprint = rec.host_key_fingerprint;
+  if (rec.limits.not_enforced.length > 0) out.limits_not_enforced = [...rec.limits.not_enforced];
+  return out;
+}
+
+/** CPUs this process may use (its affinity, as nproc counts them). */
+export function hostCpuCount(): number {
+  return Math.max(1, availableParallelism());
 }
 
 /**
- * VMs as bubblewrap sandboxes on this machine: each has its own root directory, PID/IPC/UTS
- * namespaces, hostname (the VM name) and a real OpenSSH sshd on a free 127.0.0.1 port that
- * accepts only the lease key for root. Sandboxes run detached and outlive this process.
+ * VMs as sealed bubblewrap sandboxes on this machine. Each has its own PID/IPC/UTS/network
+ * namespaces (the network holds only `lo`), a root file system that is a loop-mounted ext4
+ * image of exactly `disk_gb`, cgroup limits on memory, processes, CPU time and CPUs, and
+ * no listening port anywhere: SSH reaches it through `dialSsh`, an `sshd -i` started inside
+ * per connection. Sandboxes run detached and outlive this process.
  */
 export class SandboxVmManager implements VmManager {
   readonly backend = 'sandbox' as const;
@@ -96,7 +122,7 @@ export class SandboxVmManager implements VmManager {
     this.clock = components.clock ?? systemClock;
   }
 
-  async provision(leaseHash: Hash, resources: Resources, accessPubKey: PubKey, options: AbortOptions = {}): Promise<VmInfo> {
+  async provision(leaseHash: Hash, resources: Resources, accessPubKey: PubKey, options: AbortOptions = {}): Promise<ProviderVmInfo> {
     checkLeaseHash(leaseHash);
     const res = checkResources(resources);
     const keyLine = sshAuthorizedKeyLine(checkAccessKey(accessPubKey));
@@ -104,11 +130,8 @@ export class SandboxVmManager implements VmManager {
     throwIfAborted(options.signal);
     await claimVm(this.busy, this.store, leaseHash, name);
     const dir = join(this.dataDir, 'sandbox', name);
-    const limits =
-      this.options.enforceLimits === false
-        ? { enforced: false, reason: 'limits disabled by configuration' }
-        : setupCgroup(name, res, this.options.cgroupRoot);
-    if (!limits.enforced) this.log.warn('memory and CPU limits are not enforced', { vm: name, reason: limits.reason });
+    const eff = withMinimums(res, 1);
+    eff.vcpus = Math.min(eff.vcpus, hostCpuCount());
     const rec: VmRecord = {
       name,
       lease_hash: leaseHash,
@@ -117,31 +140,58 @@ export class SandboxVmManager implements VmManager {
       resources: res,
       access_pub_key: accessPubKey,
       created_at: this.clock(),
-      limits,
+      limits: { enforced: false, not_enforced: [], reason: '', cgroups: [] },
     };
     try {
+      await mkdir(dir, { recursive: true });
       await this.store.put(rec);
+      const cg = setupCgroups(name, eff, { ...(this.options.cgroupRoot ? { root: this.options.cgroupRoot } : {}), pidsMax: this.options.pidsMax ?? DEFAULT_PIDS_MAX });
+      const missing: Record<string, string> = { ...cg.missing };
+      const how: string[] = Object.entries(cg.enforced).map(([k, v]) => `${k}: ${v}`);
+      try {
+        throwIfAborted(options.signal);
+        const template = await ext4Template(this.options.templateDir ?? join(this.dataDir, 'sandbox', 'templates'), eff.disk_gb);
+        await mountDisk(template, join(dir, 'disk.img'), join(dir, 'root'));
+        how.push(`disk: ext4 image of ${eff.disk_gb} GiB, loop-mounted`);
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        missing.disk = `cannot loop-mount an ext4 image: ${(err as Error).message.split('\n')[0]}`;
+      }
+      const notEnforced = Object.keys(missing);
+      rec.limits = {
+        enforced: notEnforced.length === 0,
+        not_enforced: notEnforced,
+        reason: [...how, ...Object.entries(missing).map(([k, v]) => `${k} NOT ENFORCED: ${v}`)].join('; '),
+        cgroups: cg.dirs,
+      };
+      await this.store.put(rec);
+      if (notEnforced.length > 0) {
+        if (this.options.acceptUnenforcedLimits !== true) {
+          throw new VmLifecycleError(
+            VmErrorCodes.LIMITS_NOT_ENFORCED,
+            `cannot enforce the lease's limits (${notEnforced.join(', ')}) on this machine: ${Object.values(missing).join('; ')}; pass the option that accepts unenforced limits to provision anyway`,
+            { details: { not_enforced: notEnforced, missing } },
+          );
+        }
+        this.log.warn('lease limits not enforced (accepted by configuration)', { vm: name, not_enforced: notEnforced, reason: rec.limits.reason });
+      }
       const handle = await startSandbox(
         this.deps,
-        { dir, hostname: name, authorizedKeys: `${keyLine}\n`, limits },
+        { dir, hostname: name, authorizedKeys: `${keyLine}\n`, cgroups: cg.dirs },
         {
           signal: options.signal,
           logger: this.log,
           ...(this.options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: this.options.readyTimeoutMs }),
         },
       );
-      rec.sandbox = {
-        pid: handle.pid,
-        pid_start_time: handle.pidStartTime,
-        init_pid: handle.initPid,
-        port: handle.port,
-        dir,
-      };
+      rec.sandbox = { pid: handle.pid, pid_start_time: handle.pidStartTime, init_pid: handle.initPid, dir };
+      const fp = await hostKeyFingerprint(dir);
+      if (fp) rec.host_key_fingerprint = fp;
       rec.status = 'running';
       await this.store.put(rec);
       if (options.signal?.aborted) throw abortError(options.signal);
-      this.log.info('vm provisioned', { vm: name, lease: leaseHash, port: handle.port, pid: handle.pid });
-      return info(rec);
+      this.log.info('vm provisioned', { vm: name, lease: leaseHash, pid: handle.pid, limits: rec.limits.reason });
+      return vmInfoOf(rec);
     } catch (err) {
       await this.destroy(rec).catch((e) => this.log.error('cleanup after failed provision failed', { vm: name, err: e }));
       throw options.signal?.aborted ? abortError(options.signal) : err;
@@ -150,12 +200,14 @@ export class SandboxVmManager implements VmManager {
     }
   }
 
-  /** Stops the sandbox (if any), removes its directory, cgroup and record. */
+  /** Stops the sandbox (if any), unmounts its disk, removes its directory, cgroups and record. */
   private async destroy(rec: VmRecord): Promise<void> {
     const handle = toHandle(rec);
     if (handle) await stopSandbox(handle, this.stopOptions());
-    removeCgroup(rec.limits);
-    await removeSandboxDir(join(this.dataDir, 'sandbox', rec.name));
+    const dir = join(this.dataDir, 'sandbox', rec.name);
+    await unmountDisk(join(dir, 'root'));
+    removeCgroups(rec.limits.cgroups ?? []);
+    await removeSandboxDir(dir);
     await this.store.delete(rec.name);
   }
 
@@ -193,7 +245,7 @@ export class SandboxVmManager implements VmManager {
       throw new VmInputError(VmErrorCodes.INVALID_OPTION, 'command must be a non-empty string', { field: 'command' });
     }
     const { rec, handle } = await this.running(leaseHash);
-    const [file, args] = inCgroup(rec.limits, ...sandboxExecArgs(this.deps, handle, command));
+    const [file, args] = inCgroup(rec.limits.cgroups, ...sandboxExecArgs(this.deps, handle, command));
     return runCapped(file, args, {
       timeoutMs: options.timeoutMs ?? this.options.defaultExecTimeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
       signal: options.signal,
@@ -201,27 +253,28 @@ export class SandboxVmManager implements VmManager {
     });
   }
 
-  async dialSsh(leaseHash: Hash, options: AbortOptions = {}): Promise<Socket> {
+  async dialSsh(leaseHash: Hash, options: AbortOptions = {}): Promise<Duplex> {
     checkLeaseHash(leaseHash);
-    const { handle } = await this.running(leaseHash);
-    return connectTcp(handle.port, { signal: options.signal });
+    throwIfAborted(options.signal);
+    const { rec, handle } = await this.running(leaseHash);
+    return dialSandboxSsh(this.deps, handle, rec.limits.cgroups);
   }
 
-  private status(rec: VmRecord): VmInfo['status'] {
+  private status(rec: VmRecord): ProviderVmInfo['status'] {
     if (rec.status !== 'running') return rec.status;
     const handle = toHandle(rec);
     return handle && isOurSandbox(handle) ? 'running' : 'stopped';
   }
 
-  async get(leaseHash: Hash, options: AbortOptions = {}): Promise<VmInfo | undefined> {
+  async get(leaseHash: Hash, options: AbortOptions = {}): Promise<ProviderVmInfo | undefined> {
     throwIfAborted(options.signal);
     const rec = await this.store.get(vmName(leaseHash));
-    return rec && rec.lease_hash === leaseHash ? info(rec, this.status(rec)) : undefined;
+    return rec && rec.lease_hash === leaseHash ? vmInfoOf(rec, this.status(rec)) : undefined;
   }
 
-  async list(options: AbortOptions = {}): Promise<VmInfo[]> {
+  async list(options: AbortOptions = {}): Promise<ProviderVmInfo[]> {
     throwIfAborted(options.signal);
-    return (await this.store.all()).filter((r) => r.backend === 'sandbox').map((r) => info(r, this.status(r)));
+    return (await this.store.all()).filter((r) => r.backend === 'sandbox').map((r) => vmInfoOf(r, this.status(r)));
   }
 
   async details(leaseHash: Hash, options: AbortOptions = {}): Promise<VmDetails | undefined> {
@@ -237,7 +290,6 @@ export class SandboxVmManager implements VmManager {
       pids: rec.sandbox ? [rec.sandbox.pid, rec.sandbox.init_pid] : [],
       limits: rec.limits,
     };
-    if (status === 'running' && rec.sandbox) out.ssh_port = rec.sandbox.port;
     return out;
   }
 
@@ -251,7 +303,7 @@ export class SandboxVmManager implements VmManager {
       const active = await isLeaseActive(rec.lease_hash);
       if (active && alive) {
         result.adopted.push(rec.lease_hash);
-        this.log.info('vm adopted', { vm: rec.name, lease: rec.lease_hash, pid: handle.pid, port: handle.port });
+        this.log.info('vm adopted', { vm: rec.name, lease: rec.lease_hash, pid: handle.pid });
         continue;
       }
       await this.destroy(rec);

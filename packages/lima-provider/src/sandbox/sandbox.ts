@@ -1,14 +1,14 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Duplex } from 'node:stream';
 import { type Logger, abortError, silentLogger, throwIfAborted } from '@xe/core-types';
 import { VmErrorCodes, VmLifecycleError } from '../errors.js';
-import { ed25519PublicFromSeed, openSshPrivateKey } from '../keys.js';
-import { freePort, portClosed, sshBannerReady } from '../net.js';
+import { ed25519PublicFromSeed, openSshKeyFingerprint, openSshPrivateKey } from '../keys.js';
+import { sshBannerReady } from '../net.js';
 import { childPids, isProcessAlive, killGroup, pollUntil, processArgs, processStartTime } from '../proc.js';
-import type { VmLimits } from '../types.js';
 import type { SandboxDeps } from './deps.js';
 
 /** PATH and environment of commands run inside a sandbox. */
@@ -22,12 +22,18 @@ export const SANDBOX_ENV: Readonly<Record<string, string>> = Object.freeze({
 });
 
 export interface SandboxSpec {
-  /** Directory of this sandbox; its root file system is `<dir>/root`, sshd's log `<dir>/sshd.log`. */
+  /** Directory of this sandbox; its root file system is `<dir>/root`, its log `<dir>/sandbox.log`. */
   dir: string;
   hostname: string;
   /** Written to /root/.ssh/authorized_keys when given (otherwise left as it is). */
   authorizedKeys?: string;
-  limits: VmLimits;
+  /** cgroup directories the sandbox's processes join. */
+  cgroups: string[];
+  /**
+   * Unsealed mode, used only by the Lima test double (whose instances need an SSH port
+   * like Lima's): share the host's network and run a listening sshd on this 127.0.0.1 port.
+   */
+  listenPort?: number;
 }
 
 /** A running sandbox, as recorded in the data directory. */
@@ -35,16 +41,15 @@ export interface SandboxHandle {
   pid: number;
   pidStartTime: string;
   initPid: number;
-  port: number;
   dir: string;
+  /** The sshd port, in the unsealed mode only. */
+  port?: number;
 }
 
 export interface StartSandboxOptions {
   signal?: AbortSignal | undefined;
   logger?: Logger;
   readyTimeoutMs?: number;
-  /** Attempts with a fresh port when sshd cannot bind (another process took the port). */
-  portAttempts?: number;
 }
 
 function rootOf(dir: string): string {
@@ -59,12 +64,12 @@ async function writeIfMissing(path: string, content: string, mode: number): Prom
   }
 }
 
-function sshdConfig(port: number, deps: SandboxDeps): string {
+/** sshd runs per connection (`sshd -i`), so the config names no port: the sandbox listens on nothing. */
+function sshdConfig(deps: SandboxDeps, listenPort?: number): string {
   return [
     // First match wins in sshd_config: drop-ins (e.g. from a provision script) come first.
     'Include /etc/ssh/sshd_config.d/*.conf',
-    `Port ${port}`,
-    'ListenAddress 127.0.0.1',
+    ...(listenPort === undefined ? [] : [`Port ${listenPort}`, 'ListenAddress 127.0.0.1']),
     'HostKey /etc/ssh/ssh_host_ed25519_key',
     'PidFile none',
     'PermitRootLogin prohibit-password',
@@ -82,7 +87,7 @@ function sshdConfig(port: number, deps: SandboxDeps): string {
 }
 
 /** Lays out the sandbox's root file system: a private /etc, /root, /run, /var, /tmp; /usr comes from the host read-only. */
-export async function prepareRoot(spec: SandboxSpec): Promise<void> {
+export async function prepareRoot(deps: SandboxDeps, spec: SandboxSpec): Promise<void> {
   const root = rootOf(spec.dir);
   for (const d of ['etc/ssh/sshd_config.d', 'root/.ssh', 'run/sshd', 'var/empty', 'var/log', 'tmp', 'home', 'usr', 'proc', 'dev']) {
     await mkdir(join(root, d), { recursive: true });
@@ -90,6 +95,7 @@ export async function prepareRoot(spec: SandboxSpec): Promise<void> {
   await chmod(join(root, 'root'), 0o700);
   await chmod(join(root, 'root/.ssh'), 0o700);
   await chmod(join(root, 'run/sshd'), 0o755);
+  await chmod(join(root, 'tmp'), 0o1777);
   for (const [link, target] of [
     ['bin', 'usr/bin'],
     ['sbin', 'usr/sbin'],
@@ -121,6 +127,13 @@ export async function prepareRoot(spec: SandboxSpec): Promise<void> {
   if (spec.authorizedKeys !== undefined) {
     await writeFile(join(root, 'root/.ssh/authorized_keys'), spec.authorizedKeys, { mode: 0o600 });
   }
+  await writeFile(join(etc, 'ssh/sshd_config'), sshdConfig(deps, spec.listenPort));
+}
+
+/** SHA256 fingerprint of the sandbox's host key, as `ssh-keygen -l` prints it (`SHA256:<base64>`). */
+export async function hostKeyFingerprint(dir: string): Promise<string | undefined> {
+  const text = await readFile(join(rootOf(dir), 'etc/ssh/ssh_host_ed25519_key'), 'utf8').catch(() => undefined);
+  return text === undefined ? undefined : openSshKeyFingerprint(text);
 }
 
 /** The bwrap command line of a sandbox. */
@@ -136,27 +149,32 @@ export function bwrapArgs(deps: SandboxDeps, spec: SandboxSpec): string[] {
     '/proc',
     '--dev',
     '/dev',
-    '--tmpfs',
-    '/tmp',
-    // After /tmp, so that an sshd unpacked under /tmp is not hidden by the tmpfs.
     ...deps.binds.flatMap((b) => ['--ro-bind', b, b]),
     '--unshare-pid',
     '--unshare-ipc',
     '--unshare-uts',
+    // Its own network namespace holding only lo: nothing on the host (or beyond) is reachable.
+    ...(spec.listenPort === undefined ? ['--unshare-net'] : []),
     '--hostname',
     spec.hostname,
     '--clearenv',
     ...Object.entries(SANDBOX_ENV).flatMap(([k, v]) => ['--setenv', k, v]),
   ];
-  if (deps.libraryPath) args.push('--setenv', 'LD_LIBRARY_PATH', deps.libraryPath);
-  args.push('--', deps.sshd, '-D', '-e', '-f', '/etc/ssh/sshd_config');
+  if (spec.listenPort !== undefined) {
+    if (deps.libraryPath) args.push('--setenv', 'LD_LIBRARY_PATH', deps.libraryPath);
+    args.push('--', deps.sshd, '-D', '-e', '-f', '/etc/ssh/sshd_config');
+    return args;
+  }
+  // The sandbox's only long-lived process; sshd is started per connection (sshDialArgs).
+  args.push('--', '/usr/bin/sleep', 'infinity');
   return args;
 }
 
-/** A wrapper that moves itself into `cgroupDir` and then runs the command (so every child starts inside). */
-export function inCgroup(limits: VmLimits, file: string, args: string[]): [string, string[]] {
-  if (!limits.enforced || !limits.cgroup) return [file, args];
-  return ['/bin/sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', limits.cgroup, file, ...args]];
+/** A wrapper that moves itself into the cgroups `dirs` and then runs the command (so every child starts inside). */
+export function inCgroup(dirs: readonly string[] | undefined, file: string, args: string[]): [string, string[]] {
+  if (!dirs || dirs.length === 0) return [file, args];
+  const script = 'IFS=:; for d in $0; do echo $$ > "$d/cgroup.procs" || exit 125; done; unset IFS; exec "$@"';
+  return ['/bin/sh', ['-c', script, dirs.join(':'), file, ...args]];
 }
 
 /**
@@ -174,67 +192,166 @@ export function isOurSandbox(handle: Pick<SandboxHandle, 'pid' | 'pidStartTime' 
 
 /**
  * Starts a sandbox detached in its own session (it outlives this process), waits until
- * its sshd answers with an SSH banner, and returns what to record. On failure or abort
- * whatever was started is stopped.
+ * an `sshd -i` inside it answers with an SSH banner, and returns what to record. On
+ * failure or abort whatever was started is stopped.
  */
 export async function startSandbox(deps: SandboxDeps, spec: SandboxSpec, options: StartSandboxOptions = {}): Promise<SandboxHandle> {
   const log = options.logger ?? silentLogger;
   throwIfAborted(options.signal);
-  await prepareRoot(spec);
-  const attempts = options.portAttempts ?? 3;
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    throwIfAborted(options.signal);
-    const port = await freePort();
-    await writeFile(join(rootOf(spec.dir), 'etc/ssh/sshd_config'), sshdConfig(port, deps));
-    const logFile = join(spec.dir, 'sshd.log');
-    const fd = openSync(logFile, 'w');
-    const [file, args] = inCgroup(spec.limits, deps.bwrap, bwrapArgs(deps, spec));
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawn(file, args, { detached: true, stdio: ['ignore', fd, fd], env: {} });
-    } finally {
-      closeSync(fd);
-    }
-    child.on('error', () => {});
-    child.unref();
-    const pid = child.pid;
-    if (pid === undefined) {
-      lastError = new VmLifecycleError(VmErrorCodes.SANDBOX_START_FAILED, `cannot spawn ${deps.bwrap}`);
-      continue;
-    }
-    const partial = { pid, pidStartTime: processStartTime(pid) ?? '', initPid: 0, port, dir: spec.dir };
-    try {
-      const ready = await pollUntil(
-        async () => {
-          if (!isProcessAlive(pid)) return false;
-          return (await sshBannerReady(port, options.signal)) ? true : undefined;
-        },
-        { timeoutMs: options.readyTimeoutMs ?? 10_000, intervalMs: 15, signal: options.signal },
-      );
-      if (ready === true) {
-        const initPid = childPids(pid)[0];
-        if (initPid === undefined) throw new VmLifecycleError(VmErrorCodes.SANDBOX_START_FAILED, 'sandbox has no init process');
-        // Re-read after exec: the cgroup wrapper (if any) has become bwrap by now.
-        partial.pidStartTime = processStartTime(pid) ?? partial.pidStartTime;
-        log.debug('sandbox ready', { hostname: spec.hostname, pid, port, attempt });
-        return { ...partial, initPid };
-      }
-      const text = await readFile(logFile, 'utf8').catch(() => '');
-      await stopSandbox(partial, { force: true });
-      lastError = new VmLifecycleError(
-        VmErrorCodes.SANDBOX_START_FAILED,
-        `sandbox ${spec.hostname} did not become ready: ${text.trim().split('\n').slice(-5).join(' | ') || 'no output'}`,
-      );
-      if (!/bind|Address already in use/i.test(text)) break;
-      log.warn('sshd could not bind its port, retrying with another', { hostname: spec.hostname, port });
-    } catch (err) {
-      await stopSandbox(partial, { force: true });
-      if (options.signal?.aborted) throw abortError(options.signal);
-      throw err;
-    }
+  await prepareRoot(deps, spec);
+  const logFile = join(spec.dir, 'sandbox.log');
+  const fd = openSync(logFile, 'w');
+  const [file, args] = inCgroup(spec.cgroups, deps.bwrap, bwrapArgs(deps, spec));
+  let child: ReturnType<typeof spawn>;
+  try {
+    child = spawn(file, args, { detached: true, stdio: ['ignore', fd, fd], env: {} });
+  } finally {
+    closeSync(fd);
   }
-  throw lastError;
+  child.on('error', () => {});
+  child.unref();
+  const pid = child.pid;
+  if (pid === undefined) throw new VmLifecycleError(VmErrorCodes.SANDBOX_START_FAILED, `cannot spawn ${deps.bwrap}`);
+  const partial: SandboxHandle = { pid, pidStartTime: processStartTime(pid) ?? '', initPid: 0, dir: spec.dir };
+  if (spec.listenPort !== undefined) partial.port = spec.listenPort;
+  try {
+    const deadline = options.readyTimeoutMs ?? 10_000;
+    // PID 1 of the sandbox exists once bwrap has set the namespaces up.
+    const initPid = await pollUntil(
+      () => {
+        if (!isProcessAlive(pid)) return 0;
+        const init = childPids(pid)[0];
+        return init !== undefined && (spec.listenPort !== undefined || childPids(init).length > 0) ? init : undefined;
+      },
+      { timeoutMs: deadline, intervalMs: 5, signal: options.signal },
+    );
+    if (!initPid) {
+      const text = await readFile(logFile, 'utf8').catch(() => '');
+      throw new VmLifecycleError(
+        VmErrorCodes.SANDBOX_START_FAILED,
+        `sandbox ${spec.hostname} did not start: ${text.trim().split('\n').slice(-5).join(' | ') || 'no output'}`,
+      );
+    }
+    // Re-read after exec: the cgroup wrapper (if any) has become bwrap by now.
+    partial.pidStartTime = processStartTime(pid) ?? partial.pidStartTime;
+    partial.initPid = initPid;
+    const banner =
+      spec.listenPort === undefined
+        ? await readBanner(dialSandboxSsh(deps, partial, spec.cgroups), Math.max(2000, deadline))
+        : ((await pollUntil(async () => ((await sshBannerReady(spec.listenPort!, options.signal)) ? 'SSH-2.0-' : undefined), {
+            timeoutMs: deadline,
+            intervalMs: 15,
+            signal: options.signal,
+          })) ?? '');
+    if (!banner.startsWith('SSH-2.0-')) {
+      throw new VmLifecycleError(VmErrorCodes.SANDBOX_START_FAILED, `sshd in sandbox ${spec.hostname} gave no SSH banner: ${JSON.stringify(banner.slice(0, 200))}`);
+    }
+    log.debug('sandbox ready', { hostname: spec.hostname, pid, initPid });
+    return partial;
+  } catch (err) {
+    await stopSandbox(partial, { force: true });
+    if (options.signal?.aborted) throw abortError(options.signal);
+    throw err;
+  }
+}
+
+/** Reads a stream's first line (at most 256 bytes) within `timeoutMs`, then destroys the stream. */
+export function readBanner(stream: Duplex, timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const done = () => {
+      clearTimeout(timer);
+      stream.destroy();
+      resolve(buf);
+    };
+    const timer = setTimeout(done, timeoutMs);
+    stream.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      if (buf.includes('\n') || buf.length >= 256) done();
+    });
+    stream.on('error', done);
+    stream.on('close', done);
+  });
+}
+
+/** The command line of `sshd -i` inside the sandbox (all its namespaces, its root). */
+export function sshDialArgs(deps: SandboxDeps, handle: Pick<SandboxHandle, 'initPid'>): [string, string[]] {
+  return [
+    deps.nsenter,
+    [
+      '--target',
+      String(handle.initPid),
+      '--mount',
+      '--uts',
+      '--ipc',
+      '--net',
+      '--pid',
+      '--root',
+      '--wd',
+      '--',
+      deps.sshd,
+      '-i',
+      '-e',
+      '-f',
+      '/etc/ssh/sshd_config',
+    ],
+  ];
+}
+
+/** A duplex over a child's stdout (readable side) and stdin (writable side); destroying it kills the child's group. */
+export class ChildStream extends Duplex {
+  constructor(private readonly child: ChildProcess) {
+    super();
+    const out = child.stdout!;
+    out.on('data', (d: Buffer) => {
+      if (!this.push(d)) out.pause();
+    });
+    out.on('end', () => this.push(null));
+    out.on('error', (err) => this.destroy(err));
+    child.stdin!.on('error', () => this.destroy());
+    child.on('error', (err) => this.destroy(err));
+    child.on('exit', () => {
+      // Let buffered output drain first; then the stream is done.
+      if (out.readableEnded) this.destroy();
+      else out.once('close', () => this.destroy());
+    });
+  }
+
+  override _read(): void {
+    this.child.stdout!.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.child.stdin!.destroyed) {
+      cb();
+      return;
+    }
+    this.child.stdin!.write(chunk, () => cb());
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.child.stdin!.end(() => cb());
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    const { pid, exitCode, signalCode } = this.child;
+    if (pid !== undefined && exitCode === null && signalCode === null) killGroup(pid, 'SIGKILL');
+    this.child.stdout!.destroy();
+    this.child.stdin!.destroy();
+    cb(err);
+  }
+}
+
+/**
+ * A byte stream to a fresh `sshd -i` inside the sandbox, in its cgroups: the SSH
+ * connection never touches a port. Destroying the stream kills that sshd (and its session).
+ */
+export function dialSandboxSsh(deps: SandboxDeps, handle: Pick<SandboxHandle, 'initPid'>, cgroups: readonly string[] | undefined): Duplex {
+  const [file, args] = inCgroup(cgroups, ...sshDialArgs(deps, handle));
+  const env: Record<string, string> = { ...SANDBOX_ENV };
+  if (deps.libraryPath) env.LD_LIBRARY_PATH = deps.libraryPath;
+  const child = spawn(file, args, { detached: true, stdio: ['pipe', 'pipe', 'ignore'], env });
+  return new ChildStream(child);
 }
 
 export interface StopOptions {
@@ -245,8 +362,7 @@ export interface StopOptions {
 
 /**
  * Kills the sandbox's process group by its recorded PID (PID 1 of its namespace goes
- * with it, and so does every process inside), then verifies the PID is gone and the
- * port closed. Idempotent.
+ * with it, and so does every process inside), then verifies the PIDs are gone. Idempotent.
  */
 export async function stopSandbox(handle: SandboxHandle, options: StopOptions = {}): Promise<void> {
   const ours = options.force === true || isOurSandbox(handle);
@@ -261,12 +377,11 @@ export async function stopSandbox(handle: SandboxHandle, options: StopOptions = 
     }
   }
   const timeoutMs = options.timeoutMs ?? 5000;
-  const gone = await pollUntil(() => (isProcessAlive(handle.pid) ? undefined : true), { timeoutMs });
+  const gone = await pollUntil(
+    () => (isProcessAlive(handle.pid) || (handle.initPid > 0 && isProcessAlive(handle.initPid)) ? undefined : true),
+    { timeoutMs },
+  );
   if (!gone) throw new VmLifecycleError(VmErrorCodes.TEARDOWN_FAILED, `sandbox process ${handle.pid} did not exit`);
-  if (handle.port > 0) {
-    const closed = await pollUntil(async () => ((await portClosed(handle.port)) ? true : undefined), { timeoutMs });
-    if (!closed) throw new VmLifecycleError(VmErrorCodes.TEARDOWN_FAILED, `port ${handle.port} is still open after teardown`);
-  }
 }
 
 /** Removes a stopped sandbox's directory. */
@@ -284,6 +399,7 @@ export function sandboxExecArgs(deps: SandboxDeps, handle: SandboxHandle, comman
       '--mount',
       '--uts',
       '--ipc',
+      '--net',
       '--pid',
       '--root',
       '--wd',

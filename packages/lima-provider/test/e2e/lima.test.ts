@@ -1,11 +1,11 @@
-import assert from 'node:assert/strict';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LIMA_SOCKET_PATH_MAX, LimaVmManager, createVmManager, vmName } from '../../src/index.js';
-import { makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir } from '../../src/testing/index.js';
+import { makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir } from '../support/helpers.js';
 
-const limactlPath = fileURLToPath(new URL('../fixtures/limactl', import.meta.url));
+const limactlPath = fileURLToPath(new URL('../support/limactl', import.meta.url));
 const RES = { vcpus: 1, memory_mb: 512, disk_gb: 1 };
 
 describe('LimaVmManager specifics (fake limactl)', () => {
@@ -19,24 +19,19 @@ describe('LimaVmManager specifics (fake limactl)', () => {
 
   it('refuses a LIMA_HOME whose socket paths would be too long', () => {
     const long = join(dir, 'x'.repeat(LIMA_SOCKET_PATH_MAX));
-    assert.throws(
-      () => createVmManager({ backend: 'lima', dataDir: long, limactlPath }),
-      (e: { code?: string }) => e.code === 'LIMA_HOME_TOO_LONG',
-    );
+    expect(() => createVmManager({ backend: 'lima', dataDir: long, limactlPath })).toThrow(expect.objectContaining({ code: 'LIMA_HOME_TOO_LONG' }));
     // A short limaHome makes a long data directory usable.
     const m = new LimaVmManager({ dataDir: long, limaHome: join(dir, 'lh'), limactlPath });
-    assert.equal(m.limaHome, join(dir, 'lh'));
+    expect(m.limaHome).toBe(join(dir, 'lh'));
   });
 
   it("a failing limactl call is LIMACTL_FAILED carrying limactl's stderr", async () => {
     const m = new LimaVmManager({ dataDir: join(dir, 'd1'), limactlPath });
-    await assert.rejects(m.limactl.start('xe-000000000000'), (e: { code?: string; message: string; details?: Record<string, unknown> }) => {
-      assert.equal(e.code, 'LIMACTL_FAILED');
-      assert.match(String(e.details?.stderr), /does not exist/);
-      assert.match(e.message, /does not exist/);
-      assert.equal(e.details?.exit_code, 1);
-      return true;
-    });
+    const e = (await m.limactl.start('xe-000000000000').catch((err: unknown) => err)) as { code?: string; message: string; details?: Record<string, unknown> };
+    expect(e.code).toBe('LIMACTL_FAILED');
+    expect(String(e.details?.stderr)).toMatch(/does not exist/);
+    expect(e.message).toMatch(/does not exist/);
+    expect(e.details?.exit_code).toBe(1);
   });
 
   it('each limactl command has its own timeout', async () => {
@@ -45,12 +40,8 @@ describe('LimaVmManager specifics (fake limactl)', () => {
     await chmod(slow, 0o755);
     const m = new LimaVmManager({ dataDir: join(dir, 'd2'), limactlPath: slow, timeouts: { list: 300 } });
     const started = Date.now();
-    await assert.rejects(m.reconcile(() => true), (e: { code?: string; details?: Record<string, unknown> }) => {
-      assert.equal(e.code, 'LIMACTL_FAILED');
-      assert.equal(e.details?.timed_out, true);
-      return true;
-    });
-    assert.ok(Date.now() - started < 10_000);
+    await expect(m.reconcile(() => true)).rejects.toMatchObject({ code: 'LIMACTL_FAILED', details: { timed_out: true } });
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('the instance is named after the lease, sized by the template, and listed by limactl', async () => {
@@ -60,16 +51,16 @@ describe('LimaVmManager specifics (fake limactl)', () => {
     await m.provision(lease, { vcpus: 2, memory_mb: 1024, disk_gb: 8 }, key.pubHex);
     try {
       const inst = (await m.limactl.list()).find((i) => i.name === vmName(lease));
-      assert.ok(inst);
-      assert.equal(inst.status, 'Running');
-      assert.equal(inst.cpus, 2);
-      assert.equal(inst.memory, 1024 * 1024 * 1024);
-      assert.equal(inst.disk, 8 * 1024 ** 3);
-      assert.equal(inst.dir, join(m.limaHome, vmName(lease)));
+      expect(inst).toBeTruthy();
+      expect(inst!.status).toBe('Running');
+      expect(inst!.cpus).toBe(2);
+      expect(inst!.memory).toBe(1024 * 1024 * 1024);
+      expect(inst!.disk).toBe(8 * 1024 ** 3);
+      expect(inst!.dir).toBe(join(m.limaHome, vmName(lease)));
     } finally {
       await m.teardown(lease);
     }
-    assert.deepEqual(await m.limactl.list(), []);
+    expect(await m.limactl.list()).toEqual([]);
   });
 
   it('reconcile deletes an xe- instance that has no record', async () => {
@@ -79,8 +70,8 @@ describe('LimaVmManager specifics (fake limactl)', () => {
     await m.provision(lease, RES, key.pubHex);
     await m['store'].delete(vmName(lease));
     const result = await m.reconcile(() => true);
-    assert.deepEqual(result, { adopted: [], removed: [], lost: [] });
-    assert.deepEqual(await m.limactl.list(), []);
-    assert.deepEqual(processesMentioning(vmName(lease)), []);
+    expect(result).toEqual({ adopted: [], removed: [], lost: [] });
+    expect(await m.limactl.list()).toEqual([]);
+    expect(processesMentioning(vmName(lease))).toEqual([]);
   });
 });

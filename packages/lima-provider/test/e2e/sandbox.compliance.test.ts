@@ -1,17 +1,19 @@
-import { SandboxVmManager, createVmManager } from '../../src/index.js';
-import { provisionInChildProcess, vmManagerTests } from '../../src/testing/index.js';
+import { expect, it } from '@jest/globals';
+import { DEFAULT_PIDS_MAX, SandboxVmManager, createVmManager } from '../../src/index.js';
+import { provisionInChildProcess } from '../support/helpers.js';
+import { vmManagerTests } from '../support/suite.js';
 
-vmManagerTests(
-  {
-    name: 'sandbox (bubblewrap + sshd)',
-    create: (dataDir) => new SandboxVmManager({ dataDir }),
-    provisionInOtherProcess: provisionInChildProcess((dataDir) => ({ backend: 'sandbox', dataDir })),
+vmManagerTests({
+  name: 'sandbox (sealed bubblewrap + sshd -i)',
+  create: (dataDir) => new SandboxVmManager({ dataDir }),
+  provisionInOtherProcess: provisionInChildProcess((dataDir) => ({ backend: 'sandbox', dataDir })),
+  isolation: {
+    // bash's /dev/tcp (bash comes from the host's read-only /usr).
+    tcpProbe: (host, port) => `timeout 5 bash -c 'exec 3<>/dev/tcp/${host}/${port}'`,
+    pidsMax: DEFAULT_PIDS_MAX,
   },
-  { describe, it, beforeAll, afterAll },
-);
+});
 
-// createVmManager picks the backend by name.
 it('createVmManager builds the sandbox backend', () => {
-  const m = createVmManager({ backend: 'sandbox', dataDir: '/tmp/xe-unused' });
-  if (m.backend !== 'sandbox') throw new Error(`got ${m.backend}`);
+  expect(createVmManager({ backend: 'sandbox', dataDir: '/tmp/xe-unused' }).backend).toBe('sandbox');
 });

@@ -1,9 +1,8 @@
-import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { SandboxVmManager, vmName } from '../../src/index.js';
 import { isProcessAlive } from '../../src/proc.js';
-import { makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir, sshRun } from '../../src/testing/index.js';
+import { makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir, sshVm } from '../support/helpers.js';
 
 const RES = { vcpus: 1, memory_mb: 256, disk_gb: 1 };
 
@@ -17,48 +16,83 @@ describe('SandboxVmManager specifics', () => {
   });
 
   it('missing bubblewrap or sshd is SANDBOX_DEPS_MISSING naming the install script', () => {
-    const check = (fn: () => unknown, missing: string) =>
-      assert.throws(fn, (e: { code?: string; message: string; details?: { missing?: string } }) => {
-        assert.equal(e.code, 'SANDBOX_DEPS_MISSING');
-        assert.equal(e.details?.missing, missing);
-        if (missing !== 'nsenter') assert.match(e.message, /install-sandbox-deps\.sh/);
-        return true;
-      });
-    check(() => new SandboxVmManager({ dataDir: dir, searchPath: '/nonexistent' }), 'bwrap');
-    check(() => new SandboxVmManager({ dataDir: dir, sshdPath: '/nonexistent/sshd' }), 'sshd');
+    expect(() => new SandboxVmManager({ dataDir: dir, searchPath: '/nonexistent' })).toThrow(
+      expect.objectContaining({ code: 'SANDBOX_DEPS_MISSING', details: { missing: 'bwrap' }, message: expect.stringMatching(/install-sandbox-deps\.sh/) }),
+    );
+    expect(() => new SandboxVmManager({ dataDir: dir, sshdPath: '/nonexistent/sshd' })).toThrow(
+      expect.objectContaining({ code: 'SANDBOX_DEPS_MISSING', details: { missing: 'sshd' }, message: expect.stringMatching(/install-sandbox-deps\.sh/) }),
+    );
   });
 
-  it('reports how memory/CPU limits are applied, and a VM whose sandbox died is "stopped", then lost on reconcile', async () => {
+  it('a limit that cannot be enforced fails the provision with LIMITS_NOT_ENFORCED, unless accepted; then the VM info says which', async () => {
+    // A cgroup root with no controllers: nothing can be limited there.
+    const cgroupRoot = join(dir, 'no-cgroups');
+    const key = await makeLeaseKey(dir, 'k0');
+    const strict = new SandboxVmManager({ dataDir: join(dir, 'd0'), cgroupRoot });
+    const lease = randomLeaseHash();
+    await expect(strict.provision(lease, RES, key.pubHex)).rejects.toMatchObject({
+      code: 'LIMITS_NOT_ENFORCED',
+      details: { not_enforced: ['memory', 'pids', 'cpu', 'cpuset'] },
+    });
+    expect(await strict.get(lease)).toBeUndefined();
+    expect(processesMentioning(vmName(lease))).toEqual([]);
+    const lax = new SandboxVmManager({ dataDir: join(dir, 'd0'), cgroupRoot, acceptUnenforcedLimits: true });
+    const vm = await lax.provision(lease, RES, key.pubHex);
+    try {
+      expect(vm.limits_not_enforced).toEqual(['memory', 'pids', 'cpu', 'cpuset']);
+      expect((await lax.get(lease))?.limits_not_enforced).toEqual(['memory', 'pids', 'cpu', 'cpuset']);
+      expect((await lax.details(lease))?.limits.reason).toMatch(/memory NOT ENFORCED/);
+    } finally {
+      await lax.teardown(lease);
+    }
+  });
+
+  it('a VM with every limit enforced reports none missing, and its own host key fingerprint', async () => {
+    const m = new SandboxVmManager({ dataDir: join(dir, 'd3') });
+    const key = await makeLeaseKey(dir, 'k3');
+    const a = randomLeaseHash();
+    const b = randomLeaseHash();
+    const va = await m.provision(a, RES, key.pubHex);
+    const vb = await m.provision(b, { vcpus: 0, memory_mb: 0, disk_gb: 1 }, key.pubHex);
+    try {
+      expect(va.limits_not_enforced).toBeUndefined();
+      expect(va.host_key_fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+      expect(vb.host_key_fingerprint).not.toBe(va.host_key_fingerprint);
+      // A zero lease gets the stated minimum: 1 vCPU, 128 MiB.
+      expect((await m.exec(b, 'nproc')).stdout).toBe('1\n');
+      expect((await m.details(b))?.limits.reason).toMatch(/memory: cgroup v\d memory\.(limit_in_bytes|max) 128 MiB/);
+      // The fingerprint is the one the real ssh client sees.
+      const seen = await sshVm(m, a, key.keyFile, 'true');
+      expect(seen.exit_code).toBe(0);
+    } finally {
+      await m.teardown(a);
+      await m.teardown(b);
+    }
+  });
+
+  it('a VM whose sandbox died is "stopped", then lost on reconcile, and can be provisioned again', async () => {
     const m = new SandboxVmManager({ dataDir: join(dir, 'd1') });
     const key = await makeLeaseKey(dir, 'k1');
     const lease = randomLeaseHash();
     await m.provision(lease, RES, key.pubHex);
     const d = await m.details(lease);
-    assert.ok(d);
-    if (existsSync('/sys/fs/cgroup/cgroup.controllers') && d.limits.enforced) {
-      assert.ok(d.limits.cgroup && existsSync(d.limits.cgroup));
-    } else {
-      assert.equal(d.limits.enforced, false);
-      assert.ok(d.limits.reason.length > 0);
-    }
+    expect(d?.ssh_port).toBeUndefined();
     // The VM's processes vanish behind the provider's back (e.g. a host reboot).
-    for (const pid of d.pids) process.kill(pid, 'SIGKILL');
+    for (const pid of d!.pids) process.kill(pid, 'SIGKILL');
     const deadline = Date.now() + 5000;
-    while (d.pids.some(isProcessAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    assert.equal((await m.get(lease))?.status, 'stopped');
-    await assert.rejects(m.exec(lease, 'true'), (e: { code?: string }) => e.code === 'VM_NOT_RUNNING');
+    while (d!.pids.some(isProcessAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect((await m.get(lease))?.status).toBe('stopped');
+    await expect(m.exec(lease, 'true')).rejects.toMatchObject({ code: 'VM_NOT_RUNNING' });
     const result = await new SandboxVmManager({ dataDir: join(dir, 'd1') }).reconcile(() => true);
-    assert.deepEqual(result, { adopted: [], removed: [], lost: [lease] });
-    assert.equal(await m.get(lease), undefined);
-    assert.deepEqual(processesMentioning(vmName(lease)), []);
-    // It can be provisioned again.
+    expect(result).toEqual({ adopted: [], removed: [], lost: [lease] });
+    expect(await m.get(lease)).toBeUndefined();
+    expect(processesMentioning(vmName(lease))).toEqual([]);
     await m.provision(lease, RES, key.pubHex);
-    const again = await m.details(lease);
-    assert.equal((await sshRun(again!.ssh_port!, key.keyFile, 'echo back')).stdout, 'back\n');
+    expect((await sshVm(m, lease, key.keyFile, 'echo back')).stdout).toBe('back\n');
     await m.teardown(lease);
   });
 
-  it('two VMs are isolated from each other: own hostname, own files, own PID namespace', async () => {
+  it('two VMs are isolated from each other: own hostname, files, PID namespace and network', async () => {
     const m = new SandboxVmManager({ dataDir: join(dir, 'd2') });
     const key = await makeLeaseKey(dir, 'k2');
     const a = randomLeaseHash();
@@ -67,11 +101,15 @@ describe('SandboxVmManager specifics', () => {
     await m.provision(b, RES, key.pubHex);
     try {
       await m.exec(a, 'echo secret > /root/a.txt');
-      assert.equal((await m.exec(b, 'cat /root/a.txt')).exit_code, 1);
-      assert.equal((await m.exec(b, 'hostname')).stdout, `${vmName(b)}\n`);
-      // Only the VM's own processes are visible: its init (1), sshd, and this shell.
+      expect((await m.exec(b, 'cat /root/a.txt')).exit_code).toBe(1);
+      expect((await m.exec(b, 'hostname')).stdout).toBe(`${vmName(b)}\n`);
+      // Only the VM's own processes are visible: its init (1), sleep, and this shell.
       const ps = await m.exec(a, 'ls /proc | grep -c "^[0-9]"');
-      assert.ok(Number(ps.stdout.trim()) < 10, ps.stdout);
+      expect(Number(ps.stdout.trim())).toBeLessThan(10);
+      // Only lo in the VM's network namespace.
+      expect((await m.exec(a, "grep -o '^ *[a-z0-9]*:' /proc/net/dev | tr -d ' :'")).stdout).toBe('lo\n');
+      // The root file system is the lease's own disk.
+      expect((await m.exec(a, 'df -P /')).stdout).toMatch(/\n\/dev\/loop\d+ /);
     } finally {
       await m.teardown(a);
       await m.teardown(b);

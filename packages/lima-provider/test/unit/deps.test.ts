@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { describe, expect, it } from '@jest/globals';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,13 +22,13 @@ describe('findSandboxDeps', () => {
       mkdirSync(join(dir, 'b/usr/lib/aarch64-linux-gnu'), { recursive: true });
       const env = { PATH: process.env.PATH, XE_SSHD_PATH: b };
       const fromEnv = findSandboxDeps({ env });
-      assert.equal(fromEnv.sshd, b);
-      assert.deepEqual(fromEnv.binds, [join(dir, 'b')]);
-      assert.match(fromEnv.libraryPath, new RegExp(`^${join(dir, 'b/usr/lib/')}(x86_64|aarch64)-linux-gnu$`));
+      expect(fromEnv.sshd).toBe(b);
+      expect(fromEnv.binds).toEqual([join(dir, 'b')]);
+      expect(fromEnv.libraryPath).toMatch(new RegExp(`^${join(dir, 'b/usr/lib/')}(x86_64|aarch64)-linux-gnu$`));
       const fromOption = findSandboxDeps({ env, sshdPath: a });
-      assert.equal(fromOption.sshd, a);
-      assert.equal(fromOption.libraryPath, '');
-      assert.match(fromOption.bwrap, /bwrap$/);
+      expect(fromOption.sshd).toBe(a);
+      expect(fromOption.libraryPath).toBe('');
+      expect(fromOption.bwrap).toMatch(/bwrap$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,11 +32,11 @@ function code(fn: () => unknown): unknown {
 
 describe('vmName', () => {
   it('is xe- and the first 12 hex of the lease hash', () => {
-    assert.equal(vmName(`0123456789ab${'f'.repeat(52)}`), 'xe-0123456789ab');
+    expect(vmName(`0123456789ab${'f'.repeat(52)}`)).toBe('xe-0123456789ab');
   });
   it('rejects what is not a lease hash', () => {
-    assert.equal(code(() => vmName('0123')), 'INVALID_LEASE_HASH');
-    assert.equal(code(() => vmName('A'.repeat(64))), 'INVALID_LEASE_HASH');
+    expect(code(() => vmName('0123'))).toBe('INVALID_LEASE_HASH');
+    expect(code(() => vmName('A'.repeat(64)))).toBe('INVALID_LEASE_HASH');
   });
 });
 
@@ -45,18 +45,18 @@ describe('sshAuthorizedKeyLine', () => {
     const pub = 'ab'.repeat(32);
     const line = sshAuthorizedKeyLine(pub);
     const [type, b64, comment] = line.split(' ');
-    assert.equal(type, 'ssh-ed25519');
-    assert.equal(comment, 'xe-lease');
+    expect(type).toBe('ssh-ed25519');
+    expect(comment).toBe('xe-lease');
     const blob = Buffer.from(b64!, 'base64');
-    assert.equal(blob.readUInt32BE(0), 11);
-    assert.equal(blob.subarray(4, 15).toString(), 'ssh-ed25519');
-    assert.equal(blob.readUInt32BE(15), 32);
-    assert.equal(blob.subarray(19).toString('hex'), pub);
-    assert.equal(blob.length, 51);
+    expect(blob.readUInt32BE(0)).toBe(11);
+    expect(blob.subarray(4, 15).toString()).toBe('ssh-ed25519');
+    expect(blob.readUInt32BE(15)).toBe(32);
+    expect(blob.subarray(19).toString('hex')).toBe(pub);
+    expect(blob.length).toBe(51);
   });
   it('refuses a key that is not 64 lowercase hex, shell metacharacters included', () => {
     for (const bad of ['ab', 'AB'.repeat(32), `${'a'.repeat(60)}$(x)`, `${'a'.repeat(62)}\n`, `'${'a'.repeat(62)}'`]) {
-      assert.equal(code(() => sshAuthorizedKeyLine(bad)), 'INVALID_ACCESS_KEY', bad);
+      expect(code(() => sshAuthorizedKeyLine(bad))).toBe('INVALID_ACCESS_KEY');
     }
   });
 });
@@ -65,35 +65,35 @@ describe('openSshPrivateKey', () => {
   it('writes a key file ssh-keygen reads back to the same public key', () => {
     const { seed, pub } = keyPair();
     const text = openSshPrivateKey(seed, pub, 'tester');
-    assert.match(text, /^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
-    assert.match(text, /\n-----END OPENSSH PRIVATE KEY-----\n$/);
+    expect(text).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
+    expect(text).toMatch(/\n-----END OPENSSH PRIVATE KEY-----\n$/);
     const dir = mkdtempSync(join(tmpdir(), 'xe-key-'));
     try {
       const file = join(dir, 'k');
       writeFileSync(file, text, { mode: 0o600 });
       const derived = execFileSync('ssh-keygen', ['-y', '-f', file], { encoding: 'utf8' }).trim();
       const expected = sshAuthorizedKeyLine(Buffer.from(pub).toString('hex')).split(' ').slice(0, 2).join(' ');
-      assert.equal(derived.split(' ').slice(0, 2).join(' '), expected);
-      assert.equal(derived.split(' ')[2], 'tester');
+      expect(derived.split(' ').slice(0, 2).join(' ')).toBe(expected);
+      expect(derived.split(' ')[2]).toBe('tester');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
   it('derives the public key of a seed', () => {
     const { seed, pub } = keyPair();
-    assert.deepEqual(ed25519PublicFromSeed(seed), pub);
+    expect(ed25519PublicFromSeed(seed)).toEqual(pub);
   });
   it('refuses a public key that does not belong to the seed, and wrong lengths', () => {
     const a = keyPair();
     const b = keyPair();
-    assert.equal(code(() => openSshPrivateKey(a.seed, b.pub)), 'INVALID_ACCESS_KEY');
-    assert.equal(code(() => openSshPrivateKey(a.seed.subarray(1), a.pub)), 'INVALID_ACCESS_KEY');
+    expect(code(() => openSshPrivateKey(a.seed, b.pub))).toBe('INVALID_ACCESS_KEY');
+    expect(code(() => openSshPrivateKey(a.seed.subarray(1), a.pub))).toBe('INVALID_ACCESS_KEY');
   });
 });
 
 describe('checkResources', () => {
   it('accepts integers within the ceilings with at least one non-zero', () => {
-    assert.deepEqual(checkResources({ vcpus: 0, memory_mb: 0, disk_gb: 1 }), { vcpus: 0, memory_mb: 0, disk_gb: 1 });
+    expect(checkResources({ vcpus: 0, memory_mb: 0, disk_gb: 1 })).toEqual({ vcpus: 0, memory_mb: 0, disk_gb: 1 });
   });
   it('rejects zero, negative, fractional, oversized and missing values', () => {
     for (const bad of [
@@ -104,7 +104,7 @@ describe('checkResources', () => {
       { vcpus: 1, memory_mb: 1 },
       null,
     ]) {
-      assert.equal(code(() => checkResources(bad)), 'INVALID_RESOURCES', JSON.stringify(bad));
+      expect(code(() => checkResources(bad))).toBe('INVALID_RESOURCES');
     }
   });
 });

@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { describe, expect, it } from '@jest/globals';
 import { parseLimaList } from '../../src/index.js';
 
 describe('parseLimaList', () => {
@@ -8,7 +8,7 @@ describe('parseLimaList', () => {
       '',
       '{"name":"other","status":"Stopped","dir":"/d/lima/other","cpus":4,"memory":4294967296,"disk":107374182400,"sshLocalPort":0}',
     ].join('\n');
-    assert.deepEqual(parseLimaList(out), [
+    expect(parseLimaList(out)).toEqual([
       {
         name: 'xe-0123456789ab',
         status: 'Running',
@@ -24,6 +24,6 @@ describe('parseLimaList', () => {
     ]);
   });
   it('is empty for no instances', () => {
-    assert.deepEqual(parseLimaList(''), []);
+    expect(parseLimaList('')).toEqual([]);
   });
 });

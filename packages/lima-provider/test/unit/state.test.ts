@@ -1,4 +1,4 @@
-import assert from 'node:assert/strict';
+import { describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,16 +17,17 @@ describe('VmStateStore', () => {
         resources: { vcpus: 1, memory_mb: 512, disk_gb: 1 },
         access_pub_key: 'ab'.repeat(32),
         created_at: 1_732_800_000_123_456_789n,
-        limits: { enforced: false, reason: 'test' },
-        sandbox: { pid: 123, pid_start_time: '98765', init_pid: 124, port: 40022, dir: '/x' },
+        limits: { enforced: false, not_enforced: ['memory'], reason: 'test', cgroups: ['/sys/fs/cgroup/pids/xe-x'] },
+        host_key_fingerprint: 'SHA256:abc',
+        sandbox: { pid: 123, pid_start_time: '98765', init_pid: 124, dir: '/x' },
       };
       await store.put(rec);
       await store.put({ ...rec, status: 'running' });
-      assert.deepEqual(await store.get(rec.name), rec);
-      assert.deepEqual(await store.all(), [rec]);
-      assert.deepEqual([...readdirSync(join(dir, 'vms'))], ['xe-0123456789ab.json']);
+      expect(await store.get(rec.name)).toEqual(rec);
+      expect(await store.all()).toEqual([rec]);
+      expect([...readdirSync(join(dir, 'vms'))]).toEqual(['xe-0123456789ab.json']);
       await store.delete(rec.name);
-      assert.equal(await store.get(rec.name), undefined);
+      expect(await store.get(rec.name)).toBe(undefined);
       await store.delete(rec.name);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -5,10 +5,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
 import type { ExecResult, Hash, Resources } from '@xe/core-types';
-import type { CreateVmManagerOptions } from '../factory.js';
-import { openSshPrivateKey } from '../keys.js';
-import { runCapped } from '../proc.js';
+import type { CreateVmManagerOptions } from '../../src/factory.js';
+import { openSshPrivateKey } from '../../src/keys.js';
+import { LOOPBACK } from '../../src/net.js';
+import { runCapped } from '../../src/proc.js';
+import type { VmManager } from '../../src/types.js';
 
 /** A lease key pair: the raw public key as the lease's `access_pub_key` and an OpenSSH private key file (0600). */
 export interface LeaseKey {
@@ -28,6 +31,46 @@ export async function makeLeaseKey(dir: string, label = 'lease'): Promise<LeaseK
 
 export function randomLeaseHash(): Hash {
   return randomBytes(32).toString('hex');
+}
+
+/**
+ * Runs `fn` with a 127.0.0.1 port (made by this test) whose every connection is piped to
+ * `m.dialSsh(lease)`, as the provider's tunnel does; closed afterwards.
+ */
+export async function withSshPort<T>(m: VmManager, lease: Hash, fn: (port: number) => Promise<T>): Promise<T> {
+  const open = new Set<{ destroy(): void }>();
+  const srv = createServer((sock) => {
+    open.add(sock);
+    m.dialSsh(lease).then(
+      (vm) => {
+        open.add(vm);
+        sock.pipe(vm).pipe(sock);
+        const end = () => {
+          sock.destroy();
+          vm.destroy();
+        };
+        sock.on('close', end);
+        vm.on('close', end);
+        sock.on('error', end);
+        vm.on('error', end);
+      },
+      () => sock.destroy(),
+    );
+  });
+  await new Promise<void>((resolve) => srv.listen(0, LOOPBACK, resolve));
+  const addr = srv.address();
+  const port = typeof addr === 'object' && addr ? addr.port : 0;
+  try {
+    return await fn(port);
+  } finally {
+    for (const s of open) s.destroy();
+    await new Promise((resolve) => srv.close(resolve));
+  }
+}
+
+/** The real OpenSSH client into the lease's VM through `dialSsh` (see withSshPort). */
+export function sshVm(m: VmManager, lease: Hash, keyFile: string, command: string, timeoutMs = 20_000): Promise<ExecResult> {
+  return withSshPort(m, lease, (port) => sshRun(port, keyFile, command, timeoutMs));
 }
 
 /** Runs the real OpenSSH client: `ssh -i keyFile -p port root@127.0.0.1 command`, key-only, no prompts. */
