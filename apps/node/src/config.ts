@@ -47,6 +47,8 @@ export interface NodeConfig {
   limaImage: string | undefined;
   /** Sandbox only: explicit sshd path. */
   sshdPath: string | undefined;
+  /** Provision even where a lease limit cannot be enforced (GET /vms/{hash} then lists them in limits_not_enforced). */
+  acceptUnenforcedLimits: boolean;
 }
 
 export const START_OPTIONS = {
@@ -76,6 +78,7 @@ export const START_OPTIONS = {
   limactl: { type: 'string' },
   'lima-image': { type: 'string' },
   'sshd-path': { type: 'string' },
+  'accept-unenforced-limits': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -150,6 +153,7 @@ const ENV: Record<string, string> = {
   limactl: 'XE_LIMACTL',
   'lima-image': 'XE_LIMA_IMAGE',
   'sshd-path': 'XE_SSHD_PATH',
+  'accept-unenforced-limits': 'XE_ACCEPT_UNENFORCED_LIMITS',
 };
 
 function readConfigFile(path: string): Raw {
@@ -190,7 +194,7 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
     return file[k];
   };
   const backend = String(get('vm-backend') ?? 'sandbox');
-  if (backend !== 'lima' && backend !== 'sandbox') throw bad(`--vm-backend: expected lima or sandbox, got ${JSON.stringify(backend)}`);
+  if (backend !== 'lima' && backend !== 'sandbox') throw bad(`--vm-backend: expected sandbox or lima, got ${JSON.stringify(backend)}`);
   const logLevel = String(get('log-level') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw bad(`--log-level: expected one of ${LOG_LEVELS.join(', ')}`);
   let operatorToken = env.XE_OPERATOR_TOKEN || env.XE_API_ADMIN_TOKEN || undefined;
@@ -234,6 +238,7 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
     limactl: String(get('limactl') ?? 'limactl'),
     limaImage: typeof get('lima-image') === 'string' ? String(get('lima-image')) : undefined,
     sshdPath: typeof get('sshd-path') === 'string' ? String(get('sshd-path')) : undefined,
+    acceptUnenforcedLimits: bool(get('accept-unenforced-limits'), 'accept-unenforced-limits', false),
   };
   if (cfg.p2pPort !== 0 && cfg.p2pPort === cfg.apiPort) throw bad('--p2p-port and --api-port must differ');
   return cfg;

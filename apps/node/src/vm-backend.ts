@@ -1,0 +1,38 @@
+import type { Clock, Logger } from '@xe/core-types';
+import { type CreateVmManagerOptions, createVmManager, type VmManager } from '@xe/lima-provider';
+import type { NodeConfig } from './config.js';
+
+/** The configuration a provider's VM manager is built from. */
+export type VmBackendConfig = Pick<
+  NodeConfig,
+  'vmBackend' | 'limactl' | 'limaImage' | 'sshdPath' | 'acceptUnenforcedLimits'
+>;
+
+/** The VM manager options of the configured backend, over `vmDir`. */
+export function vmManagerOptions(config: VmBackendConfig, vmDir: string): CreateVmManagerOptions {
+  switch (config.vmBackend) {
+    case 'lima':
+      return {
+        backend: 'lima',
+        dataDir: vmDir,
+        limactlPath: config.limactl,
+        ...(config.limaImage ? { images: [{ location: config.limaImage, arch: process.arch === 'arm64' ? 'aarch64' : 'x86_64' }] } : {}),
+      };
+    default:
+      return {
+        backend: 'sandbox',
+        dataDir: vmDir,
+        acceptUnenforcedLimits: config.acceptUnenforcedLimits,
+        ...(config.sshdPath ? { sshdPath: config.sshdPath } : {}),
+      };
+  }
+}
+
+/**
+ * The provider's VM manager (sandbox or lima, per `--vm-backend`). Throws a coded
+ * error when the backend cannot run here (missing bubblewrap or sshd; the message names
+ * the command that installs it).
+ */
+export function createNodeVmManager(config: VmBackendConfig, vmDir: string, components: { logger: Logger; clock: Clock }): VmManager {
+  return createVmManager(vmManagerOptions(config, vmDir), components);
+}
