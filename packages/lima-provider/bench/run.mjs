@@ -1,4 +1,4 @@
-// Sandbox backend figures: provision → ssh-ready, and exec round trip. One JSON line per figure.
+// Sealed sandbox figures: provision → sshd -i banner, and exec round trip. One JSON line per figure.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,9 @@ const pub = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', typ
 const res = { vcpus: 1, memory_mb: 512, disk_gb: 1 };
 try {
   const prov = [];
-  let lease = '';
+  // The first provision of a size makes its ext4 template (mkfs once); not counted.
+  let lease = randomBytes(32).toString('hex');
+  await m.provision(lease, res, pub);
   for (let i = 0; i < PROVISIONS; i++) {
     if (lease) await m.teardown(lease);
     lease = randomBytes(32).toString('hex');
@@ -36,7 +38,7 @@ try {
   }
   await m.teardown(lease);
   const round = (x) => Math.round(x * 10) / 10;
-  console.log(JSON.stringify({ bench: 'sandbox_provision_ms_p50', value: round(p50(prov)), unit: 'ms', samples: PROVISIONS, ready: 'ssh banner' }));
+  console.log(JSON.stringify({ bench: 'sandbox_provision_ms_p50', value: round(p50(prov)), unit: 'ms', samples: PROVISIONS, ready: 'sshd -i banner', sealed: true }));
   console.log(JSON.stringify({ bench: 'sandbox_exec_ms_p50', value: round(p50(execs)), unit: 'ms', samples: EXECS, command: 'true' }));
 } finally {
   for (const vm of await m.list()) await m.teardown(vm.lease_hash);

@@ -1,6 +1,5 @@
 export {
   LimaError,
-  QemuDepsError,
   SandboxDepsError,
   VmErrorCodes,
   type VmErrorCode,

@@ -16,7 +16,7 @@ export interface ExecOptions extends AbortOptions {
 }
 
 /** The backends. */
-export type VmBackend = 'sandbox' | 'qemu' | 'lima';
+export type VmBackend = 'sandbox' | 'lima';
 
 /** How a backend applies the lease's limits. */
 export interface VmLimits {
@@ -48,7 +48,7 @@ export interface VmDetails {
   status: VmInfo['status'];
   /** The VM's SSH port on 127.0.0.1, when it is running and has one (a sealed sandbox has none: use dialSsh). */
   ssh_port?: number;
-  /** Host PIDs of the processes that make up the VM (sandbox monitor / QEMU / Lima host agent). */
+  /** Host PIDs of the processes that make up the VM (sandbox monitor / Lima host agent). */
   pids: number[];
   limits: VmLimits;
 }
@@ -80,7 +80,7 @@ export interface VmManager {
   /** Runs `sh -c command` in the VM. Output is capped per stream (marked when cut). */
   exec(leaseHash: Hash, command: string, options?: ExecOptions): Promise<ExecResult>;
   /**
-   * A byte stream to the VM's SSH server (a TCP socket for QEMU and Lima; for the sealed
+   * A byte stream to the VM's SSH server (a TCP socket for Lima; for the sealed
    * sandbox the stdio of an `sshd -i` started inside the VM). Destroying it ends the session.
    */
   dialSsh(leaseHash: Hash, options?: AbortOptions): Promise<Duplex>;
