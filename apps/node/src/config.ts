@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import {
   DEFAULT_PRICE_MULTIPLIER_MILLI,
   LOG_LEVELS,
@@ -13,6 +12,7 @@ import {
   MIN_PRICE_MULTIPLIER_MILLI,
   parseJson,
 } from '@xe/core-types';
+import { Command, type CommanderError, Option } from 'commander';
 import { NodeError, NodeErrorCodes } from './errors.js';
 
 /** Everything `xe-node start` needs, validated. */
@@ -33,7 +33,7 @@ export interface NodeConfig {
   corsOrigin: string | undefined;
   rateLimit: boolean;
   provider: boolean;
-  vmBackend: 'lima' | 'sandbox';
+  vmBackend: 'sandbox' | 'lima';
   vcpus: number;
   memoryMb: number;
   diskGb: number;
@@ -51,36 +51,63 @@ export interface NodeConfig {
   acceptUnenforcedLimits: boolean;
 }
 
+/** One option of `xe-node start`: its type, environment variable and help line. */
+export interface StartOption {
+  type: 'string' | 'boolean';
+  /** repeatable (a list; its environment variable is comma-separated) */
+  multiple?: boolean;
+  /** the environment variable that sets it when the flag is absent */
+  env?: string;
+  /** the value's placeholder in the help */
+  arg?: string;
+  help: string;
+}
+
+/**
+ * The options of `xe-node start`, the one place that defines them: the CLI's parser and
+ * help, the environment names and the config-file keys all come from this table.
+ * Precedence: flag, then environment, then `--config` file (camelCase or kebab keys).
+ */
 export const START_OPTIONS = {
-  config: { type: 'string' },
-  name: { type: 'string' },
-  'data-dir': { type: 'string' },
-  genesis: { type: 'string' },
-  'p2p-host': { type: 'string' },
-  'p2p-port': { type: 'string' },
-  announce: { type: 'string', multiple: true },
-  bootstrap: { type: 'string', multiple: true },
-  'api-bind': { type: 'string' },
-  'api-port': { type: 'string' },
-  'operator-token-file': { type: 'string' },
-  'cors-origin': { type: 'string' },
-  'no-rate-limit': { type: 'boolean' },
-  provider: { type: 'boolean' },
-  'vm-backend': { type: 'string' },
-  vcpus: { type: 'string' },
-  'memory-mb': { type: 'string' },
-  'disk-gb': { type: 'string' },
-  'price-multiplier': { type: 'string' },
-  timekeeper: { type: 'boolean' },
-  'accept-timeout': { type: 'string' },
-  'offer-window-ms': { type: 'string' },
-  'log-level': { type: 'string' },
-  limactl: { type: 'string' },
-  'lima-image': { type: 'string' },
-  'sshd-path': { type: 'string' },
-  'accept-unenforced-limits': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+  config: { type: 'string', arg: 'FILE', help: 'a JSON object of the same names (flags and env win over it)' },
+  name: { type: 'string', env: 'XE_NAME', arg: 'NAME', help: 'name in logs and GET / (default xe-node)' },
+  'data-dir': { type: 'string', env: 'XE_DATA_DIR', arg: 'DIR', help: 'node key, ledger, VM state (default ~/.xe-node)' },
+  genesis: { type: 'string', env: 'XE_GENESIS', arg: 'FILE', help: 'genesis bundle; needed on first start' },
+  'p2p-host': { type: 'string', env: 'XE_P2P_HOST', arg: 'HOST', help: 'libp2p listen host (default 0.0.0.0)' },
+  'p2p-port': { type: 'string', env: 'XE_P2P_PORT', arg: 'PORT', help: 'libp2p TCP port (default 4001)' },
+  announce: { type: 'string', multiple: true, env: 'XE_ANNOUNCE', arg: 'MULTIADDR', help: 'address to announce instead of the listen one (repeatable)' },
+  bootstrap: { type: 'string', multiple: true, env: 'XE_BOOTSTRAP', arg: 'MULTIADDR', help: 'peer to dial and keep dialled (repeatable; env comma-separated)' },
+  'api-bind': { type: 'string', env: 'XE_API_BIND', arg: 'HOST', help: 'HTTP bind address (default 127.0.0.1)' },
+  'api-port': { type: 'string', env: 'XE_API_PORT', arg: 'PORT', help: 'HTTP port (default 8080)' },
+  'operator-token-file': {
+    type: 'string',
+    env: 'XE_OPERATOR_TOKEN_FILE',
+    arg: 'FILE',
+    help: 'operator token file (or the token itself in env XE_OPERATOR_TOKEN / XE_API_ADMIN_TOKEN)',
+  },
+  'cors-origin': { type: 'string', env: 'XE_CORS_ORIGIN', arg: 'ORIGIN', help: 'Access-Control-Allow-Origin (default: none, no CORS headers)' },
+  'no-rate-limit': { type: 'boolean', env: 'XE_NO_RATE_LIMIT', help: 'turn the per-IP rate limits off' },
+  provider: { type: 'boolean', env: 'XE_PROVIDER', help: 'rent out VMs (with --vm-backend, --vcpus, --memory-mb, --disk-gb, --price-multiplier)' },
+  'vm-backend': { type: 'string', env: 'XE_VM_BACKEND', arg: 'sandbox|lima', help: 'VM backend of a provider: sandbox (sealed bubblewrap, default) or lima' },
+  vcpus: { type: 'string', env: 'XE_VCPUS', arg: 'N', help: 'vCPUs to rent out (provider; default 2)' },
+  'memory-mb': { type: 'string', env: 'XE_MEMORY_MB', arg: 'N', help: 'memory to rent out, MB (provider; default 2048)' },
+  'disk-gb': { type: 'string', env: 'XE_DISK_GB', arg: 'N', help: 'disk to rent out, GB (provider; default 20)' },
+  'price-multiplier': { type: 'string', env: 'XE_PRICE_MULTIPLIER', arg: 'X', help: 'price factor 0.5..10 (or milli 500..10000; default 1.0)' },
+  timekeeper: { type: 'boolean', env: 'XE_TIMEKEEPER', help: 'sign attestations (the node key must be listed in the bundle)' },
+  'accept-timeout': { type: 'string', env: 'XE_ACCEPT_TIMEOUT', arg: 'SECS', help: 'how long POST /lease/request waits for the accept (default 600)' },
+  'offer-window-ms': { type: 'string', env: 'XE_OFFER_WINDOW_MS', arg: 'MS', help: 'how long a lease request collects offers (default 2000)' },
+  'log-level': { type: 'string', env: 'XE_LOG_LEVEL', arg: 'LEVEL', help: 'debug|info|warn|error (default info)' },
+  limactl: { type: 'string', env: 'XE_LIMACTL', arg: 'PATH', help: 'limactl to run (lima backend; default limactl on PATH)' },
+  'lima-image': { type: 'string', env: 'XE_LIMA_IMAGE', arg: 'URL', help: 'VM image (lima backend)' },
+  'sshd-path': { type: 'string', env: 'XE_SSHD_PATH', arg: 'PATH', help: 'sshd for the sandbox backend' },
+  'accept-unenforced-limits': {
+    type: 'boolean',
+    env: 'XE_ACCEPT_UNENFORCED_LIMITS',
+    help: 'provision even where a lease limit (memory, pids, cpu, cpuset, disk) cannot be enforced; GET /vms/{hash} lists them',
+  },
+} as const satisfies Record<string, StartOption>;
+
+export type StartOptionName = keyof typeof START_OPTIONS;
 
 type RawValue = string | boolean | string[] | undefined;
 type Raw = Record<string, RawValue>;
@@ -127,34 +154,9 @@ export function parseMultiplier(raw: RawValue): number {
   return milli;
 }
 
-const ENV: Record<string, string> = {
-  name: 'XE_NAME',
-  'data-dir': 'XE_DATA_DIR',
-  genesis: 'XE_GENESIS',
-  'p2p-host': 'XE_P2P_HOST',
-  'p2p-port': 'XE_P2P_PORT',
-  announce: 'XE_ANNOUNCE',
-  bootstrap: 'XE_BOOTSTRAP',
-  'api-bind': 'XE_API_BIND',
-  'api-port': 'XE_API_PORT',
-  'operator-token-file': 'XE_OPERATOR_TOKEN_FILE',
-  'cors-origin': 'XE_CORS_ORIGIN',
-  'no-rate-limit': 'XE_NO_RATE_LIMIT',
-  provider: 'XE_PROVIDER',
-  'vm-backend': 'XE_VM_BACKEND',
-  vcpus: 'XE_VCPUS',
-  'memory-mb': 'XE_MEMORY_MB',
-  'disk-gb': 'XE_DISK_GB',
-  'price-multiplier': 'XE_PRICE_MULTIPLIER',
-  timekeeper: 'XE_TIMEKEEPER',
-  'accept-timeout': 'XE_ACCEPT_TIMEOUT',
-  'offer-window-ms': 'XE_OFFER_WINDOW_MS',
-  'log-level': 'XE_LOG_LEVEL',
-  limactl: 'XE_LIMACTL',
-  'lima-image': 'XE_LIMA_IMAGE',
-  'sshd-path': 'XE_SSHD_PATH',
-  'accept-unenforced-limits': 'XE_ACCEPT_UNENFORCED_LIMITS',
-};
+const ENV: Record<string, string | undefined> = Object.fromEntries(
+  Object.entries(START_OPTIONS as Record<string, StartOption>).map(([name, o]) => [name, o.env]),
+);
 
 function readConfigFile(path: string): Raw {
   let text: string;
@@ -173,7 +175,7 @@ function readConfigFile(path: string): Raw {
   const out: Raw = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const key = k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/_/g, '-');
-    if (!(key in START_OPTIONS) || key === 'config' || key === 'help') throw bad(`--config: unknown key ${JSON.stringify(k)} in ${path}`);
+    if (!(key in START_OPTIONS) || key === 'config') throw bad(`--config: unknown key ${JSON.stringify(k)} in ${path}`);
     if (Array.isArray(v)) out[key] = v.map(String);
     else if (typeof v === 'boolean') out[key] = v;
     else if (v !== null && v !== undefined) out[key] = String(v);
@@ -189,7 +191,8 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
   const file = typeof args.config === 'string' ? readConfigFile(args.config) : {};
   const get = (k: string): RawValue => {
     if (args[k] !== undefined) return args[k];
-    const e = ENV[k] ? env[ENV[k]] : undefined;
+    const name = ENV[k];
+    const e = name ? env[name] : undefined;
     if (e !== undefined && e !== '') return e;
     return file[k];
   };
@@ -244,12 +247,42 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
   return cfg;
 }
 
+/**
+ * The `start` command with its options generated from `START_OPTIONS` (help lines name
+ * each option's environment variable). A parse error throws CONFIG_INVALID naming the
+ * flag. `startArgs(cmd)` reads back what the command line set.
+ */
+export function startCommand(): Command {
+  const cmd = new Command('start').description('run a node (ledger, p2p, API; optionally provider and timekeeper)');
+  for (const [name, o] of Object.entries(START_OPTIONS as Record<string, StartOption>)) {
+    const flags = o.type === 'boolean' ? `--${name}` : `--${name} <${o.arg ?? 'VALUE'}>`;
+    const opt = new Option(flags, `${o.help}${o.env ? ` [env ${o.env}]` : ''}`);
+    if (o.multiple) opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
+    cmd.addOption(opt);
+  }
+  cmd.configureOutput({ outputError: () => {} });
+  cmd.exitOverride((err: CommanderError) => {
+    if (err.code === 'commander.helpDisplayed') throw err;
+    throw bad(`${err.message.replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')}. Run \`xe-node start --help\` for the options.`);
+  });
+  return cmd;
+}
+
+/** The values the command line gave `start` (flag names as in `START_OPTIONS`), for `loadConfig`. */
+export function startArgs(cmd: Command): Raw {
+  const out: Raw = {};
+  for (const o of cmd.options) {
+    const key = o.attributeName();
+    if (cmd.getOptionValueSource(key) !== 'cli') continue;
+    const name = o.long!.slice(2);
+    out[name] = o.negate ? cmd.getOptionValue(key) === false : (cmd.getOptionValue(key) as RawValue);
+  }
+  return out;
+}
+
 /** Parses `xe-node start` argv (strict: an unknown flag is an error naming it). */
 export function parseStartArgs(argv: string[]): Raw {
-  try {
-    const { values } = parseArgs({ args: argv, options: START_OPTIONS, strict: true, allowPositionals: false });
-    return values as Raw;
-  } catch (err) {
-    throw bad(`${(err as Error).message}. Run \`xe-node start --help\` for the options.`);
-  }
+  const cmd = startCommand().helpOption(false).action(() => {});
+  cmd.parse(argv, { from: 'user' });
+  return startArgs(cmd);
 }

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { parseGenesisBundle, parseJson } from '@xe/core-types';
 import { deriveAddress, verifyBlockSignature } from '@xe/crypto';
+import { operatorToken, UsageError } from '../../src/cli/common.js';
 import { runCli } from '../e2e/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xe-cli-'));
@@ -83,5 +84,37 @@ describe('xe-node CLI', () => {
     const bad = await runCli(['genesis', 'new', '--network-id', 'x', '--timekeeper', 'nothex', '--out', join(dir, 'g2.json')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--timekeeper: expected a 64-hex public key/);
+  });
+});
+
+describe('operator token of the client commands', () => {
+  const file = (name: string, text: string) => {
+    const f = join(dir, name);
+    writeFileSync(f, text, { mode: 0o600 });
+    return f;
+  };
+
+  it('comes from --token, else --token-file, else $XE_OPERATOR_TOKEN, else the file named by $XE_OPERATOR_TOKEN_FILE', () => {
+    const tf = file('token-a', `${'a'.repeat(32)}\n`);
+    const ef = file('token-b', 'b'.repeat(32));
+    const env = { XE_OPERATOR_TOKEN: 'c'.repeat(32), XE_OPERATOR_TOKEN_FILE: ef };
+    expect(operatorToken({ token: 't'.repeat(32), tokenFile: tf }, 'lease cancel', env)).toBe('t'.repeat(32));
+    expect(operatorToken({ tokenFile: tf }, 'lease cancel', env)).toBe('a'.repeat(32));
+    expect(operatorToken({}, 'lease cancel', env)).toBe('c'.repeat(32));
+    expect(operatorToken({}, 'lease cancel', { XE_OPERATOR_TOKEN_FILE: ef })).toBe('b'.repeat(32));
+    expect(operatorToken({}, 'lease cancel', {})).toBeUndefined();
+  });
+
+  it('an unreadable or empty token file is a usage error naming where it came from', () => {
+    const empty = file('token-empty', '\n');
+    expect(() => operatorToken({ tokenFile: empty }, 'lease cancel', {})).toThrow(UsageError);
+    expect(() => operatorToken({ tokenFile: empty }, 'lease cancel', {})).toThrow(/--token-file: .* is empty/);
+    expect(() => operatorToken({}, 'lease request', { XE_OPERATOR_TOKEN_FILE: join(dir, 'missing') })).toThrow(/XE_OPERATOR_TOKEN_FILE: cannot read/);
+  });
+
+  it.each(['balance', 'lease cancel'])('%s --help offers --token-file', async (cmd) => {
+    const r = await runCli([...cmd.split(' '), '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/--token-file <file>/);
   });
 });

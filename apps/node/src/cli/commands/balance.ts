@@ -1,0 +1,32 @@
+import { Command } from 'commander';
+import { isHash, type JsonValue } from '@xe/core-types';
+import { action, apiClient, type CliRun, type ClientOptions, clientOptions, usage } from '../common.js';
+import { printJson, units } from '../format.js';
+
+/** `xe-node balance [ADDRESS]`: an account's balances (default: the node's own). */
+export function balance(run: CliRun): Command {
+  return clientOptions(new Command('balance').description("show an account's balances").argument('[address]', "the account (default: the node's own)"))
+    .addHelpText(
+      'after',
+      `
+Examples
+  xe-node balance --node http://127.0.0.1:7105
+  xe-node balance 5be1… --json`,
+    )
+    .action(
+      action(run, async (given: string | undefined, flags: ClientOptions) => {
+        const client = apiClient(flags, 'balance');
+        const address = given ?? String(((await client.call('GET', '/node')) as Record<string, JsonValue>).address);
+        if (!isHash(address)) usage('ADDRESS: expected 64 lowercase hex chars', 'balance');
+        const a = (await client.call('GET', `/accounts/${address}`)) as Record<string, JsonValue>;
+        if (flags.json) printJson(a);
+        else {
+          const b = a.balances as Record<string, bigint>;
+          const p = (a.pending ?? {}) as Record<string, bigint>;
+          const line = (asset: 'XUSD' | 'XE') => `${units(b[asset] ?? 0n)}${p[asset] ? `  (+${units(p[asset])} pending)` : ''}`;
+          process.stdout.write(`${address}\nXUSD  ${line('XUSD')}\nXE    ${line('XE')}\n`);
+        }
+        return 0;
+      }),
+    );
+}
