@@ -36,7 +36,6 @@ export interface NodeApiComponents {
   clock: Clock;
   nodeInfo(): NodeInfo;
   readiness(): Promise<Readiness>;
-  metrics(): string;
   /** Admits a block from the API and gossips it when accepted. */
   submit(block: Block): Promise<AdmitResult>;
 }
@@ -159,10 +158,6 @@ export class NodeApi implements ApiDeps {
   async conflicts(): Promise<ConflictRecord[]> {
     const list = await this.components.ledger.conflicts({ limit: 1000 });
     return list.map((c) => ({ account: c.account, previous: c.previous, kept: c.existing, rejected: c.rejected, detected_at: c.detected_at }));
-  }
-
-  metrics(): string {
-    return this.components.metrics();
   }
 }
 

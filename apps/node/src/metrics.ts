@@ -1,61 +1,49 @@
-/** A small Prometheus text registry: counters and gauges with labels, units in names. */
-type Labels = Record<string, string>;
+import { Counter, Gauge, Registry } from 'prom-client';
 
-function key(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
-    .join(',');
-}
-
-interface Family {
-  help: string;
-  type: 'counter' | 'gauge';
-  values: Map<string, number>;
-  collect?: () => Array<[Labels, number]> | number;
-}
+/**
+ * The node's Prometheus metrics: one prom-client `Registry` per node, created here and
+ * handed to gossip and the HTTP API as a component, so `GET /metrics` serves every family
+ * (node, services, gossip, HTTP) with HELP and TYPE. Units go in the names.
+ */
+export type Labels = Record<string, string>;
 
 export class Metrics {
-  private readonly families = new Map<string, Family>();
+  constructor(readonly registry: Registry = new Registry()) {}
 
-  private family(name: string, help: string, type: Family['type']): Family {
-    let f = this.families.get(name);
-    if (!f) {
-      f = { help, type, values: new Map() };
-      this.families.set(name, f);
-    }
-    return f;
+  /**
+   * A counter family (registered once; a second call with the same name returns the same
+   * counter) and its increment function.
+   */
+  counter(name: string, help: string, labelNames: readonly string[] = []): (labels?: Labels, by?: number) => void {
+    const existing = this.registry.getSingleMetric(name);
+    const counter = existing instanceof Counter ? existing : new Counter({ name, help, labelNames: [...labelNames], registers: [this.registry] });
+    return (labels = {}, by = 1) => counter.inc(labels, by);
   }
 
-  counter(name: string, help: string): (labels?: Labels, by?: number) => void {
-    const f = this.family(name, help, 'counter');
-    return (labels = {}, by = 1) => {
-      const k = key(labels);
-      f.values.set(k, (f.values.get(k) ?? 0) + by);
-    };
-  }
-
-  /** A gauge read at scrape time. */
-  gauge(name: string, help: string, collect: () => Array<[Labels, number]> | number): void {
-    const f = this.family(name, help, 'gauge');
-    f.collect = collect;
-  }
-
-  render(): string {
-    const out: string[] = [];
-    for (const [name, f] of this.families) {
-      out.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`);
-      let values: Array<[string, number]> = [...f.values];
-      if (f.collect) {
+  /** A gauge read at scrape time: one value, or one per label set. A failing read leaves the family empty. */
+  gauge(name: string, help: string, collect: () => Array<[Labels, number]> | number, labelNames: readonly string[] = []): void {
+    if (this.registry.getSingleMetric(name)) this.registry.removeSingleMetric(name);
+    new Gauge({
+      name,
+      help,
+      labelNames: [...labelNames],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        let values: Array<[Labels, number]> | number;
         try {
-          const c = f.collect();
-          values = typeof c === 'number' ? [['', c]] : c.map(([l, v]) => [key(l), v]);
+          values = collect();
         } catch {
-          values = [];
+          return;
         }
-      }
-      for (const [k, v] of values) out.push(`${name}${k ? `{${k}}` : ''} ${Number.isFinite(v) ? v : 0}`);
-    }
-    return `${out.join('\n')}\n`;
+        if (typeof values === 'number') this.set(Number.isFinite(values) ? values : 0);
+        else for (const [labels, v] of values) this.set(labels, Number.isFinite(v) ? v : 0);
+      },
+    });
+  }
+
+  /** Prometheus text of the whole registry. */
+  text(): Promise<string> {
+    return this.registry.metrics();
   }
 }

@@ -77,7 +77,7 @@ export class XeNode {
   private counts = { blocks: 0, accounts: 0, leases: 0, vms: 0 };
   private readonly retry = new Map<string, { block: Block; at: number }>();
   private readonly stopFns: Array<() => Promise<void> | void> = [];
-  private readonly countBlock = this.metrics.counter('xe_blocks_ingested_total', 'Blocks offered to the ledger, by origin and result');
+  private readonly countBlock = this.metrics.counter('xe_blocks_ingested_total', 'Blocks offered to the ledger, by origin and result', ['origin', 'result']);
 
   constructor(
     readonly config: NodeConfig,
@@ -144,6 +144,7 @@ export class XeNode {
       {
         logger: log.child('gossip'),
         clock,
+        registry: this.metrics.registry,
         syncSource: {
           frontiers: async () => (await this.ledger.frontiers()).map((f) => ({ account: f.account, frontier: f.frontier, height: Number(f.height) })),
           blocksAfter: (account, height, limit) => this.ledger.blocksAfter(account, BigInt(height), limit),
@@ -307,7 +308,6 @@ export class XeNode {
       clock,
       nodeInfo: () => this.nodeInfo(),
       readiness: () => this.readiness(),
-      metrics: () => this.metrics.render() + this.gossip.metricsText(),
       submit: async (block) => {
         const r = await this.ingest(block, 'live');
         if (r.status === 'accepted') await net.publishBlock(block).catch(() => undefined);
@@ -316,7 +316,7 @@ export class XeNode {
     });
     // One replay cache, one set of HTTP metrics and the same limits for routes and tunnel upgrades.
     const rateLimit = config.rateLimit ? DEFAULT_RATE_LIMITS : false;
-    const httpMetrics = new HttpMetrics();
+    const httpMetrics = new HttpMetrics(this.metrics.registry);
     const app = createApp(deps, {
       operatorToken: config.operatorToken,
       rateLimit,
@@ -531,7 +531,11 @@ export class XeNode {
     this.metrics.gauge('xe_vms_running', 'VMs this provider runs', () => this.counts.vms);
     this.metrics.gauge('xe_peers', 'Connected peers that completed hello', () => this.gossip.helloPeerIds().length);
     this.metrics.gauge('xe_blocks_held_for_retry', 'Blocks waiting for a dependency', () => this.retry.size);
-    this.metrics.gauge('xe_node_info', 'Constant 1 with the node identity as labels', () => [[{ address: this.address, network: this.bundle.network_id, version: NODE_VERSION }, 1]]);
+    this.metrics.gauge('xe_node_info', 'Constant 1 with the node identity as labels', () => [[{ address: this.address, network: this.bundle.network_id, version: NODE_VERSION }, 1]], [
+      'address',
+      'network',
+      'version',
+    ]);
   }
 
   nodeInfo(): NodeInfo {

@@ -22,7 +22,7 @@ export interface ApiOptions {
   clock?: Clock;
   /** The tunnel signature checks and replay cache; pass the same one to `startApiServer`. */
   tunnelAuth: TunnelAuthVerifier;
-  /** Share one with `startApiServer` so its tunnel counters show on /metrics. */
+  /** The HTTP metrics in the node's registry (`GET /metrics` serves the registry); share one with `startApiServer`. */
   metrics?: HttpMetrics;
 }
 

@@ -152,6 +152,4 @@ export interface ApiDeps {
    */
   submitBlock(block: Block, options: AbortOptions): Promise<AdmitResult>;
   conflicts(): Promise<ConflictRecord[]>;
-  /** The node's own Prometheus text; the API appends its HTTP metrics. */
-  metrics(): string;
 }

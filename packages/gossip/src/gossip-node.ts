@@ -37,6 +37,7 @@ import {
 } from '@xe/core-types';
 import { type KeyPair, signNodeRecord } from '@xe/crypto';
 import { createLibp2p } from 'libp2p';
+import { Registry } from 'prom-client';
 import { streamToDuplex } from './duplex.js';
 import { GossipError, GossipErrorCodes } from './errors.js';
 import { encodeJsonFrame, StreamReader, writeBytes, writeJson } from './frames.js';
@@ -111,6 +112,8 @@ export interface GossipNodeComponents {
   syncSource?: SyncSource;
   /** Receives blocks and certificates from sync (origin `sync`). Requires `syncSource`. */
   syncSink?: SyncSink;
+  /** Where gossip registers its Prometheus counters (the node's one registry); a private one by default. */
+  registry?: Registry;
 }
 
 export interface HandleOptions {
@@ -207,7 +210,9 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
   private libp2p: Libp2p<{ pubsub: GossipSub }> | undefined;
   private readonly log: Logger;
   private readonly clock: Clock;
-  private readonly counters = new Counters();
+  private readonly counters: Counters;
+  /** The Prometheus registry gossip's counters live in (the node's, or a private one). */
+  readonly registry: Registry;
   private readonly records: NodeRecordStore;
   private readonly topics = new Map<string, TopicEntry>();
   private readonly handlers = new Map<string, HandlerEntry>();
@@ -236,6 +241,8 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
     if (!isHash(options.networkHash)) throw new GossipError(GossipErrorCodes.INVALID_TARGET, 'networkHash: expected 64 lowercase hex chars');
     this.log = (components.logger ?? silentLogger).child('gossip');
     this.clock = components.clock ?? systemClock;
+    this.registry = components.registry ?? new Registry();
+    this.counters = new Counters(this.registry);
     this.syncLimiter = new RateLimiter(perMinute(30), { clock: this.clock });
     this.syncLimits = { ...DEFAULT_SYNC_LIMITS, ...options.syncLimits };
     this.records = new NodeRecordStore(
@@ -1068,10 +1075,5 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
   /** One counter's value (summed over label sets matching `labels`). */
   counter(name: string, labels: Record<string, string> = {}): number {
     return this.counters.sum(name, labels);
-  }
-
-  /** Counters as Prometheus text exposition. */
-  metricsText(): string {
-    return this.counters.prometheus();
   }
 }

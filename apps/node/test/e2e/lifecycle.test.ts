@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type JsonValue, leaseCost, leaseEmission, leaseStake, parseJson } from '@xe/core-types';
 import type { KeyPair } from '@xe/crypto';
 import { createVmManager, vmName } from '@xe/lima-provider';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { noProcessMentions, processAlive, requestLease, runCli, TestNet, until } from './harness.js';
 
 /** Three `xe-node start` processes: 0 timekeeper, 1 provider (sandbox VMs), 2 consumer. */
@@ -101,5 +102,38 @@ describe('a lease across three node processes', () => {
     await until(async () => (await fetch(`${net.url(1)}/vms/${hash}`)).status === 404, 20_000, 'VM removed');
     for (const pid of details!.pids) expect(processAlive(pid)).toBe(false);
     expect(noProcessMentions(vmName(hash))).toBe(true);
+  });
+});
+
+describe('GET /metrics', () => {
+  it('parses as Prometheus text on every node, HELP and TYPE on every family, node, gossip and HTTP families present', async () => {
+    const expected = [
+      'xe_blocks_ingested_total',
+      'xe_ledger_blocks',
+      'xe_ledger_accounts',
+      'xe_vms_running',
+      'xe_peers',
+      'xe_blocks_held_for_retry',
+      'xe_node_info',
+      'xe_gossip_messages_total',
+      'xe_hello_ok_total',
+      'xe_requests_served_total',
+      'xe_api_http_requests_total',
+      'xe_api_http_request_duration_seconds',
+      'xe_api_tunnels_opened_total',
+    ];
+    for (const i of [0, 1, 2]) {
+      const res = await fetch(`${net.url(i)}/metrics`);
+      expect(res.status).toBe(200);
+      const families = parsePrometheusTextFormat(await res.text());
+      const names = families.map((f) => f.name);
+      expect(names).toEqual(expect.arrayContaining(expected));
+      expect(new Set(names).size).toBe(names.length);
+      for (const f of families) expect({ family: f.name, help: f.help.length > 0, type: f.type }).toEqual({ family: f.name, help: true, type: expect.stringMatching(/^(COUNTER|GAUGE|HISTOGRAM)$/) });
+    }
+    // The services' counters show on the nodes that did the work.
+    const names = async (i: number) => parsePrometheusTextFormat(await (await fetch(`${net.url(i)}/metrics`)).text()).map((f) => f.name);
+    expect(await names(1)).toEqual(expect.arrayContaining(['xe_offers_sent_total', 'xe_leases_accepted_total', 'xe_leases_settled_total']));
+    expect(await names(2)).toEqual(expect.arrayContaining(['xe_leases_requested_total']));
   });
 });

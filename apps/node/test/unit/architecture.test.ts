@@ -12,8 +12,20 @@ const ALLOWED: Record<string, string[]> = {
   '@xe/gossip': ['@xe/core-types', '@xe/crypto'],
   '@xe/timekeeper': ['@xe/core-types', '@xe/crypto'],
   '@xe/lima-provider': ['@xe/core-types'],
-  '@xe/api-server': ['@xe/core-types'],
-  '@xe/node': ['@xe/core-types', '@xe/crypto', '@xe/ledger', '@xe/gossip', '@xe/timekeeper', '@xe/lima-provider', '@xe/api-server'],
+  '@xe/api-contract': ['@xe/core-types'],
+  '@xe/api-server': ['@xe/core-types', '@xe/api-contract'],
+  '@xe/client': ['@xe/core-types', '@xe/api-contract'],
+  '@xe/node': [
+    '@xe/core-types',
+    '@xe/crypto',
+    '@xe/api-contract',
+    '@xe/ledger',
+    '@xe/gossip',
+    '@xe/timekeeper',
+    '@xe/lima-provider',
+    '@xe/api-server',
+    '@xe/client',
+  ],
 };
 
 const SOURCE = /\.(ts|mts|mjs|js|cjs)$/;

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPair, signMarketplace } from '@xe/crypto';
 import { openSshPrivateKey } from '@xe/lima-provider';
-import { Metrics } from '../../src/metrics.js';
 import { compareOffers } from '../../src/services/consumer.js';
 import { MarketplaceBook, type OfferMsg, parseMarketplace, verifyMarketplaceMsg } from '../../src/services/marketplace.js';
 import { readAccessKeySeed } from '../../src/ssh-key.js';
@@ -106,19 +105,5 @@ describe('access keys', () => {
     writeFileSync(g, 'hello');
     expect(() => readAccessKeySeed(g)).toThrow(/not an OpenSSH private key/);
     expect(() => readAccessKeySeed(join(dir, 'missing'))).toThrow(/cannot read access key/);
-  });
-});
-
-describe('metrics', () => {
-  it('renders Prometheus text with labels escaped', () => {
-    const m = new Metrics();
-    const c = m.counter('xe_test_total', 'A test counter');
-    c({ code: 'a"b' });
-    c({ code: 'a"b' }, 2);
-    m.gauge('xe_gauge', 'A gauge', () => 7);
-    const text = m.render();
-    expect(text).toContain('# TYPE xe_test_total counter');
-    expect(text).toContain('xe_test_total{code="a\\"b"} 3');
-    expect(text).toContain('xe_gauge 7');
   });
 });

@@ -46,11 +46,7 @@ export const nodeRoutes = [
   {
     method: 'GET',
     path: '/metrics',
-    description: 'Prometheus text: the node metrics and the HTTP metrics',
-    handler: (c, { deps, metrics }) => {
-      const own = deps.metrics();
-      const text = own === '' || own.endsWith('\n') ? own + metrics.render() : `${own}\n${metrics.render()}`;
-      return c.body(text, 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-    },
+    description: 'Prometheus text: every metric of the node registry (node, gossip, HTTP)',
+    handler: async (c, { metrics }) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }),
   },
 ] as const satisfies readonly RouteDef[];

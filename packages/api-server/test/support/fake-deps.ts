@@ -213,10 +213,6 @@ export class FakeDeps implements ApiDeps {
   async conflicts(): Promise<ConflictRecord[]> {
     return this.conflictList;
   }
-
-  metrics(): string {
-    return '# TYPE xe_ledger_blocks_total counter\nxe_ledger_blocks_total 42\n';
-  }
 }
 
 /** A fake with a little of everything: leases in every state, a provider, a VM, an account. */

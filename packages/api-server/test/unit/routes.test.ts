@@ -1,9 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { type JsonValue, stringifyJson, XeError } from '@xe/core-types';
-import { type ApiApp, createApp, ROUTES, type RouteKey } from '../../src/index.js';
+import { type ApiApp, createApp, HttpMetrics, ROUTES, type RouteKey } from '../../src/index.js';
 import { ACCESS_PUB, FakeDeps, hashOf, START_TIME, seededFake } from '../support/fake-deps.js';
 import { call, expectError, expectShape, LEASE_SHAPE, TOKEN } from '../support/http.js';
 import { FakeTunnelVerifier, fakeTunnelHeaders } from '../support/fake-tunnel-auth.js';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { Gauge, Registry } from 'prom-client';
 
 function setup(): { deps: FakeDeps; app: ApiApp } {
   const deps = seededFake();
@@ -109,14 +111,31 @@ const cases = {
   },
   'GET /metrics': {
     ok: async () => {
-      const { app } = setup();
+      // The node registers its own families in the registry it hands the API.
+      const registry = new Registry();
+      new Gauge({ name: 'xe_ledger_blocks', help: 'Blocks in the ledger', registers: [registry] }).set(42);
+      const deps = seededFake();
+      const app = createApp(deps, { tunnelAuth: new FakeTunnelVerifier(), rateLimit: false, metrics: new HttpMetrics(registry) });
       await call(app, 'GET', '/leases');
       const r = await call(app, 'GET', '/metrics');
       expect(r.status).toBe(200);
       expect(r.headers.get('content-type')).toContain('text/plain');
-      expect(r.text).toContain('xe_ledger_blocks_total 42');
+      expect(r.text).toContain('xe_ledger_blocks 42');
       expect(r.text).toContain('xe_api_http_requests_total{method="GET",route="GET /leases",status="200"} 1');
       expect(r.text).toMatch(/xe_api_http_request_duration_seconds_count\{method="GET",route="GET \/leases"\} 1/);
+      // A Prometheus text parser reads it, and every family has HELP and TYPE.
+      const families = parsePrometheusTextFormat(r.text);
+      expect(families.map((f) => f.name).sort()).toEqual(
+        [
+          'xe_api_http_request_duration_seconds',
+          'xe_api_http_requests_total',
+          'xe_api_tunnel_bytes_total',
+          'xe_api_tunnels_active',
+          'xe_api_tunnels_opened_total',
+          'xe_ledger_blocks',
+        ].sort(),
+      );
+      for (const f of families) expect({ name: f.name, help: f.help !== '', type: f.type }).toEqual({ name: f.name, help: true, type: expect.stringMatching(/^(COUNTER|GAUGE|HISTOGRAM)$/) });
     },
     errors: async () => {
       const { app } = setup();

@@ -7,6 +7,7 @@ import { encodeFrame, encodeJsonFrame } from '../../src/frames.js';
 import { libp2pPrivateKey, peerIdFromPubKeyHex } from '../../src/keys.js';
 import { Counters } from '../../src/metrics.js';
 import { normaliseResult, toTopicValidatorResult } from '../../src/validation.js';
+import { Registry } from 'prom-client';
 
 describe('validation mapping', () => {
   it('maps each action to the libp2p result in one place', () => {
@@ -43,15 +44,21 @@ describe('frames', () => {
 
 
 describe('counters', () => {
-  it('sums label sets and prints Prometheus text', () => {
-    const c = new Counters();
-    c.inc('xe_x_total', { topic: 't', reason: 'a' });
-    c.inc('xe_x_total', { topic: 't', reason: 'b' }, 2);
-    c.inc('xe_y_total');
-    expect(c.sum('xe_x_total', { topic: 't' })).toBe(3);
-    expect(c.get('xe_x_total', { reason: 'b', topic: 't' })).toBe(2);
-    expect(c.prometheus()).toBe(
-      '# TYPE xe_x_total counter\nxe_x_total{reason="a",topic="t"} 1\nxe_x_total{reason="b",topic="t"} 2\n# TYPE xe_y_total counter\nxe_y_total 1\n',
-    );
+  it('count into the Prometheus registry given, and sum label sets for code', async () => {
+    const registry = new Registry();
+    const c = new Counters(registry);
+    c.inc('xe_gossip_messages_total', { topic: 't', action: 'reject', reason: 'a' });
+    c.inc('xe_gossip_messages_total', { topic: 't', action: 'reject', reason: 'b' }, 2);
+    c.inc('xe_hello_ok_total');
+    expect(c.sum('xe_gossip_messages_total', { topic: 't' })).toBe(3);
+    expect(c.sum('xe_gossip_messages_total', { reason: 'b', topic: 't' })).toBe(2);
+    const text = await registry.metrics();
+    expect(text).toContain('# HELP xe_gossip_messages_total ');
+    expect(text).toContain('# TYPE xe_gossip_messages_total counter');
+    expect(text).toContain('xe_gossip_messages_total{topic="t",action="reject",reason="b"} 2');
+    expect(text).toContain('xe_hello_ok_total 1');
+    // a second set of counters on the same registry shares the families
+    new Counters(registry).inc('xe_hello_ok_total');
+    expect(await registry.metrics()).toContain('xe_hello_ok_total 2');
   });
 });
