@@ -9,6 +9,8 @@ export interface ArchiveComponents {
   params: NetworkParams;
   events: LedgerEvents;
   log: Logger;
+  /** finality: only leases whose accept is confirmed are archived */
+  isConfirmed?: (hash: string) => Promise<boolean>;
 }
 
 /**
@@ -21,6 +23,7 @@ export async function archiveExpired(c: ArchiveComponents, now: bigint, options:
   const done: string[] = [];
   for (const lease of await c.repos.leases.inState('accepted', options)) {
     if (now < lease.expiry + lp.escrow_expiry_ns + lp.archive_gap_ns) continue;
+    if (c.isConfirmed !== undefined && (lease.accept_hash === undefined || !(await c.isConfirmed(lease.accept_hash)))) continue;
     const m: Mutation = { ops: [], account: undefined as unknown as AccountState, supply: new Map(), leaseChanges: [] };
     const s = supplyOf(m, c.repos, 'XUSD');
     s.pending = subU64(s.pending, lease.cost);

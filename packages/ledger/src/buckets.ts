@@ -33,7 +33,41 @@ export const Bucket = {
   SUPPLY: 0x0d,
   /** order8 · leaseHash32 → (empty): all leases, oldest first */
   LEASE_ORDER: 0x0e,
+  // finality (SPEC §12); see README "Finality"
+  /** position · hash → (empty): a held candidate at a position (not applied) */
+  CANDIDATE: 0x0f,
+  /** position · representative32 → vote JSON (highest (round, timestamp)) */
+  VOTE: 0x10,
+  /** position → this node's lock JSON {block_hash, round} */
+  LOCK: 0x11,
+  /** blockHash32 → confirmation JSON */
+  CONFIRMATION: 0x12,
+  /** address32 → u64 confirmed height */
+  CONFIRMED: 0x13,
+  /** blockHash32 → undo record JSON (applied, unconfirmed blocks) */
+  UNDO: 0x14,
+  /** namedHash32 · dependentHash32 → (empty): unconfirmed blocks naming a block */
+  DEPENDENT: 0x15,
+  /** blockHash32 → held block JSON */
+  HELD: 0x16,
 } as const;
+
+/**
+ * Buckets whose content may differ between nodes that agree on the ledger: conflict
+ * records, vote sets, locks, which quorum a confirmation holds, held candidates, undo
+ * and dependency bookkeeping. `stateDigest(store, {exclude: FINALITY_LOCAL_BUCKETS})`
+ * compares the agreed state (chains, balances, pending, leases, supply, confirmed heights).
+ */
+export const FINALITY_LOCAL_BUCKETS: readonly number[] = [
+  Bucket.CONFLICT,
+  Bucket.CANDIDATE,
+  Bucket.VOTE,
+  Bucket.LOCK,
+  Bucket.CONFIRMATION,
+  Bucket.UNDO,
+  Bucket.DEPENDENT,
+  Bucket.HELD,
+];
 
 export type BucketId = (typeof Bucket)[keyof typeof Bucket];
 
@@ -110,6 +144,17 @@ export const keys = {
   conflict: (hash: string) => key(Bucket.CONFLICT, h(hash)),
   supply: (asset: keyof typeof ASSET_BYTES) => key(Bucket.SUPPLY, Uint8Array.of(ASSET_BYTES[asset])),
   bucket: (bucket: number) => key(bucket, EMPTY),
+  candidate: (position: Uint8Array, hash: string) => key(Bucket.CANDIDATE, position, h(hash)),
+  candidatePrefix: (position: Uint8Array) => key(Bucket.CANDIDATE, position),
+  vote: (position: Uint8Array, representative: string) => key(Bucket.VOTE, position, h(representative)),
+  votePrefix: (position: Uint8Array) => key(Bucket.VOTE, position),
+  lock: (position: Uint8Array) => key(Bucket.LOCK, position),
+  confirmation: (hash: string) => key(Bucket.CONFIRMATION, h(hash)),
+  confirmed: (address: string) => key(Bucket.CONFIRMED, h(address)),
+  undo: (hash: string) => key(Bucket.UNDO, h(hash)),
+  dependent: (named: string, dependent: string) => key(Bucket.DEPENDENT, h(named), h(dependent)),
+  dependentPrefix: (named: string) => key(Bucket.DEPENDENT, h(named)),
+  held: (hash: string) => key(Bucket.HELD, h(hash)),
 };
 
 /** The exclusive upper bound of all keys starting with `prefix`. */

@@ -50,6 +50,22 @@ export const LedgerErrorCodes = {
   SETTLE_TOO_LATE: 'SETTLE_TOO_LATE',
   FORCE_SETTLE_WINDOW: 'FORCE_SETTLE_WINDOW',
   CANCEL_TOO_EARLY: 'CANCEL_TOO_EARLY',
+  // finality (SPEC §12)
+  /** a second candidate at a position: held, not applied, until the vote decides */
+  FORK_HELD: 'FORK_HELD',
+  /** a sibling of a confirmed block: rejected outright */
+  FORK_CONFIRMED: 'FORK_CONFIRMED',
+  TOO_MANY_CANDIDATES: 'TOO_MANY_CANDIDATES',
+  VOTE_INVALID: 'VOTE_INVALID',
+  NOT_A_REPRESENTATIVE: 'NOT_A_REPRESENTATIVE',
+  VOTE_STALE: 'VOTE_STALE',
+  VOTE_EQUIVOCATION: 'VOTE_EQUIVOCATION',
+  VOTE_POSITION_MISMATCH: 'VOTE_POSITION_MISMATCH',
+  /** a vote signed with this node's own key that it did not cast: the node stops voting */
+  OWN_KEY_VOTE: 'OWN_KEY_VOTE',
+  CONFIRMATION_INVALID: 'CONFIRMATION_INVALID',
+  /** a vote or confirmation for a block not seen yet (held or retryable) */
+  UNKNOWN_BLOCK: 'UNKNOWN_BLOCK',
   // ledger and store
   INVALID_BUNDLE: 'INVALID_BUNDLE',
   NETWORK_MISMATCH: 'NETWORK_MISMATCH',
@@ -68,6 +84,7 @@ export const RETRYABLE_CODES: ReadonlySet<LedgerErrorCode> = new Set<LedgerError
   LedgerErrorCodes.UNKNOWN_SOURCE,
   LedgerErrorCodes.UNKNOWN_CERTIFICATE,
   LedgerErrorCodes.LEASE_NOT_ACCEPTED,
+  LedgerErrorCodes.UNKNOWN_BLOCK,
 ]);
 
 /** A block (or certificate) broke a rule; carried inside admission, surfaced as a rejection. */

@@ -1,10 +1,16 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from '@xe/core-types';
-import type { BlockEvent, LeaseEvent } from './types.js';
+import type { Logger, Vote } from '@xe/core-types';
+import type { BlockEvent, ConflictRecord, LeaseEvent } from './types.js';
 
 export interface LedgerEventMap {
   block: [BlockEvent];
   lease: [LeaseEvent];
+  /** finality: a vote this node cast, to gossip on `xe/votes` */
+  vote: [Vote];
+  /** finality: a block became confirmed (explicitly or as a dependency of one) */
+  confirmed: [{ hash: string }];
+  /** finality: a block was dropped (lost, built on a loser, a confirmed block's sibling) */
+  dropped: [ConflictRecord];
 }
 
 /** Committed blocks and lease state changes, emitted after the batch is written. */

@@ -1,4 +1,4 @@
-export { Bucket, STATE_BYTES } from './buckets.js';
+export { Bucket, FINALITY_LOCAL_BUCKETS, STATE_BYTES } from './buckets.js';
 export {
   buildAccept,
   buildCancel,
@@ -21,6 +21,16 @@ export {
 export { type CreateGenesisOptions, createGenesisBundle, DEFAULT_GENESIS_SUPPLY, type GenesisAllocation } from './genesis.js';
 export type { CertificateResult } from './admission/certificate.js';
 export { LedgerEvents, type LedgerEventMap } from './events.js';
+export { Election, type Tally, type VoteIntake } from './finality/election.js';
+export {
+  type ConfirmationResult,
+  type FinalityOptions,
+  MAX_HELD_VOTES,
+  type TickResult,
+  type VoteResult,
+} from './finality/engine.js';
+export { namedBy, positionsOf } from './finality/positions.js';
+export { type ConfirmationCheck, verifyConfirmation } from './finality/verify.js';
 export { checkConsistency, Ledger, type LedgerOptions, SCHEMA_VERSION } from './ledger.js';
 export { toApiLease } from './lease-view.js';
 export { sealBlock } from './seal.js';

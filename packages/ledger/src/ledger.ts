@@ -3,16 +3,22 @@ import {
   type AdmitResult,
   type Asset,
   type Block,
+  bytesToHex,
   type Certificate,
   type Clock,
+  type Confirmation,
   type GenesisBundle,
   isXeError,
   type Logger,
   type NetworkParams,
   parseBlock,
+  parseConfirmation,
+  parseVote,
   silentLogger,
   systemClock,
+  validateFinalityParams,
   validateNetworkParams,
+  type Vote,
 } from '@xe/core-types';
 import { networkHash } from '@xe/crypto';
 import { Admission } from './admission/admit.js';
@@ -21,6 +27,7 @@ import { archiveExpired } from './archive.js';
 import { verifyLedgerState } from './consistency.js';
 import { LedgerErrorCodes as C, LedgerOpenError, LedgerStoreError } from './errors.js';
 import { LedgerEvents } from './events.js';
+import { type ConfirmationResult, FinalityEngine, type FinalityOptions, type TickResult, type VoteResult } from './finality/engine.js';
 import { isHash } from './hex.js';
 import { SerialQueue } from './queue.js';
 import { Repositories } from './repos/index.js';
@@ -47,6 +54,8 @@ export const SCHEMA_VERSION = 2;
 export interface LedgerOptions {
   clock?: Clock;
   logger?: Logger;
+  /** run finality (SPEC §12); without it a fork is first-seen (rejected `FORK`, recorded) */
+  finality?: FinalityOptions;
 }
 
 /**
@@ -64,6 +73,7 @@ export class Ledger {
   private readonly log: Logger;
   private readonly repos: Repositories;
   private readonly admission: Admission;
+  private readonly engine: FinalityEngine | undefined;
   private readonly queue = new SerialQueue();
   private closed = false;
 
@@ -84,7 +94,22 @@ export class Ledger {
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? silentLogger;
     this.repos = new Repositories(store);
-    this.admission = new Admission({ repos: this.repos, params: this.params, events: this.events, log: this.log });
+    if (options.finality !== undefined) {
+      this.engine = new FinalityEngine(options.finality, {
+        repos: this.repos,
+        events: this.events,
+        log: this.log,
+        networkId: this.networkId,
+        bundle: new Set(bundle.blocks.map((b) => b.hash)),
+      });
+    }
+    this.admission = new Admission({
+      repos: this.repos,
+      params: this.params,
+      events: this.events,
+      log: this.log,
+      ...(this.engine === undefined ? {} : { finality: this.engine }),
+    });
   }
 
   /**
@@ -97,8 +122,16 @@ export class Ledger {
     } catch (err) {
       throw new LedgerOpenError(C.INVALID_BUNDLE, `invalid genesis bundle: ${(err as Error).message}`, { cause: err });
     }
+    if (options.finality !== undefined) {
+      try {
+        validateFinalityParams(options.finality.params);
+      } catch (err) {
+        throw new LedgerOpenError(C.INVALID_BUNDLE, `invalid finality params: ${(err as Error).message}`, { cause: err });
+      }
+    }
     const netHash = networkHash(bundle);
     const ledger = new Ledger(store, bundle, netHash, options);
+    await ledger.engine?.attach(ledger.admission, bundle.blocks);
     const meta = ledger.repos.meta;
     const storedHash = await meta.get('network_hash');
     if (storedHash !== undefined) {
@@ -185,6 +218,80 @@ export class Ledger {
     return isHash(provider) ? this.repos.certificates.ofProvider(provider, options) : [];
   }
 
+  // ---- finality (SPEC §12)
+
+  /** Whether this ledger runs finality (opened with `finality` options). */
+  get finalityEnabled(): boolean {
+    return this.engine !== undefined;
+  }
+
+  /** True when this node's key signed a vote it did not cast: it stopped voting. */
+  get votingHalted(): boolean {
+    return this.engine?.halted ?? false;
+  }
+
+  /** Takes a vote (a Vote, or JSON to parse). Without finality: rejected `NOT_A_REPRESENTATIVE`. */
+  addVote(input: Vote | unknown, options: { origin?: 'live' | 'sync'; now?: bigint } = {}): Promise<VoteResult> {
+    let vote: Vote;
+    try {
+      vote = parseVote(input);
+    } catch (err) {
+      return Promise.resolve({ status: 'rejected', code: C.BAD_SHAPE, message: (err as Error).message, retryable: false });
+    }
+    const engine = this.engine;
+    if (engine === undefined) {
+      return Promise.resolve({ status: 'rejected', code: C.NOT_A_REPRESENTATIVE, message: 'this ledger runs no finality', retryable: false });
+    }
+    const now = options.now ?? this.clock();
+    return this.queue.run(() => engine.addVote(vote, options.origin ?? 'live', now));
+  }
+
+  /** Takes a confirmation from a peer; verified against the representatives' weights. */
+  addConfirmation(input: Confirmation | unknown, options: { now?: bigint } = {}): Promise<ConfirmationResult> {
+    let conf: Confirmation;
+    try {
+      conf = parseConfirmation(input);
+    } catch (err) {
+      return Promise.resolve({ status: 'rejected', code: C.BAD_SHAPE, message: (err as Error).message, retryable: false });
+    }
+    const engine = this.engine;
+    if (engine === undefined) {
+      return Promise.resolve({ status: 'rejected', code: C.CONFIRMATION_INVALID, message: 'this ledger runs no finality', retryable: false });
+    }
+    const now = options.now ?? this.clock();
+    return this.queue.run(() => engine.addConfirmation(conf, now));
+  }
+
+  /** Round timeouts and the confirmation-fetch list; call about every 100 ms. */
+  finalityTick(now: bigint = this.clock()): Promise<TickResult> {
+    const engine = this.engine;
+    if (engine === undefined) return Promise.resolve({ votes: [], fetch: [] });
+    return this.queue.run(() => engine.tick(now));
+  }
+
+  /** A block counts as confirmed: the bundle's blocks always; without finality, every stored block. */
+  async isConfirmed(hash: string): Promise<boolean> {
+    if (!isHash(hash)) return false;
+    if (this.engine === undefined) return this.repos.blocks.has(hash);
+    return this.engine.isConfirmed(hash);
+  }
+
+  /** The newest confirmed block of an account's chain and its height (undefined: none). */
+  async confirmedFrontier(address: string): Promise<{ frontier: string; height: bigint } | undefined> {
+    if (!isHash(address)) return undefined;
+    const acct = await this.repos.accounts.get(address);
+    if (acct === undefined) return undefined;
+    const height = this.engine === undefined ? acct.height : await this.engine.confirmedHeight(address);
+    if (height === 0n) return undefined;
+    const ref = await this.repos.blocks.hashAt(address, height);
+    return ref === undefined ? undefined : { frontier: bytesToHex(ref), height };
+  }
+
+  /** The stored confirmation of a block (one quorum of final votes). */
+  async getConfirmation(hash: string): Promise<Confirmation | undefined> {
+    return isHash(hash) && this.engine !== undefined ? this.engine.getConfirmation(hash) : undefined;
+  }
+
   // ---- housekeeping
 
   /**
@@ -193,7 +300,9 @@ export class Ledger {
    * forfeited and the lease becomes `expired`. One batch per lease. Returns the hashes.
    */
   archiveSweep(now: bigint = this.clock(), options: AbortOptions = {}): Promise<string[]> {
-    return this.queue.run(() => archiveExpired({ repos: this.repos, params: this.params, events: this.events, log: this.log }, now, options));
+    const engine = this.engine;
+    const c = { repos: this.repos, params: this.params, events: this.events, log: this.log };
+    return this.queue.run(() => archiveExpired(engine === undefined ? c : { ...c, isConfirmed: (h) => engine.isConfirmed(h) }, now, options));
   }
 
   /** Accepted leases whose expiry has passed at `now` (due for settlement). */

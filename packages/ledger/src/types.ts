@@ -83,17 +83,37 @@ export interface SupplyView extends SupplyCounters {
   balances: bigint;
 }
 
-/** A second block at a taken chain position (first seen wins). */
+/** Why a block lost its place (finality); absent on first-seen forks. */
+export type ConflictReason = 'lost' | 'dependent' | 'confirmed_sibling' | 'invalid';
+
+/**
+ * A block that lost: without finality a second block at a taken chain position (first
+ * seen wins); with finality a candidate that lost a vote, a block built on one, a sibling
+ * of a confirmed block, or a confirmed block that broke a rule when applied.
+ */
 export interface ConflictRecord {
   account: string;
   previous: Hash | '0';
   /** the block that holds the position */
   existing: Hash;
-  /** the rejected block's hash */
+  /** the rejected (dropped) block's hash */
   rejected: Hash;
   block: Block;
   /** local time of detection */
   detected_at: bigint;
+  /** finality: the confirmed block that won (for `dependent`, the winner that dropped its ancestor) */
+  winner?: Hash;
+  reason?: ConflictReason;
+}
+
+/** Before-images of what an applied, unconfirmed block wrote (finality rollback). */
+export interface UndoRecord {
+  /** apply order: rollbacks run newest first */
+  seq: bigint;
+  /** hex key → hex value before the block, or null (absent) */
+  writes: [string, string | null][];
+  /** supply counters the block added, per asset (subtracted on rollback) */
+  supply: [Asset, SupplyCounters][];
 }
 
 export interface AddBlockOptions {

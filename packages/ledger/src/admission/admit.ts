@@ -1,25 +1,43 @@
 import { type AdmitResult, type Block, I64_MIN, isXeError, type Logger, type NetworkParams } from '@xe/core-types';
 import { emitSafely, type LedgerEvents } from '../events.js';
 import { BlockRejection, LedgerErrorCodes as C, LedgerStoreError, reject } from '../errors.js';
-import { newMutation } from '../mutation.js';
+import { type Mutation, newMutation } from '../mutation.js';
 import type { Repositories } from '../repos/index.js';
+import type { BatchOp } from '../store.js';
 import { type AdmitOrigin, applyRules } from '../rules/index.js';
 import type { AccountState } from '../types.js';
 import { rejectFork } from './fork.js';
 import { checkHash, checkLiveTime, checkShape, checkSignature, checkWork } from './steps.js';
+
+/** What admission asks of finality (SPEC §12) when a ledger runs it; absent: first-seen forks. */
+export interface AdmissionFinality {
+  /** A held candidate with this hash exists (a second offer of it is a duplicate). */
+  isHeld(hash: string): Promise<boolean>;
+  /** A block whose previous is not the frontier: hold it as a competing candidate, or reject. */
+  offFrontier(block: Block, acct: AccountState, now: bigint): Promise<AdmitResult>;
+  /** An outcome block whose lease outcome is already taken: hold it, or undefined to reject as usual. */
+  outcomeTaken(block: Block, err: BlockRejection, now: bigint): Promise<AdmitResult | undefined>;
+  /** Bookkeeping writes for an applied, unconfirmed block (before-images of `ops`, dependents). */
+  beforeCommit(block: Block, ops: readonly BatchOp[], supply: Mutation['supply']): Promise<BatchOp[]>;
+  /** After the block's batch: elections, own votes, held votes. */
+  afterCommit(block: Block, now: bigint): Promise<void>;
+}
 
 export interface AdmissionComponents {
   repos: Repositories;
   params: NetworkParams;
   events: LedgerEvents;
   log: Logger;
+  finality?: AdmissionFinality;
 }
 
 /** Block admission (SPEC §3.4): the steps in order, type rules, one atomic batch. Callers serialize. */
 export class Admission {
   constructor(private readonly c: AdmissionComponents) {}
 
-  async admit(input: Block, origin: AdmitOrigin, now: bigint): Promise<AdmitResult> {
+  /** Admits one block. `extraOps` join its batch (a held winner's own records, removed as it is applied). */
+  async admit(input: Block, origin: AdmitOrigin, now: bigint, extraOps: readonly BatchOp[] = []): Promise<AdmitResult> {
+    const fin = this.c.finality;
     let hash: string | undefined;
     try {
       const block = checkShape(input);
@@ -27,6 +45,7 @@ export class Admission {
       hash = block.hash;
       // 3. already stored: idempotent success
       if (await this.c.repos.blocks.hasDigest(digest)) return { status: 'duplicate', hash };
+      if (fin !== undefined && extraOps.length === 0 && (await fin.isHeld(hash))) return { status: 'duplicate', hash };
       checkWork(block, origin, this.c.params.pow_difficulty);
       const acct = await this.c.repos.accounts.get(block.account);
       const pubKey = checkSignature(block, acct);
@@ -35,6 +54,7 @@ export class Admission {
       if (acct === undefined) {
         if (block.previous !== '0') reject(C.UNKNOWN_PREVIOUS, `previous: ${block.previous} is unknown`);
       } else if (block.previous !== acct.frontier) {
+        if (fin !== undefined) return await fin.offFrontier(block, acct, now);
         return await rejectFork(this.c.repos, block, acct, now, this.c.log);
       } else if (block.pub_key !== undefined) {
         reject(C.UNEXPECTED_PUB_KEY, "pub_key: only on an account's first block");
@@ -45,18 +65,26 @@ export class Admission {
       if (block.timestamp < head.last_timestamp) reject(C.TIMESTAMP_BEFORE_PREVIOUS, 'timestamp: before the previous block');
       // 8. type rules
       const m = newMutation(head);
-      await applyRules({ repos: this.c.repos, params: this.c.params, origin, now }, block, m);
+      try {
+        await applyRules({ repos: this.c.repos, params: this.c.params, origin, now }, block, m);
+      } catch (err) {
+        const held = fin !== undefined && err instanceof BlockRejection ? await fin.outcomeTaken(block, err, now) : undefined;
+        if (held !== undefined) return held;
+        throw err;
+      }
       // 9. commit atomically
       head.frontier = hash;
       head.height += 1n;
       head.last_timestamp = block.timestamp;
       m.ops.push(...this.c.repos.blocks.putOps(block, digest, head.height), this.c.repos.accounts.putOp(head));
-      m.ops.push(...this.c.repos.supply.putOps(m.supply));
+      if (fin !== undefined) m.ops.push(...(await fin.beforeCommit(block, m.ops, m.supply)));
+      m.ops.push(...this.c.repos.supply.putOps(m.supply), ...extraOps);
       await this.c.repos.commit(m.ops);
       this.c.repos.accounts.remember(head);
       this.c.repos.supply.remember(m.supply);
       emitSafely(this.c.events, this.c.log, 'block', { block, origin });
       for (const ev of m.leaseChanges) emitSafely(this.c.events, this.c.log, 'lease', ev);
+      if (fin !== undefined) await fin.afterCommit(block, now);
       return { status: 'accepted', hash, block };
     } catch (err) {
       return rejectionOf(err, hash);

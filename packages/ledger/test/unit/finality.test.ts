@@ -1,0 +1,243 @@
+import { describe, expect, it } from '@jest/globals';
+import { type Block, parseFinalityParams, type Vote } from '@xe/core-types';
+import { keyPairFromSeed, signVote } from '@xe/crypto';
+import { buildReceive, buildSend, LedgerErrorCodes as C, verifyConfirmation } from '../../src/index.js';
+import { expectAccepted, head, K, NETWORK, S, seal, T0, XUSD } from '../helpers.js';
+import { agreedDigest, type FWorld, fworld, PARAMS, REPS, votesFor } from '../support/finality.js';
+
+const stranger = keyPairFromSeed(new Uint8Array(32).fill(0x99));
+
+/** Two sends of alice on the same previous: to bob (5 XUSD) and to carol (7 XUSD). */
+async function forkPair(w: FWorld): Promise<[Block, Block]> {
+  const h = await head(w.ledger, K.alice);
+  const a = await seal(buildSend(h, { destination: K.bob.address, asset: 'XUSD', amount: XUSD(5n), timestamp: T0 }), K.alice);
+  const b = await seal(buildSend(h, { destination: K.carol.address, asset: 'XUSD', amount: XUSD(7n), timestamp: T0 }), K.alice);
+  return [a, b];
+}
+
+/** Every account's frontier is confirmed. */
+async function allConfirmed(ledger: FWorld['ledger']): Promise<boolean> {
+  for (const f of await ledger.frontiers()) if ((await ledger.confirmedFrontier(f.account))?.frontier !== f.frontier) return false;
+  return true;
+}
+
+async function feedVotes(w: FWorld, votes: Vote[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const v of votes) out.push((await w.ledger.addVote(v, { origin: 'live' })).status);
+  return out;
+}
+
+describe('finality params', () => {
+  it('parses and validates: quorum 51..100, weights > 0, no duplicates', () => {
+    const json = { representatives: [{ address: REPS[0]!.address, weight: 2 }], quorum_pct: 67 };
+    expect(parseFinalityParams(json)).toEqual({ representatives: [{ address: REPS[0]!.address, weight: 2n }], quorum_pct: 67 });
+    const bad = [
+      { ...json, quorum_pct: 50 },
+      { ...json, quorum_pct: 101 },
+      { ...json, representatives: [{ address: REPS[0]!.address, weight: 0 }] },
+      { ...json, representatives: [json.representatives[0], json.representatives[0]] },
+      { ...json, representatives: [] },
+      { ...json, extra: 1 },
+    ];
+    for (const b of bad) expect(() => parseFinalityParams(b)).toThrow();
+  });
+});
+
+describe('finality: failures first', () => {
+  it('rejects a forged vote, a vote by a non-representative, a stale live vote; holds votes for unknown blocks', async () => {
+    const w = await fworld();
+    const [a] = await forkPair(w);
+    expectAccepted(await w.ledger.addBlock(a, { origin: 'live' }));
+    const [good] = votesFor(a, [REPS[0]!]);
+    const forged = { ...good!, block_hash: 'ab'.repeat(32) };
+    expect(await w.ledger.addVote(forged)).toMatchObject({ status: 'rejected', code: C.VOTE_INVALID });
+    const foreignKey = { ...good!, pub_key: REPS[1]!.pubKeyHex };
+    expect(await w.ledger.addVote(foreignKey)).toMatchObject({ status: 'rejected', code: C.VOTE_INVALID });
+    expect(await w.ledger.addVote(votesFor(a, [stranger])[0])).toMatchObject({ status: 'rejected', code: C.NOT_A_REPRESENTATIVE });
+    const stale = votesFor(a, [REPS[0]!], { timestamp: T0 - 301n * S })[0]!;
+    expect(await w.ledger.addVote(stale)).toMatchObject({ status: 'rejected', code: C.VOTE_STALE });
+    expect((await w.ledger.addVote(stale, { origin: 'sync' })).status).toBe('counted');
+    expect(await w.ledger.addVote({ nope: 1 })).toMatchObject({ status: 'rejected', code: C.BAD_SHAPE });
+    const unknown = signVote({ position: { type: 'chain', account: K.bob.address, previous: '0' }, block_hash: 'cd'.repeat(32), round: 0, final: true, timestamp: T0 }, REPS[0]!, NETWORK);
+    expect((await w.ledger.addVote(unknown)).status).toBe('held');
+    const wrongPos = signVote({ position: { type: 'chain', account: K.bob.address, previous: '0' }, block_hash: a.hash, round: 0, final: true, timestamp: T0 }, REPS[0]!, NETWORK);
+    expect(await w.ledger.addVote(wrongPos)).toMatchObject({ status: 'rejected', code: C.VOTE_POSITION_MISMATCH });
+    expect(await w.ledger.isConfirmed(a.hash)).toBe(false);
+  });
+
+  it('confirms nothing short of quorum; one more final vote confirms (and everything below)', async () => {
+    const w = await fworld();
+    const [a] = await forkPair(w);
+    expectAccepted(await w.ledger.addBlock(a, { origin: 'live' }));
+    const opening = (await w.ledger.getBlock(a.previous))!;
+    expect(await w.ledger.isConfirmed(opening.hash)).toBe(false);
+    expect(await feedVotes(w, votesFor(a, [REPS[0]!]))).toEqual(['counted']);
+    // converge votes of everyone are not final votes
+    await feedVotes(w, votesFor(a, [REPS[1]!, REPS[2]!], { final: false, timestamp: T0 - 1n }));
+    expect(await w.ledger.isConfirmed(a.hash)).toBe(false);
+    expect((await w.ledger.confirmedFrontier(K.alice.address))).toBeUndefined();
+    await feedVotes(w, votesFor(a, [REPS[1]!]));
+    expect(await w.ledger.isConfirmed(a.hash)).toBe(true);
+    expect(await w.ledger.isConfirmed(opening.hash)).toBe(true);
+    expect(await w.ledger.confirmedFrontier(K.alice.address)).toEqual({ frontier: a.hash, height: (await w.ledger.getStoredBlock(a.hash))!.height });
+    const conf = (await w.ledger.getConfirmation(a.hash))!;
+    expect(conf.votes).toHaveLength(2);
+    expect(verifyConfirmation(conf, PARAMS, NETWORK)).toMatchObject({ ok: true });
+    // a later vote for a confirmed block changes nothing
+    expect(await feedVotes(w, votesFor(a, [REPS[2]!]))).toEqual(['duplicate']);
+  });
+
+  it('rejects a confirmation short of quorum or carrying a forged vote', async () => {
+    const w = await fworld();
+    const [a] = await forkPair(w);
+    expectAccepted(await w.ledger.addBlock(a, { origin: 'live' }));
+    const [v0, v1] = votesFor(a, [REPS[0]!, REPS[1]!]);
+    const cases = [
+      { block_hash: a.hash, votes: [v0] },
+      { block_hash: a.hash, votes: [v0, v0] },
+      { block_hash: a.hash, votes: [v0, { ...v1!, signature: v0!.signature }] },
+      { block_hash: a.hash, votes: [v0, { ...v1!, final: false }] },
+      { block_hash: a.hash, votes: [v0, votesFor(a, [stranger])[0]] },
+      { block_hash: a.hash, votes: [] },
+    ];
+    for (const c of cases) expect(await w.ledger.addConfirmation(c)).toMatchObject({ status: 'rejected', code: C.CONFIRMATION_INVALID });
+    expect(await w.ledger.isConfirmed(a.hash)).toBe(false);
+    expect(await w.ledger.addConfirmation({ block_hash: a.hash, votes: [v0, v1] })).toEqual({ status: 'confirmed', hash: a.hash });
+    expect(await w.ledger.isConfirmed(a.hash)).toBe(true);
+  });
+
+  it('reports equivocation; a vote under its own key that it did not cast stops a representative', async () => {
+    const w = await fworld();
+    const [a, b] = await forkPair(w);
+    expectAccepted(await w.ledger.addBlock(a, { origin: 'live' }));
+    expect((await w.ledger.addBlock(b, { origin: 'live' })).status).toBe('rejected');
+    const [va] = votesFor(a, [REPS[0]!], { final: false });
+    const [vb] = votesFor(b, [REPS[0]!], { final: false });
+    expect((await w.ledger.addVote(va)).status).toBe('counted');
+    expect(await w.ledger.addVote(vb)).toMatchObject({ status: 'rejected', code: C.VOTE_EQUIVOCATION });
+
+    const r = await fworld(REPS[0]);
+    const votes: Vote[] = [];
+    r.ledger.events.on('vote', (v) => votes.push(v));
+    const [x] = await forkPair(r);
+    expectAccepted(await r.ledger.addBlock(x, { origin: 'live' }));
+    expect(votes.some((v) => v.block_hash === x.hash && !v.final)).toBe(true);
+    expect(r.ledger.votingHalted).toBe(false);
+    expect((await r.ledger.finalityTick()).votes.some((v) => v.block_hash === x.hash)).toBe(true);
+    const notMine = votesFor(x, [REPS[0]!], { round: 3, final: false })[0]!;
+    expect(await r.ledger.addVote(notMine)).toMatchObject({ status: 'rejected', code: C.OWN_KEY_VOTE });
+    expect(r.ledger.votingHalted).toBe(true);
+    const before = votes.length;
+    r.clock.now += 10n * S;
+    expect((await r.ledger.finalityTick()).votes).toEqual([]);
+    expect(votes.length).toBe(before);
+  });
+
+  it('holds at most 10 candidates per position; an 11th is rejected', async () => {
+    const w = await fworld();
+    const h = await head(w.ledger, K.alice);
+    const results: string[] = [];
+    for (let i = 1n; i <= 11n; i++) {
+      const b = await seal(buildSend(h, { destination: K.bob.address, asset: 'XUSD', amount: i, timestamp: T0 }), K.alice);
+      const r = await w.ledger.addBlock(b, { origin: 'live' });
+      results.push(r.status === 'rejected' ? r.code : r.status);
+    }
+    expect(results).toEqual(['accepted', ...Array(9).fill(C.FORK_HELD), C.TOO_MANY_CANDIDATES]);
+  });
+
+  it('drops a losing candidate with every block built on it; conflicts name the winner; supply exact', async () => {
+    const w = await fworld();
+    const [a, b] = await forkPair(w);
+    expectAccepted(await w.ledger.addBlock(a, { origin: 'live' }));
+    // bob receives the first-seen send and spends from it
+    const recv = await seal(buildReceive(await head(w.ledger, K.bob), (await w.ledger.pendingFor(K.bob.address)).find((p) => p.hash === a.hash)!, T0 + 1n), K.bob);
+    expectAccepted(await w.ledger.addBlock(recv, { origin: 'live' }));
+    const spend = await seal(buildSend(await head(w.ledger, K.bob), { destination: K.carol.address, asset: 'XUSD', amount: XUSD(1001n), timestamp: T0 + 2n }), K.bob);
+    expectAccepted(await w.ledger.addBlock(spend, { origin: 'live' }));
+    expect((await w.ledger.addBlock(b, { origin: 'live' })).status).toBe('rejected');
+    // a block on the held candidate waits
+    const onHeld = await seal({ ...buildSend(await head(w.ledger, K.alice), { destination: K.bob.address, asset: 'XUSD', amount: 1n, timestamp: T0 + 3n }), previous: b.hash, balance: XUSD(993n) - 1n } as never, K.alice);
+    expect(await w.ledger.addBlock(onHeld, { origin: 'live' })).toMatchObject({ status: 'rejected', code: C.UNKNOWN_PREVIOUS, retryable: true });
+
+    await feedVotes(w, votesFor(b, [REPS[1]!, REPS[2]!]));
+    expect(await w.ledger.isConfirmed(b.hash)).toBe(true);
+    for (const gone of [a, recv, spend]) expect(await w.ledger.hasBlock(gone.hash)).toBe(false);
+    expect((await w.ledger.getAccount(K.alice.address))!.balances.XUSD).toBe(XUSD(993n));
+    expect((await w.ledger.getAccount(K.bob.address))!.balances.XUSD).toBe(XUSD(1000n));
+    expect((await w.ledger.getAccount(K.bob.address))!.frontier).toBe(recv.previous);
+    expect((await w.ledger.pendingFor(K.carol.address)).map((p) => p.hash)).toEqual([b.hash]);
+    const conflicts = await w.ledger.conflicts();
+    const byHash = new Map(conflicts.map((c) => [c.rejected, c]));
+    expect(byHash.get(a.hash)).toMatchObject({ reason: 'lost', winner: b.hash });
+    expect(byHash.get(recv.hash)).toMatchObject({ reason: 'dependent', winner: b.hash });
+    expect(byHash.get(spend.hash)).toMatchObject({ reason: 'dependent', winner: b.hash });
+    expect((await w.ledger.checkConsistency()).problems).toEqual([]);
+    // now the block on the winner is admitted
+    expectAccepted(await w.ledger.addBlock(onHeld, { origin: 'live' }));
+    // a sibling of the confirmed block is rejected outright
+    const late = await seal(buildSend({ ...(await head(w.ledger, K.alice)), frontier: a.previous, height: 1n, balances: { XE: XUSD(50n), XUSD: XUSD(1000n) } }, { destination: K.bob.address, asset: 'XUSD', amount: 3n, timestamp: T0 }), K.alice);
+    expect(await w.ledger.addBlock(late, { origin: 'live' })).toMatchObject({ status: 'rejected', code: C.FORK_CONFIRMED, retryable: false });
+    expect((await w.ledger.conflicts()).find((c) => c.rejected === late.hash)).toMatchObject({ reason: 'confirmed_sibling', winner: b.hash });
+    expect((await w.ledger.checkConsistency()).problems).toEqual([]);
+  });
+
+  it('keeps first-seen behaviour without finality options', async () => {
+    const { world } = await import('../helpers.js');
+    const w = await world();
+    const [a, b] = await forkPair({ ledger: w.ledger, store: w.store, clock: w.clock });
+    expectAccepted(await w.ledger.addBlock(a, { origin: 'live' }));
+    expect(await w.ledger.addBlock(b, { origin: 'live' })).toMatchObject({ status: 'rejected', code: C.FORK });
+    expect(await w.ledger.isConfirmed(a.hash)).toBe(true);
+    expect(await w.ledger.addVote(votesFor(a, [REPS[0]!])[0])).toMatchObject({ status: 'rejected', code: C.NOT_A_REPRESENTATIVE });
+  });
+});
+
+describe('finality: convergence', () => {
+  it('three voting ledgers that saw different candidates first confirm one and agree', async () => {
+    const first = await fworld(REPS[0]);
+    const nodes = [first, await fworld(REPS[1], first.ledger), await fworld(REPS[2], first.ledger)];
+    const [a, b] = await forkPair(nodes[0]!);
+    const inbox: Vote[][] = nodes.map(() => []);
+    for (const [i, n] of nodes.entries()) {
+      n.ledger.events.on('vote', (v) => {
+        for (const j of nodes.keys()) if (j !== i) inbox[j]!.push(v);
+      });
+    }
+    const deliver = async () => {
+      for (let pass = 0; pass < 100 && inbox.some((q) => q.length > 0); pass++) {
+        for (const [j, n] of nodes.entries()) {
+          const q = inbox[j]!.splice(0);
+          for (const v of q) {
+            await n.ledger.addVote(v);
+          }
+        }
+      }
+    };
+    // node 0 sees a first; nodes 1 and 2 see b first
+    await nodes[0]!.ledger.addBlock(a, { origin: 'live' });
+    await nodes[1]!.ledger.addBlock(b, { origin: 'live' });
+    await nodes[2]!.ledger.addBlock(b, { origin: 'live' });
+    await deliver();
+    await nodes[0]!.ledger.addBlock(b, { origin: 'live' });
+    await nodes[1]!.ledger.addBlock(a, { origin: 'live' });
+    await nodes[2]!.ledger.addBlock(a, { origin: 'live' });
+    await deliver();
+    const settled = async () => (await Promise.all(nodes.map((n) => allConfirmed(n.ledger)))).every(Boolean);
+    for (let round = 0; round < 6 && !(await settled()); round++) {
+      for (const n of nodes) {
+        n.clock.now += 2n * S;
+        await n.ledger.finalityTick();
+      }
+      await deliver();
+    }
+    expect(await settled()).toBe(true);
+    for (const n of nodes) {
+      expect(await n.ledger.isConfirmed(b.hash)).toBe(true);
+      expect(await n.ledger.hasBlock(a.hash)).toBe(false);
+      expect((await n.ledger.getAccount(K.alice.address))!.frontier).toBe(b.hash);
+      expect((await n.ledger.checkConsistency()).problems).toEqual([]);
+    }
+    const digests = await Promise.all(nodes.map((n) => agreedDigest(n.store)));
+    expect(new Set(digests).size).toBe(1);
+  });
+});
