@@ -1,4 +1,10 @@
-/** Structured logging: one JSON object per line on stderr. No secrets in fields. */
+import pino from 'pino';
+
+/**
+ * Structured logging through pino: one JSON object per line (stderr by default), with the
+ * fields `level` (a name), `t` (ISO time), `component`, `msg`, then the caller's fields.
+ * No secrets in fields.
+ */
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -13,45 +19,63 @@ export interface Logger {
   child(component: string): Logger;
 }
 
-const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
-
 export interface LoggerOptions {
   level?: LogLevel;
-  /** Where lines go; stderr by default. */
+  /** Where lines go (without the newline); stderr by default. */
   sink?: (line: string) => void;
 }
 
-function safe(value: unknown): unknown {
+const MAX_DEPTH = 4;
+
+/** Field values as JSON can carry them: bigints as decimal strings, errors as `CODE: message`. */
+function safe(value: unknown, depth = 0): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (value instanceof Error) {
     const code = (value as { code?: unknown }).code;
     return code === undefined ? value.message : `${String(code)}: ${value.message}`;
   }
-  return value;
+  if (value === null || typeof value !== 'object' || depth >= MAX_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((v) => safe(v, depth + 1));
+  if (value instanceof Uint8Array) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = safe(v, depth + 1);
+  return out;
 }
 
-export function createLogger(component: string, options: LoggerOptions = {}): Logger {
-  const min = RANK[options.level ?? 'info'];
-  const sink = options.sink ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
-    if (RANK[level] < min) return;
-    const rec: Record<string, unknown> = { t: new Date().toISOString(), level, component, msg };
-    if (fields) for (const [k, v] of Object.entries(fields)) rec[k] = safe(v);
-    let line: string;
-    try {
-      line = JSON.stringify(rec, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
-    } catch {
-      line = JSON.stringify({ t: rec.t, level, component, msg });
-    }
-    sink(line);
+function destination(sink: ((line: string) => void) | undefined): pino.DestinationStream {
+  if (sink === undefined) return pino.destination({ fd: 2, sync: true });
+  return { write: (s: string) => sink(s.endsWith('\n') ? s.slice(0, -1) : s) };
+}
+
+function wrap(root: pino.Logger, component: string): Logger {
+  const log = root.child({ component });
+  // `msg` goes in the object, before the fields, so each line reads level, t, component, msg, fields.
+  const emit = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: LogFields) => {
+    if (!log.isLevelEnabled(level)) return;
+    const rec: Record<string, unknown> = { msg };
+    if (fields) for (const [k, v] of Object.entries(fields)) if (k !== 'msg') rec[k] = safe(v);
+    log[level](rec);
   };
   return {
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (c) => createLogger(`${component}.${c}`, options),
+    child: (c) => wrap(root, `${component}.${c}`),
   };
+}
+
+export function createLogger(component: string, options: LoggerOptions = {}): Logger {
+  const root = pino(
+    {
+      level: options.level ?? 'info',
+      base: null,
+      timestamp: () => `,"t":"${new Date().toISOString()}"`,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination(options.sink),
+  );
+  return wrap(root, component);
 }
 
 /** A logger that drops everything (tests, libraries used without one). */
