@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { type Block, parseFinalityParams, type Vote } from '@xe/core-types';
 import { keyPairFromSeed, signVote } from '@xe/crypto';
-import { buildReceive, buildSend, LedgerErrorCodes as C, verifyConfirmation } from '../../src/index.js';
-import { expectAccepted, head, K, NETWORK, S, seal, T0, XUSD } from '../helpers.js';
+import { buildAccept, buildCancel, buildLease, buildReceive, buildSend, LedgerErrorCodes as C, verifyConfirmation } from '../../src/index.js';
+import { attest, certificateFor, expectAccepted, head, K, LEASE, NETWORK, S, seal, T0, XUSD } from '../helpers.js';
 import { agreedDigest, type FWorld, fworld, PARAMS, REPS, votesFor } from '../support/finality.js';
 
 const stranger = keyPairFromSeed(new Uint8Array(32).fill(0x99));
@@ -189,6 +189,44 @@ describe('finality: failures first', () => {
     expect(await w.ledger.addBlock(b, { origin: 'live' })).toMatchObject({ status: 'rejected', code: C.FORK });
     expect(await w.ledger.isConfirmed(a.hash)).toBe(true);
     expect(await w.ledger.addVote(votesFor(a, [REPS[0]!])[0])).toMatchObject({ status: 'rejected', code: C.NOT_A_REPRESENTATIVE });
+  });
+});
+
+describe('finality: lease outcome positions', () => {
+  it('an accept and a cancel of one lease compete at (lease, start); the confirmed one wins in either arrival order', async () => {
+    const first = await fworld();
+    const cert = certificateFor(K.prov);
+    const nodes = [first, await fworld(undefined, first.ledger)];
+    for (const n of nodes) await n.ledger.addCertificate(cert);
+    const lease = await seal(
+      buildLease(await head(first.ledger, K.alice), { certificate: cert, vcpus: 1n, memory_mb: 512n, disk_gb: 5n, duration: 600n, access_pub_key: K.carol.pubKeyHex, timestamp: T0 }),
+      K.alice,
+    );
+    for (const n of nodes) expectAccepted(await n.ledger.addBlock(lease, { origin: 'sync' }));
+    const record = (await first.ledger.getLease(lease.hash))!;
+    const accept = await seal(buildAccept(await head(first.ledger, K.prov), record, { attestations: attest(lease.hash, T0 + 10n * S), timestamp: T0 + 10n * S }, LEASE), K.prov);
+    const cancelAt = T0 + LEASE.accept_window_ns + LEASE.max_attestation_skew_ns;
+    const cancel = await seal(buildCancel(await head(first.ledger, K.alice), record, { timestamp: cancelAt }), K.alice);
+    const orders = [
+      [accept, cancel],
+      [cancel, accept],
+    ];
+    for (const [i, n] of nodes.entries()) {
+      const [x, y] = orders[i]!;
+      expectAccepted(await n.ledger.addBlock(x!, { origin: 'sync' }));
+      expect(await n.ledger.addBlock(y!, { origin: 'sync' })).toMatchObject({ status: 'rejected', code: C.FORK_HELD });
+      // votes for the cancel at its chain position and at (lease, start)
+      const votes = votesFor(cancel, [REPS[0]!, REPS[2]!]);
+      expect(votes.map((v) => v.position.type).sort()).toEqual(['chain', 'chain', 'lease', 'lease']);
+      await feedVotes(n, votes);
+      expect(await n.ledger.isConfirmed(cancel.hash)).toBe(true);
+      expect(await n.ledger.hasBlock(accept.hash)).toBe(false);
+      expect((await n.ledger.getLease(lease.hash))!.state).toBe('cancelled');
+      expect((await n.ledger.getAccount(K.prov.address))!.balances.XUSD).toBe(XUSD(1000n));
+      expect((await n.ledger.checkConsistency()).problems).toEqual([]);
+    }
+    expect(await agreedDigest(nodes[0]!.store)).toBe(await agreedDigest(nodes[1]!.store));
+    expect((await nodes[0]!.ledger.conflicts()).find((c) => c.rejected === accept.hash)).toMatchObject({ reason: 'lost', winner: cancel.hash });
   });
 });
 
