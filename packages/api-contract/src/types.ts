@@ -12,7 +12,7 @@ type In<S> = S extends z.ZodType ? z.input<S> : undefined;
 
 export type Params<K extends OperationId> = Out<Field<RouteOf<K>, 'params'>>;
 export type Query<K extends OperationId> = Out<Field<RouteOf<K>, 'query'>>;
-export type Headers<K extends OperationId> = In<Field<RouteOf<K>, 'headers'>>;
+export type RequestHeaders<K extends OperationId> = In<Field<RouteOf<K>, 'headers'>>;
 export type Body<K extends OperationId> = Out<Field<RouteOf<K>, 'body'>>;
 export type BodyInput<K extends OperationId> = In<Field<RouteOf<K>, 'body'>>;
 
