@@ -264,6 +264,13 @@ export class FinalityEngine implements AdmissionFinality {
     const applied = await this.appliedAt(p);
     if (applied !== undefined) e.addCandidate(applied);
     for (const h of await this.c.repos.candidates.at(positionKeyBytes(p))) e.addCandidate(h);
+    // after a restart: the stored votes (this node's own among them) rebuild the tally
+    for (const v of await this.c.repos.votes.at(positionKeyBytes(p))) {
+      e.add(v);
+      if (this.self !== undefined && v.representative === this.self.address && !this.own.has(pk)) {
+        this.own.set(pk, { round: v.round, final: v.final, at: v.timestamp, timestamp: v.timestamp, signature: v.signature });
+      }
+    }
     this.elections.set(pk, e);
     return e;
   }
@@ -302,7 +309,7 @@ export class FinalityEngine implements AdmissionFinality {
       if (d > VOTE_WINDOW_NS || -d > VOTE_WINDOW_NS) return rejected(C.VOTE_STALE, 'vote: timestamp more than 5 min from the local clock');
     }
     const pk = positionKey(vote.position);
-    if (this.self !== undefined && vote.representative === this.self.address && !this.castByUs(pk, vote)) {
+    if (this.self !== undefined && vote.representative === this.self.address && !(await this.castByUs(vote))) {
       if (!this.halted) this.c.log.error('a vote signed with this node key was not cast by this node: voting stopped', { position: pk, block: vote.block_hash });
       this.halted = true;
       return rejected(C.OWN_KEY_VOTE, 'vote: signed with this node key, not cast by this node');
@@ -320,9 +327,16 @@ export class FinalityEngine implements AdmissionFinality {
     return this.count(vote, now);
   }
 
-  private castByUs(pk: string, vote: Vote): boolean {
-    const mine = this.own.get(pk);
-    return mine !== undefined && mine.signature === vote.signature;
+  /**
+   * Whether this node cast `vote` (signed with its key): the vote it holds as its own at
+   * the position, or an older one of its own coming back (gossip, a restart).
+   */
+  private async castByUs(vote: Vote): Promise<boolean> {
+    const e = await this.election(vote.position);
+    const mine = e.voteOf(vote.representative);
+    if (mine === undefined) return false;
+    if (mine.signature === vote.signature) return true;
+    return vote.round < mine.round || (vote.round === mine.round && vote.timestamp < mine.timestamp);
   }
 
   private async count(vote: Vote, now: bigint): Promise<VoteResult> {
@@ -462,10 +476,14 @@ export class FinalityEngine implements AdmissionFinality {
     if (!check.ok) return rejected(C.CONFIRMATION_INVALID, `confirmation: ${check.reason}`);
     const known = await this.blockOf(conf.block_hash);
     if (known === undefined) return rejected(C.UNKNOWN_BLOCK, `confirmation: block ${conf.block_hash} not seen yet`, true);
-    for (const p of positionsOf(known.block)) {
+    const positions = positionsOf(known.block);
+    for (const p of positions) {
       if (!check.positions.some((q) => samePosition(p, q))) {
         return rejected(C.CONFIRMATION_INVALID, `confirmation: no quorum at ${positionKey(p)}`);
       }
+    }
+    if (check.positions.some((q) => !positions.some((p) => samePosition(p, q)))) {
+      return rejected(C.CONFIRMATION_INVALID, 'confirmation: votes at a position the block does not stand at');
     }
     if (known.applied && (await this.isConfirmed(conf.block_hash))) return { status: 'duplicate', hash: conf.block_hash };
     const ok = await this.confirm(known.block, known.applied, conf, now);

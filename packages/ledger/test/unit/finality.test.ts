@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { type Block, parseFinalityParams, type Vote } from '@xe/core-types';
 import { keyPairFromSeed, signVote } from '@xe/crypto';
-import { buildAccept, buildCancel, buildLease, buildReceive, buildSend, LedgerErrorCodes as C, verifyConfirmation } from '../../src/index.js';
+import { buildAccept, buildCancel, buildLease, buildReceive, buildSend, Election, LedgerErrorCodes as C, verifyConfirmation } from '../../src/index.js';
 import { attest, certificateFor, expectAccepted, head, K, LEASE, NETWORK, S, seal, T0, XUSD } from '../helpers.js';
 import { agreedDigest, type FWorld, fworld, PARAMS, REPS, votesFor } from '../support/finality.js';
 
@@ -40,6 +40,57 @@ describe('finality params', () => {
       { ...json, extra: 1 },
     ];
     for (const b of bad) expect(() => parseFinalityParams(b)).toThrow();
+  });
+});
+
+describe('Election (pure)', () => {
+  const pos = { type: 'chain' as const, account: K.alice.address, previous: '0' as const };
+  const weights = new Map(REPS.map((r) => [r.address, 1n]));
+  const X = '11'.repeat(32);
+  const Y = '22'.repeat(32);
+  const Z = '33'.repeat(32);
+  const v = (i: number, hash: string, round: number, final = false, timestamp = T0) =>
+    signVote({ position: pos, block_hash: hash, round, final, timestamp }, REPS[i]!, NETWORK);
+  const fresh = () => {
+    const e = new Election(pos, weights, 3n, 60);
+    for (const h of [Y, X, Z]) e.addCandidate(h);
+    return e;
+  };
+
+  it('round 0: the first valid candidate held; later: most weight, ties to the lowest hash', () => {
+    const e = fresh();
+    expect(e.choose(0, undefined, () => true)).toBe(Y);
+    expect(e.choose(0, undefined, (h) => h !== Y)).toBe(X);
+    expect(e.choose(1, undefined, () => true)).toBe(Y); // no votes: the first
+    e.add(v(0, Z, 0));
+    e.add(v(1, X, 0));
+    expect(e.choose(1, undefined, () => true)).toBe(X); // 1 : 1, X < Z
+    e.add(v(2, Z, 0));
+    expect(e.choose(1, undefined, () => true)).toBe(Z);
+  });
+
+  it('keeps its lock unless another candidate reached converge quorum in a later round', () => {
+    const e = fresh();
+    e.add(v(0, X, 0));
+    e.add(v(1, X, 0));
+    expect(e.convergeQuorum()).toMatchObject({ hash: X, round: 0 });
+    const lock = { block_hash: X, round: 0 };
+    e.add(v(2, Z, 1));
+    expect(e.choose(2, lock, () => true)).toBe(X);
+    e.add(v(1, Z, 1, false, T0 + 1n));
+    expect(e.convergeQuorum(1)).toMatchObject({ hash: Z, round: 1 });
+    expect(e.choose(2, lock, () => true)).toBe(Z);
+  });
+
+  it('keeps the highest (round, timestamp) per representative; decides on final quorum in one round', () => {
+    const e = fresh();
+    expect(e.add(v(0, X, 1, true))).toBe('counted');
+    expect(e.add(v(0, Y, 0, true))).toBe('superseded');
+    expect(e.add(v(0, Y, 1, true))).toBe('equivocation');
+    expect(e.add(v(1, X, 2, true))).toBe('counted');
+    expect(e.finalWinner()).toBeUndefined(); // finals in rounds 1 and 2: no single round has quorum
+    expect(e.add(v(0, X, 2, true, T0 + 5n))).toBe('counted');
+    expect(e.finalWinner()).toMatchObject({ hash: X, round: 2, weight: 2n });
   });
 });
 
