@@ -12,7 +12,7 @@
 set -euo pipefail
 
 DIR="${1:-${XE_QEMU_IMAGE_DIR:-/var/cache/xe-node/qemu-image}}"
-FORMAT=1  # bump when the guest's layout or /init changes
+FORMAT=4  # bump when the guest's layout or /init changes
 
 if [ -f "$DIR/manifest.txt" ] && grep -qx "format $FORMAT" "$DIR/manifest.txt" && [ -f "$DIR/vmlinuz" ] && [ -f "$DIR/initrd.img" ]; then
   echo "build-qemu-image: up to date in $DIR"
@@ -54,7 +54,7 @@ for lib in $(LD_LIBRARY_PATH="$libdirs" ldd "$x/usr/sbin/dropbear" "$x/usr/bin/d
   cp -L "$src" "$root/lib/x86_64-linux-gnu/$lib"
 done
 cp -L "$x/lib64/ld-linux-x86-64.so.2" "$root/lib64/" 2>/dev/null || cp -L "$x/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$root/lib64/"
-for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk failover net_failover virtio_net; do
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk failover net_failover virtio_net; do
   f="$(find "$x/lib/modules/$kver" -name "$m.ko*" | head -1 || true)"
   [ -n "$f" ] || continue # built into this kernel
   case "$f" in
@@ -72,8 +72,8 @@ cat > "$root/init" <<'EOF'
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-for m in virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk failover net_failover virtio_net; do
-  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko 2>/dev/null
+for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_blk failover net_failover virtio_net; do
+  [ -f /lib/modules/$m.ko ] && insmod /lib/modules/$m.ko
 done
 HOST=xe; KEYS=''; PIDS=512; PROBE=''
 for a in $(cat /proc/cmdline); do
@@ -114,7 +114,8 @@ cat > "$root/init2" <<'EOF'
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 hostname "$(cat /etc/hostname)"
 ip link set lo up
-ip link set eth0 up 2>/dev/null && ip addr add 10.0.2.15/24 dev eth0
+ip link set eth0 up 2>/dev/null && ip addr add 10.0.2.15/24 dev eth0 && ip route add default via 10.0.2.2
+# QEMU runs the user-mode network with restrict=on: nothing behind 10.0.2.2 answers.
 # Every process and thread of the VM counts against this (root is not exempt).
 cat /etc/xe-pids-max > /proc/sys/kernel/threads-max
 K=/etc/dropbear/dropbear_ed25519_host_key

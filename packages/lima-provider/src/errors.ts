@@ -13,6 +13,9 @@ export const VmErrorCodes = {
   SANDBOX_START_FAILED: 'SANDBOX_START_FAILED',
   TEARDOWN_FAILED: 'TEARDOWN_FAILED',
   LIMITS_NOT_ENFORCED: 'LIMITS_NOT_ENFORCED',
+  QEMU_MISSING: 'QEMU_MISSING',
+  QEMU_IMAGE_MISSING: 'QEMU_IMAGE_MISSING',
+  QEMU_START_FAILED: 'QEMU_START_FAILED',
   LIMACTL_FAILED: 'LIMACTL_FAILED',
   LIMA_HOME_TOO_LONG: 'LIMA_HOME_TOO_LONG',
   ABORTED: ErrorCodes.ABORTED,
@@ -36,7 +39,10 @@ export class SandboxDepsError extends XeError<'SANDBOX_DEPS_MISSING'> {
 }
 
 /** Starting or stopping a VM failed. */
-export class VmLifecycleError extends XeError<'SANDBOX_START_FAILED' | 'TEARDOWN_FAILED' | 'LIMITS_NOT_ENFORCED'> {}
+export class VmLifecycleError extends XeError<'SANDBOX_START_FAILED' | 'TEARDOWN_FAILED' | 'LIMITS_NOT_ENFORCED' | 'QEMU_START_FAILED'> {}
+
+/** QEMU or its guest image is not on this machine; the message names the command that installs or builds it. */
+export class QemuDepsError extends XeError<'QEMU_MISSING' | 'QEMU_IMAGE_MISSING'> {}
 
 /** A `limactl` call failed; `details` carries its arguments, exit code and stderr. */
 export class LimaError extends XeError<'LIMACTL_FAILED' | 'LIMA_HOME_TOO_LONG'> {}

@@ -1,5 +1,6 @@
 export {
   LimaError,
+  QemuDepsError,
   SandboxDepsError,
   VmErrorCodes,
   type VmErrorCode,
@@ -27,6 +28,16 @@ export { INSTALL_SCRIPT, SANDBOX_PREFIX, type SandboxDeps, findSandboxDeps } fro
 export { DEFAULT_PIDS_MAX, SandboxVmManager, type SandboxVmManagerOptions, hostCpuCount } from './sandbox/manager.js';
 export { type CgroupSetup, parseCpuList, setupCgroups } from './sandbox/cgroup.js';
 export { TIMEOUT_EXIT_CODE } from './proc.js';
+export { QemuVmManager, type QemuVmManagerOptions, isOurQemu } from './qemu/manager.js';
+export {
+  type Accelerator,
+  DEFAULT_QEMU_IMAGE_DIR,
+  QEMU_IMAGE_SCRIPT,
+  QEMU_INSTALL_SCRIPT,
+  type QemuImage,
+  findQemuDeps,
+  findQemuImage,
+} from './qemu/image.js';
 export {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,

@@ -12,6 +12,8 @@ export interface RunCappedOptions {
   /** Bytes kept per stream; EXEC_OUTPUT_CAP_BYTES by default. */
   capBytes?: number;
   cwd?: string;
+  /** 'pipe' keeps the child's stdin open (never written) until the result is in; default 'ignore'. */
+  stdin?: 'ignore' | 'pipe';
 }
 
 /** Collects a stream up to `cap` bytes and keeps draining the rest. */
@@ -80,7 +82,7 @@ export function runCapped(file: string, args: readonly string[], options: RunCap
     try {
       child = spawn(file, args, {
         detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
         env: options.env ?? process.env,
         ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
       });
@@ -88,6 +90,7 @@ export function runCapped(file: string, args: readonly string[], options: RunCap
       reject(err);
       return;
     }
+    child.stdin?.on('error', () => {});
     const out = new CappedBuffer(cap);
     const errBuf = new CappedBuffer(cap);
     child.stdout!.on('data', (c: Buffer) => out.push(c));
@@ -122,6 +125,7 @@ export function runCapped(file: string, args: readonly string[], options: RunCap
       options.signal?.removeEventListener('abort', onAbort);
       child.stdout!.destroy();
       child.stderr!.destroy();
+      child.stdin?.destroy();
       if (aborted) {
         reject(abortError(options.signal));
         return;

@@ -19,8 +19,22 @@ export interface VmRecord {
   sandbox?: SandboxRecord;
   /** Lima backend: the instance name (equal to `name`). */
   lima_instance?: string;
+  /** QEMU backend: the VM's process, port and files. */
+  qemu?: QemuRecord;
   /** SHA256 fingerprint of the VM's own SSH host key. */
   host_key_fingerprint?: string;
+}
+
+export interface QemuRecord {
+  /** The QEMU process (from its pid file). */
+  pid: number;
+  /** Its start time (/proc/<pid>/stat field 22): guards against PID reuse. */
+  pid_start_time: string;
+  /** Host port on 127.0.0.1 forwarded to the guest's SSH port. */
+  ssh_port: number;
+  /** The VM's directory: overlay disk, pid file, QMP socket, console log, known_hosts. */
+  dir: string;
+  accelerator: string;
 }
 
 export interface SandboxRecord {
@@ -58,6 +72,16 @@ function fromJson(value: unknown): VmRecord {
       pid_start_time: String(s.pid_start_time),
       init_pid: num(s.init_pid),
       dir: s.dir as string,
+    };
+  }
+  const q = r.qemu as Record<string, unknown> | undefined;
+  if (q) {
+    rec.qemu = {
+      pid: num(q.pid),
+      pid_start_time: String(q.pid_start_time),
+      ssh_port: num(q.ssh_port),
+      dir: q.dir as string,
+      accelerator: String(q.accelerator),
     };
   }
   if (typeof r.lima_instance === 'string') rec.lima_instance = r.lima_instance;

@@ -16,7 +16,7 @@ export interface ExecOptions extends AbortOptions {
 }
 
 /** The backends. */
-export type VmBackend = 'sandbox' | 'lima';
+export type VmBackend = 'sandbox' | 'qemu' | 'lima';
 
 /** How a backend applies the lease's limits. */
 export interface VmLimits {
@@ -80,7 +80,7 @@ export interface VmManager {
   /** Runs `sh -c command` in the VM. Output is capped per stream (marked when cut). */
   exec(leaseHash: Hash, command: string, options?: ExecOptions): Promise<ExecResult>;
   /**
-   * A byte stream to the VM's SSH server (a TCP socket for Lima; for the sealed
+   * A byte stream to the VM's SSH server (a TCP socket for QEMU and Lima; for the sealed
    * sandbox the stdio of an `sshd -i` started inside the VM). Destroying it ends the session.
    */
   dialSsh(leaseHash: Hash, options?: AbortOptions): Promise<Duplex>;

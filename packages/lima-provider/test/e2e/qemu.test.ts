@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type Logger, silentLogger } from '@xe/core-types';
+import { QemuVmManager, vmName } from '../../src/index.js';
+import { isProcessAlive } from '../../src/proc.js';
+import { type LeaseKey, makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir, sshVm, withSshPort } from '../support/helpers.js';
+
+const RES = { vcpus: 1, memory_mb: 256, disk_gb: 1 };
+const DIST_INDEX = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+const T = 180_000;
+
+/** A logger that keeps its lines (to see which accelerator was chosen). */
+function recordingLogger(lines: string[]): Logger {
+  const l: Logger = {
+    ...silentLogger,
+    child: () => l,
+    info: (msg: string) => {
+      lines.push(msg);
+    },
+  };
+  return l;
+}
+
+describe('QemuVmManager specifics', () => {
+  let dir = '';
+  let key: LeaseKey;
+  beforeAll(async () => {
+    dir = await makeTempDir('xe-qemu-');
+    key = await makeLeaseKey(dir, 'k');
+  });
+  afterAll(async () => {
+    const m = new QemuVmManager({ dataDir: join(dir, 'd') });
+    for (const vm of await m.list()) await m.teardown(vm.lease_hash);
+    await removeDir(dir);
+  }, T);
+
+  it('a missing guest image is QEMU_IMAGE_MISSING naming the build command', () => {
+    expect(() => new QemuVmManager({ dataDir: dir, imageDir: join(dir, 'no-image') })).toThrow(
+      expect.objectContaining({ code: 'QEMU_IMAGE_MISSING', message: expect.stringMatching(/build-qemu-image\.sh/) }),
+    );
+  });
+
+  it('the guest runs its own kernel; the host key fingerprint in the VM object is the one ssh sees; the accelerator is logged', async () => {
+    const lines: string[] = [];
+    const m = new QemuVmManager({ dataDir: join(dir, 'd') }, { logger: recordingLogger(lines) });
+    const lease = randomLeaseHash();
+    const vm = await m.provision(lease, RES, key.pubHex);
+    try {
+      expect(lines.some((l) => /^qemu accelerator: (kvm|tcg)/.test(l))).toBe(true);
+      const uname = await m.exec(lease, 'uname -a');
+      expect(uname.stdout).toMatch(new RegExp(`^Linux ${vmName(lease)} ${m.image.kernelVersion.replace(/[.+]/g, '\\$&')} `));
+      // ssh-keyscan through dialSsh gives the VM's host key; its fingerprint is the reported one.
+      const scan = await withSshPort(m, lease, async (port) => {
+        const { runCapped } = await import('../../src/proc.js');
+        return runCapped('sh', ['-c', `ssh-keyscan -t ed25519 -p ${port} 127.0.0.1 2>/dev/null | ssh-keygen -lf -`], { timeoutMs: 30_000 });
+      });
+      expect(scan.stdout).toContain(vm.host_key_fingerprint!);
+      expect((await sshVm(m, lease, key.keyFile, 'hostname')).stdout).toBe(`${vmName(lease)}\n`);
+    } finally {
+      await m.teardown(lease);
+    }
+  }, T);
+
+  it('kill -9 of the provider mid-lease: a new manager adopts the VM (pid file + QMP); teardown leaves nothing', async () => {
+    const dataDir = join(dir, 'd');
+    const lease = randomLeaseHash();
+    // A provider process that provisions and then stays up until it is killed.
+    const script = `
+      const { QemuVmManager } = await import(${JSON.stringify(DIST_INDEX)});
+      const m = new QemuVmManager({ dataDir: ${JSON.stringify(dataDir)} });
+      await m.provision(${JSON.stringify(lease)}, ${JSON.stringify(RES)}, ${JSON.stringify(key.pubHex)});
+      await m.exec(${JSON.stringify(lease)}, 'echo warm');
+      process.stdout.write('provisioned\\n');
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => d.toString().includes('provisioned') && resolve());
+      child.on('exit', (code) => reject(new Error(`provider exited with ${code}: ${err}`)));
+    });
+    child.removeAllListeners('exit');
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+
+    const fresh = new QemuVmManager({ dataDir });
+    expect(await fresh.reconcile(() => true)).toEqual({ adopted: [lease], removed: [], lost: [] });
+    const d = await fresh.details(lease);
+    expect(d?.status).toBe('running');
+    expect((await fresh.exec(lease, 'echo adopted')).stdout).toBe('adopted\n');
+    expect((await sshVm(fresh, lease, key.keyFile, 'hostname')).stdout).toBe(`${vmName(lease)}\n`);
+    await fresh.teardown(lease);
+    for (const pid of d!.pids) expect(isProcessAlive(pid)).toBe(false);
+    expect(processesMentioning(vmName(lease))).toEqual([]);
+    expect(await fresh.get(lease)).toBeUndefined();
+  }, T);
+});
