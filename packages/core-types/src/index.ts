@@ -12,5 +12,6 @@ export * from './params.js';
 export * from './rate-limit.js';
 export * from './types.js';
 export * from './u64.js';
+export * from './wait.js';
 export * as fields from './validate.js';
 export { memoBytes, invalid } from './validate.js';

@@ -1,0 +1,41 @@
+import { describe, expect, it } from '@jest/globals';
+import { waitUntil } from '../../src/index.js';
+
+describe('waitUntil', () => {
+  it('resolves with the first truthy value of the check', async () => {
+    let n = 0;
+    await expect(waitUntil(() => (++n >= 3 ? `after ${n}` : undefined), { timeoutMs: 1000, what: 'three checks', intervalMs: 1 })).resolves.toBe('after 3');
+  });
+
+  it('awaits async checks and counts a throwing check as "not yet"', async () => {
+    let n = 0;
+    const v = await waitUntil(
+      async () => {
+        n++;
+        if (n < 2) throw new Error('not up');
+        return n;
+      },
+      { timeoutMs: 1000, what: 'a server', intervalMs: 1 },
+    );
+    expect(v).toBe(2);
+  });
+
+  it('fails with TIMEOUT naming what it waited for, the last error as the cause', async () => {
+    const started = performance.now();
+    const err = await waitUntil(
+      () => {
+        throw new Error('connection refused');
+      },
+      { timeoutMs: 60, what: 'the provider advert', intervalMs: 10 },
+    ).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'TIMEOUT', message: expect.stringMatching(/waiting for the provider advert \(last check failed: connection refused\)/) });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+  });
+
+  it('stops at once when its signal aborts', async () => {
+    const ctrl = new AbortController();
+    const p = waitUntil(() => false, { timeoutMs: 10_000, what: 'never', signal: ctrl.signal });
+    ctrl.abort();
+    await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+});
