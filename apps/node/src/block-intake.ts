@@ -1,0 +1,98 @@
+import type { AdmitResult, Block, Certificate, CertificateAdmitResult, Clock, Logger } from '@xe/core-types';
+import { msToNs } from '@xe/core-types';
+import type { Ledger } from '@xe/ledger';
+import type { Metrics } from './metrics.js';
+
+/** Blocks held for a missing dependency at most, and for how long. */
+export const RETRY_QUEUE_MAX = 2000;
+export const RETRY_TTL_MS = 5 * 60_000;
+
+export interface BlockIntakeComponents {
+  ledger: Pick<Ledger, 'addBlock' | 'addCertificate'>;
+  clock: Clock;
+  logger: Logger;
+  metrics: Metrics;
+  /** Asks the provider's node for a certificate a held lease block names (gossip's `/xe/cert/1.0.0`). */
+  fetchCertificate(provider: string, hash: string): Promise<Certificate>;
+}
+
+/**
+ * Every block and certificate the node admits goes through here, whatever its origin (gossip,
+ * sync, the HTTP API, the timekeeper, the node's own chain writer): the ledger decides, the
+ * outcome is counted, and a live block rejected only for a missing dependency is held
+ * (bounded, for a while) and retried when something new is admitted.
+ */
+export class BlockIntake {
+  private readonly held = new Map<string, { block: Block; atNs: bigint }>();
+  private retrying = false;
+  private readonly countBlock: (labels: { origin: string; result: string }) => void;
+
+  constructor(private readonly components: BlockIntakeComponents) {
+    this.countBlock = components.metrics.counter('xe_blocks_ingested_total', 'Blocks offered to the ledger, by origin and result', ['origin', 'result']);
+  }
+
+  /** Blocks waiting for a dependency. */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /** Admits a block; holds retryable rejections of live blocks to retry when dependencies arrive. */
+  async ingest(block: Block, origin: 'live' | 'sync'): Promise<AdmitResult> {
+    const r = await this.components.ledger.addBlock(block, { origin });
+    this.countBlock({ origin, result: r.status === 'rejected' ? r.code : r.status });
+    if (r.status === 'accepted') {
+      this.held.delete(block.hash);
+      if (this.held.size > 0) this.retryHeld();
+    } else if (r.status === 'rejected' && r.retryable && origin === 'live') {
+      if (this.held.size < RETRY_QUEUE_MAX) this.held.set(block.hash, { block, atNs: this.components.clock() });
+      if (r.code === 'UNKNOWN_CERTIFICATE' && (block.type === 'lease' || block.type === 'lease_accept')) void this.fetchCertificateFor(block);
+    }
+    return r;
+  }
+
+  /** Admits a certificate; a new one may unblock held blocks. */
+  async addCertificate(cert: Certificate): Promise<CertificateAdmitResult> {
+    const r = await this.components.ledger.addCertificate(cert);
+    if (r.status !== 'rejected') this.retryHeld();
+    return r;
+  }
+
+  /** Retries the held blocks in the background until a pass makes no progress. */
+  private retryHeld(): void {
+    if (this.retrying) return;
+    this.retrying = true;
+    setImmediate(async () => {
+      const { ledger, clock, logger } = this.components;
+      try {
+        let progress = true;
+        while (progress && this.held.size > 0) {
+          progress = false;
+          for (const [hash, { block, atNs }] of [...this.held]) {
+            if (clock() - atNs > msToNs(RETRY_TTL_MS)) {
+              this.held.delete(hash);
+              continue;
+            }
+            const r = await ledger.addBlock(block, { origin: 'live' });
+            if (r.status !== 'rejected' || !r.retryable) this.held.delete(hash);
+            if (r.status === 'accepted') progress = true;
+          }
+        }
+      } catch (err) {
+        logger.warn('retry of held blocks failed', { err });
+      } finally {
+        this.retrying = false;
+      }
+    });
+  }
+
+  private async fetchCertificateFor(block: Block): Promise<void> {
+    const hash = (block as { certificate_hash?: string }).certificate_hash;
+    if (!hash) return;
+    const provider = block.type === 'lease' ? block.destination : block.account;
+    try {
+      await this.addCertificate(await this.components.fetchCertificate(provider, hash));
+    } catch (err) {
+      this.components.logger.debug('certificate fetch failed', { certificate: hash, err });
+    }
+  }
+}
