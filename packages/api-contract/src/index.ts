@@ -1,4 +1,5 @@
 export * from './blocks.js';
+export * from './issues.js';
 export * from './objects.js';
 export * from './openapi.js';
 export * from './route.js';

@@ -1,4 +1,5 @@
 import {
+  ErrorCodes,
   LEASE_STATES,
   MAX_DISK_GB,
   MAX_LEASE_DURATION_SECS,
@@ -70,8 +71,9 @@ export const LeaseRequest = z
     access_pub_key: pubKey(),
   })
   .refine((r) => (r.vcpus ?? 0) > 0 || (r.memory_mb ?? 0) > 0 || (r.disk_gb ?? 0) > 0, {
-    message: 'at least one of vcpus, memory_mb and disk_gb must be greater than 0',
+    message: 'vcpus, memory_mb and disk_gb are all 0; at least one must be greater than 0',
     path: ['vcpus'],
+    params: { xeCode: ErrorCodes.INVALID_RESOURCES },
   })
   .meta({ id: 'LeaseRequest' });
 

@@ -1,4 +1,4 @@
-import { ASSETS, I64_MAX, I64_MIN, memoBytes, U64_MAX, XeError } from '@xe/core-types';
+import { ASSETS, ErrorCodes, I64_MAX, I64_MIN, memoBytes, U64_MAX, XeError } from '@xe/core-types';
 import { z } from 'zod';
 
 /**
@@ -9,43 +9,48 @@ import { z } from 'zod';
  * with `format: uint64` / `int64` for the 64-bit ones.
  */
 
-const integerInput = z.union([z.bigint(), z.number().int()]);
+/** An integer as the codec gives it (`bigint`), or a safe-integer `number` from a typed caller. */
+const integerInput = () =>
+  z.custom<bigint | number>((v) => typeof v === 'bigint' || (typeof v === 'number' && Number.isSafeInteger(v)), {
+    message: 'expected an integer',
+  });
 
-function inRange(min: bigint, max: bigint) {
-  return (v: bigint | number) => {
-    const b = typeof v === 'bigint' ? v : BigInt(v);
-    return b >= min && b <= max;
-  };
+const big = (v: bigint | number) => (typeof v === 'bigint' ? v : BigInt(v));
+
+/** `params.xeCode` on an issue names the core-types code `contractError` reports for it. */
+function bounded(min: bigint, max: bigint, what: string) {
+  return integerInput()
+    .refine((v) => big(v) >= min, { message: min === 0n ? 'must not be negative' : `must be at least ${min}` })
+    .refine((v) => big(v) <= max, {
+      message: `must be at most ${max}${what === '' ? '' : ` (${what})`}`,
+      params: what === '' ? undefined : { xeCode: ErrorCodes.OVERFLOW },
+    });
 }
 
 /** An unsigned 64-bit integer: amounts, balances, nonces, costs. Output `bigint`. */
 export function u64() {
-  return integerInput
-    .refine(inRange(0n, U64_MAX), { message: `expected an integer between 0 and ${U64_MAX}` })
+  return bounded(0n, U64_MAX, 'u64')
     .transform((v) => BigInt(v))
     .meta({ type: 'integer', format: 'uint64', minimum: 0 });
 }
 
 /** A signed 64-bit integer: unix-nanosecond times (SPEC §1). Output `bigint`. */
 export function i64() {
-  return integerInput
-    .refine(inRange(I64_MIN, I64_MAX), { message: 'expected an integer within int64' })
+  return bounded(I64_MIN, I64_MAX, 'int64')
     .transform((v) => BigInt(v))
     .meta({ type: 'integer', format: 'int64' });
 }
 
 /** A non-negative count or resource size that fits a JS number exactly. Output `number`. */
 export function uint(max: number = Number.MAX_SAFE_INTEGER, min = 0) {
-  return integerInput
-    .refine(inRange(BigInt(min), BigInt(max)), { message: `expected an integer between ${min} and ${max}` })
+  return bounded(BigInt(min), BigInt(max), '')
     .transform((v) => Number(v))
     .meta(max === Number.MAX_SAFE_INTEGER ? { type: 'integer', minimum: min } : { type: 'integer', minimum: min, maximum: max });
 }
 
 /** Any safe integer (an exit code may be negative). Output `number`. */
 export function int() {
-  return integerInput
-    .refine(inRange(BigInt(Number.MIN_SAFE_INTEGER), BigInt(Number.MAX_SAFE_INTEGER)), { message: 'expected a safe integer' })
+  return bounded(BigInt(Number.MIN_SAFE_INTEGER), BigInt(Number.MAX_SAFE_INTEGER), '')
     .transform((v) => Number(v))
     .meta({ type: 'integer' });
 }
@@ -99,9 +104,10 @@ export const memo = () =>
     .string()
     .superRefine((value, ctx) => {
       try {
-        memoBytes(value);
+        memoBytes(value, '');
       } catch (err) {
-        ctx.addIssue({ code: 'custom', message: err instanceof XeError ? err.message : 'invalid memo' });
+        const message = err instanceof XeError ? err.message.replace(/^: /, '') : 'invalid memo';
+        ctx.addIssue({ code: 'custom', message, params: { xeCode: ErrorCodes.INVALID_MEMO } });
       }
     })
     .meta({ description: '≤ 64 bytes of UTF-8; bytes 0x00–0x1F and 0x7F forbidden except TAB and LF' });

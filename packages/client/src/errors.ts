@@ -8,7 +8,7 @@ import { ErrorCodes, XeError } from '@xe/core-types';
 export const ClientErrorCodes = {
   TIMEOUT: ErrorCodes.TIMEOUT,
   ABORTED: ErrorCodes.ABORTED,
-  /** a request input the contract refuses; nothing was sent */
+  /** a request input the contract refuses; nothing was sent (also MISSING_FIELD, UNKNOWN_FIELD, INVALID_RESOURCES …, as the node would answer) */
   INVALID_FIELD: ErrorCodes.INVALID_FIELD,
   /** no HTTP answer: connection refused, reset, DNS */
   NETWORK_ERROR: 'NETWORK_ERROR',

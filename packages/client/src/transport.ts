@@ -1,4 +1,4 @@
-import { type RouteDef, errorSchema } from '@xe/api-contract';
+import { contractError, errorSchema, type RouteDef } from '@xe/api-contract';
 import { parseJson, stringifyJson } from '@xe/core-types';
 import type { z } from 'zod';
 import { ClientErrorCodes, XeApiError } from './errors.js';
@@ -33,17 +33,16 @@ export interface Answer {
   headers: Headers;
 }
 
-/** A zod failure as a coded, field-naming error (nothing was sent). */
-export function inputError(what: string, error: z.ZodError): XeApiError {
-  const issue = error.issues[0];
-  const field = issue === undefined || issue.path.length === 0 ? what : issue.path.join('.');
-  return new XeApiError(ClientErrorCodes.INVALID_FIELD, `${field}: ${issue?.message ?? 'invalid'}`, { status: 0, retryable: false, field });
+/** A refused input as a coded, field-naming error (nothing was sent); codes as the node's 400s. */
+export function inputError(what: string, error: z.ZodError, input: unknown): XeApiError {
+  const e = contractError(error, input, what);
+  return new XeApiError(e.code, e.message, { status: 0, retryable: false, field: e.field ?? what });
 }
 
 function check<S extends z.ZodType>(schema: S | undefined, value: unknown, what: string): unknown {
   if (schema === undefined) return value;
   const r = schema.safeParse(value);
-  if (!r.success) throw inputError(what, r.error);
+  if (!r.success) throw inputError(what, r.error, value);
   return r.data;
 }
 

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { ROUTES_BY_ID } from '@xe/api-contract';
 import { parseJson } from '@xe/core-types';
 import { ClientErrorCodes, XeApiError } from './errors.js';
-import { type CallOptions, deadline, failure, routeUrl, type TransportOptions } from './transport.js';
+import { type CallOptions, deadline, failure, inputError, routeUrl, type TransportOptions } from './transport.js';
 
 export interface TunnelCredentials {
   /** X-Timestamp: unix ns */
@@ -51,10 +51,7 @@ export async function openTunnel(options: TransportOptions, leaseHash: string, a
   const url = routeUrl(options.baseUrl, route, { params: { leaseHash } });
   const headers = { ...options.headers, connection: 'Upgrade', upgrade: 'tcp', 'x-timestamp': auth.timestamp.toString(), 'x-signature': auth.signature };
   const r = route.headers.safeParse(headers);
-  if (!r.success) {
-    const field = String(r.error.issues[0]?.path[0] ?? 'headers');
-    throw new XeApiError(ClientErrorCodes.INVALID_FIELD, `${field}: ${r.error.issues[0]?.message ?? 'invalid'}`, { status: 0, retryable: false, field });
-  }
+  if (!r.success) throw inputError('headers', r.error, headers);
   const http = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   const { signal, done } = deadline(callOptions, options.timeoutMs);
   try {

@@ -75,12 +75,14 @@ describe('errors are typed, with the node’s code and retryable', () => {
     expect((await failure(lenient.getLease(H))).code).toBe('INVALID_RESPONSE');
   });
 
-  it('an input the contract refuses is INVALID_FIELD naming the field, and nothing is sent', async () => {
+  it('an input the contract refuses is a coded error naming the field (as the node would answer), and nothing is sent', async () => {
     const before = peer.received.length;
     const bad = await failure(client.getLease(H.toUpperCase()));
     expect([bad.status, bad.code, bad.field]).toEqual([0, ErrorCodes.INVALID_FIELD, 'hash']);
     const zero = await failure(client.requestLease({ duration: 60, access_pub_key: hashOf('k') }));
-    expect([zero.code, zero.field]).toEqual([ErrorCodes.INVALID_FIELD, 'vcpus']);
+    expect([zero.code, zero.field]).toEqual([ErrorCodes.INVALID_RESOURCES, 'vcpus']);
+    const unknown = await failure(client.exec(H, { command: 'true', gpu: 1 } as never));
+    expect([unknown.code, unknown.field]).toEqual([ErrorCodes.UNKNOWN_FIELD, 'gpu']);
     const limit = await failure(client.listLeases({ limit: 1001 }));
     expect([limit.code, limit.field]).toEqual([ErrorCodes.INVALID_FIELD, 'limit']);
     expect(peer.received.length).toBe(before);
