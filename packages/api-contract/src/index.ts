@@ -1,5 +1,6 @@
 export * from './blocks.js';
 export * from './issues.js';
+export * from './match.js';
 export * from './objects.js';
 export * from './openapi.js';
 export * from './route.js';
