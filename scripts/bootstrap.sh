@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian machine with Node 20:
-# pnpm (pinned), the workspace dependencies, and the Debian packages the sandbox VM
-# backend needs (bubblewrap, an unpacked OpenSSH sshd, the ssh client). Idempotent.
+# pnpm (pinned), the workspace dependencies, the Debian packages the sandbox VM backend
+# needs (bubblewrap, an unpacked OpenSSH sshd, the ssh client), and QEMU with the guest
+# image of the qemu VM backend (built from Debian packages into /var/cache/xe-node). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,11 @@ fi
 if [ -x packages/lima-provider/scripts/install-sandbox-deps.sh ] || [ -f packages/lima-provider/scripts/install-sandbox-deps.sh ]; then
   echo "==> installing sandbox dependencies (bubblewrap, sshd)"
   bash packages/lima-provider/scripts/install-sandbox-deps.sh
+fi
+
+if [ -f packages/lima-provider/scripts/install-qemu.sh ]; then
+  echo "==> installing QEMU and building the guest image (cloud kernel, busybox, dropbear; Debian packages only)"
+  bash packages/lima-provider/scripts/install-qemu.sh
 fi
 
 echo "==> installing workspace dependencies"

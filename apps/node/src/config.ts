@@ -33,7 +33,7 @@ export interface NodeConfig {
   corsOrigin: string | undefined;
   rateLimit: boolean;
   provider: boolean;
-  vmBackend: 'sandbox' | 'lima';
+  vmBackend: 'sandbox' | 'qemu' | 'lima';
   vcpus: number;
   memoryMb: number;
   diskGb: number;
@@ -49,6 +49,8 @@ export interface NodeConfig {
   sshdPath: string | undefined;
   /** Provision even where a lease limit cannot be enforced (GET /vms/{hash} then lists them in limits_not_enforced). */
   acceptUnenforcedLimits: boolean;
+  /** QEMU only: directory of the guest image; default $XE_QEMU_IMAGE_DIR, then /var/cache/xe-node/qemu-image. */
+  qemuImageDir: string | undefined;
 }
 
 /** One option of `xe-node start`: its type, environment variable and help line. */
@@ -88,7 +90,12 @@ export const START_OPTIONS = {
   'cors-origin': { type: 'string', env: 'XE_CORS_ORIGIN', arg: 'ORIGIN', help: 'Access-Control-Allow-Origin (default: none, no CORS headers)' },
   'no-rate-limit': { type: 'boolean', env: 'XE_NO_RATE_LIMIT', help: 'turn the per-IP rate limits off' },
   provider: { type: 'boolean', env: 'XE_PROVIDER', help: 'rent out VMs (with --vm-backend, --vcpus, --memory-mb, --disk-gb, --price-multiplier)' },
-  'vm-backend': { type: 'string', env: 'XE_VM_BACKEND', arg: 'sandbox|lima', help: 'VM backend of a provider: sandbox (sealed bubblewrap, default) or lima' },
+  'vm-backend': {
+    type: 'string',
+    env: 'XE_VM_BACKEND',
+    arg: 'sandbox|qemu|lima',
+    help: 'VM backend of a provider: qemu (a real VM per lease; KVM when a probe boot works, else TCG), sandbox (sealed bubblewrap, default) or lima',
+  },
   vcpus: { type: 'string', env: 'XE_VCPUS', arg: 'N', help: 'vCPUs to rent out (provider; default 2)' },
   'memory-mb': { type: 'string', env: 'XE_MEMORY_MB', arg: 'N', help: 'memory to rent out, MB (provider; default 2048)' },
   'disk-gb': { type: 'string', env: 'XE_DISK_GB', arg: 'N', help: 'disk to rent out, GB (provider; default 20)' },
@@ -100,6 +107,7 @@ export const START_OPTIONS = {
   limactl: { type: 'string', env: 'XE_LIMACTL', arg: 'PATH', help: 'limactl to run (lima backend; default limactl on PATH)' },
   'lima-image': { type: 'string', env: 'XE_LIMA_IMAGE', arg: 'URL', help: 'VM image (lima backend)' },
   'sshd-path': { type: 'string', env: 'XE_SSHD_PATH', arg: 'PATH', help: 'sshd for the sandbox backend' },
+  'qemu-image-dir': { type: 'string', env: 'XE_QEMU_IMAGE_DIR', arg: 'DIR', help: 'guest image of the qemu backend (default /var/cache/xe-node/qemu-image)' },
   'accept-unenforced-limits': {
     type: 'boolean',
     env: 'XE_ACCEPT_UNENFORCED_LIMITS',
@@ -197,7 +205,9 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
     return file[k];
   };
   const backend = String(get('vm-backend') ?? 'sandbox');
-  if (backend !== 'lima' && backend !== 'sandbox') throw bad(`--vm-backend: expected sandbox or lima, got ${JSON.stringify(backend)}`);
+  if (backend !== 'lima' && backend !== 'sandbox' && backend !== 'qemu') {
+    throw bad(`--vm-backend: expected sandbox, qemu or lima, got ${JSON.stringify(backend)}`);
+  }
   const logLevel = String(get('log-level') ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw bad(`--log-level: expected one of ${LOG_LEVELS.join(', ')}`);
   let operatorToken = env.XE_OPERATOR_TOKEN || env.XE_API_ADMIN_TOKEN || undefined;
@@ -242,6 +252,7 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
     limaImage: typeof get('lima-image') === 'string' ? String(get('lima-image')) : undefined,
     sshdPath: typeof get('sshd-path') === 'string' ? String(get('sshd-path')) : undefined,
     acceptUnenforcedLimits: bool(get('accept-unenforced-limits'), 'accept-unenforced-limits', false),
+    qemuImageDir: typeof get('qemu-image-dir') === 'string' ? resolve(String(get('qemu-image-dir'))) : undefined,
   };
   if (cfg.p2pPort !== 0 && cfg.p2pPort === cfg.apiPort) throw bad('--p2p-port and --api-port must differ');
   return cfg;

@@ -15,7 +15,7 @@ import {
 import { generateKeyPair, type KeyPair } from '@xe/crypto';
 import { peerIdFromPubKeyHex } from '@xe/gossip';
 import { createGenesisBundle } from '@xe/ledger';
-import { createVmManager, findSandboxDeps } from '@xe/lima-provider';
+import { createVmManager, type VmManager } from '@xe/lima-provider';
 import { writeAtomic, writeSecret } from './datadir.js';
 import { NodeError, NodeErrorCodes } from './errors.js';
 
@@ -32,6 +32,15 @@ export interface DevnetOptions {
   allocation?: bigint;
   /** Lease timing overrides (default: the devnet set of SPEC §4). */
   lease?: Partial<LeaseParams>;
+  /** VM backend of the provider nodes: sandbox (default) or qemu. */
+  vmBackend?: DevnetVmBackend;
+}
+
+export type DevnetVmBackend = 'sandbox' | 'qemu';
+
+/** The VMs of a devnet's provider nodes (to tear them down when the devnet stops). */
+export function devnetVmManager(backend: DevnetVmBackend, dataDir: string): VmManager {
+  return createVmManager(backend === 'qemu' ? { backend: 'qemu', dataDir } : { backend: 'sandbox', dataDir });
 }
 
 export interface DevnetNode {
@@ -72,6 +81,7 @@ interface Prepared {
   genesisFile: string;
   bootstrap: string;
   ports: Array<{ p2p: number; api: number }>;
+  vmBackend: DevnetVmBackend;
 }
 
 /** Makes keys, the bundle and devnet.json (or reuses an existing devnet in `dir`). */
@@ -89,7 +99,7 @@ export async function prepareDevnet(opts: DevnetOptions): Promise<Prepared> {
       throw new NodeError(NodeErrorCodes.CONFIG_INVALID, `${dir} holds a devnet of ${info.nodes.length} nodes; use --fresh or another --dir`);
     }
     const usedPorts = info.nodes.map((n) => ({ p2p: Number(/\/tcp\/(\d+)/.exec(n.p2p)?.[1]), api: Number(new URL(n.api).port) }));
-    return { info, genesisFile, bootstrap: info.nodes[0]!.p2p, ports: usedPorts };
+    return { info, genesisFile, bootstrap: info.nodes[0]!.p2p, ports: usedPorts, vmBackend: opts.vmBackend ?? 'sandbox' };
   }
   const keys: KeyPair[] = roles.map(() => generateKeyPair());
   const timekeeperKeys = keys.filter((_, i) => roles[i]!.includes('timekeeper')).map((k) => k.pubKeyHex);
@@ -120,7 +130,7 @@ export async function prepareDevnet(opts: DevnetOptions): Promise<Prepared> {
   });
   const info: DevnetInfo = { operator_token: randomBytes(24).toString('hex'), network_id: networkId, nodes };
   writeAtomic(infoFile, `${stringifyJson(info, 2)}\n`, 0o600);
-  return { info, genesisFile, bootstrap: nodes[0]!.p2p, ports };
+  return { info, genesisFile, bootstrap: nodes[0]!.p2p, ports, vmBackend: opts.vmBackend ?? 'sandbox' };
 }
 
 /** The `xe-node start` arguments of one devnet node. */
@@ -140,7 +150,7 @@ export function devnetNodeArgs(p: Prepared, i: number, logLevel: string): string
   ];
   if (i > 0) args.push('--bootstrap', p.bootstrap);
   if (n.roles.includes('provider')) {
-    args.push('--provider', '--vm-backend', 'sandbox', '--vcpus', '4', '--memory-mb', '4096', '--disk-gb', '40');
+    args.push('--provider', '--vm-backend', p.vmBackend, '--vcpus', '4', '--memory-mb', '4096', '--disk-gb', '40');
   }
   if (n.roles.includes('timekeeper')) args.push('--timekeeper');
   return args;
@@ -170,7 +180,8 @@ export interface RunningDevnet {
 export async function startDevnet(opts: DevnetOptions, logger: Logger): Promise<RunningDevnet> {
   const prepared = await prepareDevnet(opts);
   const { info } = prepared;
-  if (info.nodes.some((n) => n.roles.includes('provider'))) findSandboxDeps();
+  // Fails early, with the command that installs what is missing (bubblewrap and sshd, or QEMU and its guest image).
+  if (info.nodes.some((n) => n.roles.includes('provider'))) devnetVmManager(prepared.vmBackend, join(opts.dir, 'vm-check'));
   const cli = opts.cliPath ?? defaultCli();
   const children: ChildProcess[] = [];
   const exits: Promise<void>[] = [];
@@ -183,7 +194,7 @@ export async function startDevnet(opts: DevnetOptions, logger: Logger): Promise<
     clearTimeout(timer);
     // A sandbox VM outlives its provider by design; a devnet that stops removes them.
     for (const n of info.nodes.filter((x) => x.roles.includes('provider'))) {
-      const vms = createVmManager({ backend: 'sandbox', dataDir: join(n.data_dir, 'vms') });
+      const vms = devnetVmManager(prepared.vmBackend, join(n.data_dir, 'vms'));
       for (const vm of await vms.list().catch(() => [])) await vms.teardown(vm.lease_hash).catch(() => undefined);
     }
   };

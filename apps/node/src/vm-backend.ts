@@ -5,12 +5,14 @@ import type { NodeConfig } from './config.js';
 /** The configuration a provider's VM manager is built from. */
 export type VmBackendConfig = Pick<
   NodeConfig,
-  'vmBackend' | 'limactl' | 'limaImage' | 'sshdPath' | 'acceptUnenforcedLimits'
+  'vmBackend' | 'limactl' | 'limaImage' | 'sshdPath' | 'acceptUnenforcedLimits' | 'qemuImageDir'
 >;
 
 /** The VM manager options of the configured backend, over `vmDir`. */
 export function vmManagerOptions(config: VmBackendConfig, vmDir: string): CreateVmManagerOptions {
   switch (config.vmBackend) {
+    case 'qemu':
+      return { backend: 'qemu', dataDir: vmDir, ...(config.qemuImageDir ? { imageDir: config.qemuImageDir } : {}) };
     case 'lima':
       return {
         backend: 'lima',
@@ -29,9 +31,9 @@ export function vmManagerOptions(config: VmBackendConfig, vmDir: string): Create
 }
 
 /**
- * The provider's VM manager (sandbox or lima, per `--vm-backend`). Throws a coded
- * error when the backend cannot run here (missing bubblewrap or sshd; the message names
- * the command that installs it).
+ * The provider's VM manager (sandbox, qemu or lima, per `--vm-backend`). Throws a coded
+ * error when the backend cannot run here (missing bubblewrap or sshd, QEMU or its guest
+ * image; the message names the command that installs or builds it).
  */
 export function createNodeVmManager(config: VmBackendConfig, vmDir: string, components: { logger: Logger; clock: Clock }): VmManager {
   return createVmManager(vmManagerOptions(config, vmDir), components);

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type JsonValue, type LeaseParams, stringifyJson } from '@xe/core-types';
 import { type KeyPair, generateKeyPair } from '@xe/crypto';
-import { createVmManager, openSshPrivateKey } from '@xe/lima-provider';
+import { openSshPrivateKey } from '@xe/lima-provider';
 import { ApiClient } from '../../src/cli/client.js';
-import { devnetNodeArgs, prepareDevnet } from '../../src/devnet.js';
+import { type DevnetVmBackend, devnetNodeArgs, devnetVmManager, prepareDevnet } from '../../src/devnet.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -23,12 +23,18 @@ export class TestNet {
   ) {}
 
   static async create(
-    opts: { nodes?: number; lease?: Partial<LeaseParams>; extraArgs?: (info: Prepared['info']) => Record<number, string[]> } = {},
+    opts: {
+      nodes?: number;
+      lease?: Partial<LeaseParams>;
+      extraArgs?: (info: Prepared['info']) => Record<number, string[]>;
+      /** VM backend of the provider nodes (default sandbox). */
+      vmBackend?: DevnetVmBackend;
+    } = {},
   ): Promise<TestNet> {
     const dir = mkdtempSync(join(tmpdir(), 'xe-e2e-'));
     // below the kernel's ephemeral range (32768+), so no outgoing connection takes one of these ports
     const basePort = 20000 + Math.floor(Math.random() * 1000) * 10;
-    const prepared = await prepareDevnet({ dir, nodes: opts.nodes ?? 3, basePort, fresh: false, logLevel: 'info', ...(opts.lease ? { lease: opts.lease } : {}) });
+    const prepared = await prepareDevnet({ dir, nodes: opts.nodes ?? 3, basePort, fresh: false, logLevel: 'info', ...(opts.lease ? { lease: opts.lease } : {}), ...(opts.vmBackend ? { vmBackend: opts.vmBackend } : {}) });
     return new TestNet(dir, prepared, opts.extraArgs?.(prepared.info) ?? {});
   }
 
@@ -121,7 +127,7 @@ export class TestNet {
   async stop(): Promise<void> {
     await Promise.all([...this.children.keys()].map((i) => this.kill(i, 'SIGTERM')));
     for (const n of this.info.nodes.filter((x) => x.roles.includes('provider'))) {
-      const vms = createVmManager({ backend: 'sandbox', dataDir: join(n.data_dir, 'vms') });
+      const vms = devnetVmManager(this.prepared.vmBackend, join(n.data_dir, 'vms'));
       for (const vm of await vms.list().catch(() => [])) await vms.teardown(vm.lease_hash).catch(() => undefined);
     }
     rmSync(this.dir, { recursive: true, force: true });

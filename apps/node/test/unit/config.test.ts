@@ -47,7 +47,7 @@ describe('xe-node start configuration', () => {
   it.each([
     [['--api-port', '70000'], /--api-port: must be between 0 and 65535/],
     [['--api-port', 'eighty'], /--api-port: expected a whole number/],
-    [['--vm-backend', 'docker'], /--vm-backend: expected sandbox or lima/],
+    [['--vm-backend', 'docker'], /--vm-backend: expected sandbox, qemu or lima/],
     [['--log-level', 'loud'], /--log-level: expected one of/],
     [['--price-multiplier', '20'], /--price-multiplier: must be between 0.5 and 10/],
     [['--price-multiplier', 'cheap'], /--price-multiplier: expected a factor/],

@@ -9,6 +9,7 @@ interface DevnetFlags {
   basePort?: string;
   fresh?: boolean;
   logLevel?: string;
+  vmBackend?: string;
 }
 
 /** `xe-node devnet`: a local network of nodes on 127.0.0.1 until Ctrl-C or SIGTERM. */
@@ -20,6 +21,7 @@ export function devnet(run: CliRun): Command {
     .option('--base-port <port>', 'first port; each node takes ports from here (default 7100)')
     .option('--fresh', 'remove an existing devnet in --dir first')
     .option('--log-level <level>', 'the log level of the nodes (default info)')
+    .option('--vm-backend <backend>', 'VM backend of the providers: sandbox (default) or qemu')
     .addHelpText(
       'after',
       `
@@ -42,7 +44,9 @@ async function runDevnet(flags: DevnetFlags): Promise<number> {
   if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65000) usage('--base-port: between 1024 and 65000', 'devnet');
   const dir = flags.dir ?? 'devnet';
   const log = createLogger('devnet', { level: 'info' });
-  const net = await startDevnet({ dir, nodes, basePort, fresh: Boolean(flags.fresh), logLevel: flags.logLevel ?? 'info' }, log);
+  const vmBackend = flags.vmBackend ?? 'sandbox';
+  if (vmBackend !== 'sandbox' && vmBackend !== 'qemu') usage('--vm-backend: sandbox or qemu', 'devnet');
+  const net = await startDevnet({ dir, nodes, basePort, fresh: Boolean(flags.fresh), logLevel: flags.logLevel ?? 'info', vmBackend }, log);
   process.stdout.write(`${tryThis(net.info, dir)}\n`);
   let stopping = false;
   const stop = async (why: string) => {
