@@ -1,46 +1,71 @@
-// Sealed sandbox figures: provision → sshd -i banner, and exec round trip. One JSON line per figure.
+// VM backend figures, one JSON line each: the sealed sandbox's provision (→ sshd -i banner)
+// and exec round trip; then, when QEMU and its guest image are installed, the same for a
+// QEMU VM (with the accelerator the probe chose).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SandboxVmManager } from '../dist/index.js';
-
-const PROVISIONS = 5;
-const EXECS = 10;
+import { QemuVmManager, SandboxVmManager } from '../dist/index.js';
 
 function p50(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)];
 }
-
-const dir = await mkdtemp(join(tmpdir(), 'xe-bench-'));
-const m = new SandboxVmManager({ dataDir: join(dir, 'data') });
+const round = (x) => Math.round(x * 10) / 10;
 const pub = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
 const res = { vcpus: 1, memory_mb: 512, disk_gb: 1 };
-try {
+
+/** Provisions `provisions` times (after one uncounted warm-up), then times `execs` execs of `true`. */
+async function measure(m, provisions, execs) {
   const prov = [];
-  // The first provision of a size makes its ext4 template (mkfs once); not counted.
+  // The first provision of a size makes its ext4 template (mkfs once, and for QEMU the accelerator probe); not counted.
   let lease = randomBytes(32).toString('hex');
   await m.provision(lease, res, pub);
-  for (let i = 0; i < PROVISIONS; i++) {
-    if (lease) await m.teardown(lease);
+  for (let i = 0; i < provisions; i++) {
+    await m.teardown(lease);
     lease = randomBytes(32).toString('hex');
     const t0 = performance.now();
-    await m.provision(lease, res, pub); // resolves once the SSH banner is read
+    await m.provision(lease, res, pub); // resolves once the VM's sshd answers with its banner
     prov.push(performance.now() - t0);
   }
-  const execs = [];
-  for (let i = 0; i < EXECS; i++) {
+  const times = [];
+  for (let i = 0; i < execs; i++) {
     const t0 = performance.now();
     const r = await m.exec(lease, 'true');
-    execs.push(performance.now() - t0);
+    times.push(performance.now() - t0);
     if (r.exit_code !== 0) throw new Error(`exec failed: ${JSON.stringify(r)}`);
   }
   await m.teardown(lease);
-  const round = (x) => Math.round(x * 10) / 10;
-  console.log(JSON.stringify({ bench: 'sandbox_provision_ms_p50', value: round(p50(prov)), unit: 'ms', samples: PROVISIONS, ready: 'sshd -i banner', sealed: true }));
-  console.log(JSON.stringify({ bench: 'sandbox_exec_ms_p50', value: round(p50(execs)), unit: 'ms', samples: EXECS, command: 'true' }));
+  return { prov, times };
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'xe-bench-'));
+try {
+  const sandbox = new SandboxVmManager({ dataDir: join(dir, 'sandbox') });
+  try {
+    const { prov, times } = await measure(sandbox, 5, 10);
+    console.log(JSON.stringify({ bench: 'sandbox_provision_ms_p50', value: round(p50(prov)), unit: 'ms', samples: prov.length, ready: 'sshd -i banner', sealed: true }));
+    console.log(JSON.stringify({ bench: 'sandbox_exec_ms_p50', value: round(p50(times)), unit: 'ms', samples: times.length, command: 'true' }));
+  } finally {
+    for (const vm of await sandbox.list()) await sandbox.teardown(vm.lease_hash);
+  }
+
+  let qemu;
+  try {
+    qemu = new QemuVmManager({ dataDir: join(dir, 'qemu') });
+  } catch (err) {
+    console.log(JSON.stringify({ bench: 'qemu_provision_ms_p50', skipped: `${err.code}: ${err.message}` }));
+  }
+  if (qemu) {
+    try {
+      const { prov, times } = await measure(qemu, 3, 10);
+      const accelerator = await qemu.accelerator();
+      console.log(JSON.stringify({ bench: 'qemu_provision_ms_p50', value: round(p50(prov)), unit: 'ms', samples: prov.length, accelerator, ready: 'ssh banner on the forwarded port' }));
+      console.log(JSON.stringify({ bench: 'qemu_exec_ms_p50', value: round(p50(times)), unit: 'ms', samples: times.length, accelerator, command: 'true' }));
+    } finally {
+      for (const vm of await qemu.list()) await qemu.teardown(vm.lease_hash);
+    }
+  }
 } finally {
-  for (const vm of await m.list()) await m.teardown(vm.lease_hash);
   await rm(dir, { recursive: true, force: true });
 }
