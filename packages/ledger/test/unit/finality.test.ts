@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { type Block, parseFinalityParams, type Vote } from '@xe/core-types';
 import { keyPairFromSeed, signVote } from '@xe/crypto';
-import { buildAccept, buildCancel, buildLease, buildReceive, buildSend, Election, LedgerErrorCodes as C, verifyConfirmation } from '../../src/index.js';
+import { buildAccept, buildCancel, buildForceSettle, buildLease, buildReceive, buildSend, buildSettle, Election, LedgerErrorCodes as C, verifyConfirmation } from '../../src/index.js';
 import { attest, certificateFor, expectAccepted, head, K, LEASE, NETWORK, S, seal, T0, XUSD } from '../helpers.js';
 import { agreedDigest, type FWorld, fworld, PARAMS, REPS, votesFor } from '../support/finality.js';
 
@@ -278,6 +278,47 @@ describe('finality: lease outcome positions', () => {
     }
     expect(await agreedDigest(nodes[0]!.store)).toBe(await agreedDigest(nodes[1]!.store));
     expect((await nodes[0]!.ledger.conflicts()).find((c) => c.rejected === accept.hash)).toMatchObject({ reason: 'lost', winner: cancel.hash });
+  });
+});
+
+describe('finality: lease end position', () => {
+  it('a settle and a force-settle compete at (lease, end); the confirmed force-settle wins in either order, supply exact', async () => {
+    const first = await fworld();
+    const cert = certificateFor(K.prov);
+    const nodes = [first, await fworld(undefined, first.ledger)];
+    for (const n of nodes) await n.ledger.addCertificate(cert);
+    const lease = await seal(
+      buildLease(await head(first.ledger, K.alice), { certificate: cert, vcpus: 1n, memory_mb: 512n, disk_gb: 5n, duration: 600n, access_pub_key: K.carol.pubKeyHex, timestamp: T0 }),
+      K.alice,
+    );
+    for (const n of nodes) expectAccepted(await n.ledger.addBlock(lease, { origin: 'sync' }));
+    const created = (await first.ledger.getLease(lease.hash))!;
+    const start = T0 + 10n * S;
+    const accept = await seal(buildAccept(await head(first.ledger, K.prov), created, { attestations: attest(lease.hash, start), timestamp: start }, LEASE), K.prov);
+    for (const n of nodes) expectAccepted(await n.ledger.addBlock(accept, { origin: 'sync' }));
+    const accepted = (await first.ledger.getLease(lease.hash))!;
+    const tSettle = accepted.expiry + S;
+    const tForce = accepted.expiry + LEASE.settle_grace_ns + LEASE.force_settle_gap_ns;
+    const settle = await seal(buildSettle(await head(first.ledger, K.prov), accepted, { attestations: attest(lease.hash, tSettle), timestamp: tSettle }), K.prov);
+    const force = await seal(buildForceSettle(await head(first.ledger, K.alice), accepted, { attestations: attest(lease.hash, tForce), timestamp: tForce }), K.alice);
+    const orders = [
+      [settle, force],
+      [force, settle],
+    ];
+    for (const [i, n] of nodes.entries()) {
+      const [x, y] = orders[i]!;
+      expectAccepted(await n.ledger.addBlock(x!, { origin: 'sync' }));
+      expect(await n.ledger.addBlock(y!, { origin: 'sync' })).toMatchObject({ status: 'rejected', code: C.FORK_HELD });
+      // the force-settle depends on the accept, the accept on the lease: one confirmation covers them
+      await feedVotes(n, [...votesFor(force, [REPS[0]!, REPS[1]!])]);
+      expect(await n.ledger.isConfirmed(force.hash)).toBe(true);
+      expect(await n.ledger.isConfirmed(lease.hash)).toBe(true);
+      expect(await n.ledger.hasBlock(settle.hash)).toBe(false);
+      expect((await n.ledger.getLease(lease.hash))!.state).toBe('unfulfilled');
+      expect((await n.ledger.supply('XE')).emitted).toBe(0n);
+      expect((await n.ledger.checkConsistency()).problems).toEqual([]);
+    }
+    expect(await agreedDigest(nodes[0]!.store)).toBe(await agreedDigest(nodes[1]!.store));
   });
 });
 
