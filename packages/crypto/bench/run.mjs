@@ -6,7 +6,7 @@ import {
   hashBlock,
   keyPairFromSeed,
   nodeEd25519,
-  PowKernel,
+  PowEngine,
   PowSolver,
   signHex,
   tweetnaclEd25519,
@@ -39,7 +39,7 @@ const hash = new Uint8Array(randomBytes(32));
 const IMPOSSIBLE = [0xffffffff, 0xffffffff];
 
 // PoW kernel, one core
-const kernel = new PowKernel();
+const kernel = new PowEngine();
 kernel.setHash(hash);
 let lo = 0;
 let hi = 0;
@@ -49,7 +49,7 @@ const kernelHps = measure((n) => {
 emit('pow_kernel_hps_1core', kernelHps, 'hashes/s', { engine: kernel.engine });
 
 // the JS fallback kernel (used where WebAssembly is unavailable), same input
-const jsKernel = new PowKernel({ wasm: false });
+const jsKernel = new PowEngine({ wasm: false });
 jsKernel.setHash(hash);
 lo = 0;
 hi = 0;

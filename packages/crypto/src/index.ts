@@ -8,7 +8,7 @@ export * from './errors.js';
 export * from './key-formats.js';
 export * from './messages.js';
 export * from './network.js';
-export { PowKernel } from './pow-kernel.js';
+export { PowEngine, type PowEngineOptions } from './pow-engine.js';
 export * from './pow.js';
 export * from './tunnel-auth.js';
 export * from './vote.js';

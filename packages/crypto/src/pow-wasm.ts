@@ -4,10 +4,10 @@
  *
  * A try is one BLAKE3 compression of the 40-byte block `u64le(nonce) || hash` with
  * counter 0, block length 40 and flags CHUNK_START | CHUNK_END | ROOT (SPEC §3.3), the
- * same computation as the JavaScript kernel in `pow-kernel.ts`. Message words 0–1 are
- * the nonce, 2–9 the block hash, 10–15 zero. The generator below writes the 7 rounds
- * out as straight-line i32 code over locals (native `i32.rotr`), resolves the message
- * schedule at generation time, drops the additions of the zero words, and keeps only
+ * same computation as the JavaScript kernel in `pow-kernel-js.ts`, both generated from the
+ * round schedule in `blake3-schedule.ts`. Message words 0–1 are the nonce, 2–9 the block
+ * hash, 10–15 zero. The generator below writes the 7 rounds out as straight-line i32 code
+ * over locals (native `i32.rotr`), drops the additions of the zero words, and keeps only
  * the two output words that make the work value. The three round-1 columns that do not
  * read the nonce are computed once per call, before the loop.
  *
@@ -18,10 +18,7 @@
  *   first whose work ≥ difficulty, or 0 and the next nonce.
  */
 
-const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
-const MSG_PERMUTATION = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
-const BLOCK_LEN = 40;
-const FLAGS = 1 | 2 | 8; // CHUNK_START | CHUNK_END | ROOT
+import { G_ROTATIONS, powInitialState, powRoundSchedule } from './blake3-schedule.js';
 
 // opcodes
 const BLOCK = 0x02;
@@ -125,14 +122,15 @@ class Emitter {
 
   /** The BLAKE3 G function on state locals a, b, c, d with message words mx, my. */
   g(a: number, b: number, c: number, d: number, mx: number, my: number): void {
+    const [r1, r2, r3, r4] = G_ROTATIONS;
     this.addInto(a, b, mx);
-    this.xorRot(d, a, 16);
+    this.xorRot(d, a, r1);
     this.addInto(c, d, -1);
-    this.xorRot(b, c, 12);
+    this.xorRot(b, c, r2);
     this.addInto(a, b, my);
-    this.xorRot(d, a, 8);
+    this.xorRot(d, a, r3);
     this.addInto(c, d, -1);
-    this.xorRot(b, c, 7);
+    this.xorRot(b, c, r4);
   }
 
   /** Pushes the byte-swapped value of local `l` (big-endian read of a little-endian word). */
@@ -153,33 +151,23 @@ class Emitter {
 
 /** Sets v0..v15 (locals `v`) to the initial compression state. */
 function initState(e: Emitter, v: number[], which: number[]): void {
-  const init = [...IV, IV[0]!, IV[1]!, IV[2]!, IV[3]!, 0, 0, BLOCK_LEN, FLAGS];
+  const init = powInitialState();
   for (const i of which) {
     e.i32(init[i]!);
     e.set(v[i]!);
   }
 }
 
+const SCHEDULE = powRoundSchedule();
+
 /**
  * The seven rounds. `m` maps message word index → local (or -1 for zero). When
  * `skipFirstColumns` is set, the round-1 columns 1–3 are assumed already done.
  */
-function rounds(e: Emitter, v: number[], m0: number[], skipFirstColumns: boolean): void {
-  let m = m0.slice();
-  for (let r = 0; r < 7; r++) {
-    if (!(r === 0 && skipFirstColumns)) {
-      e.g(v[0]!, v[4]!, v[8]!, v[12]!, m[0]!, m[1]!);
-      e.g(v[1]!, v[5]!, v[9]!, v[13]!, m[2]!, m[3]!);
-      e.g(v[2]!, v[6]!, v[10]!, v[14]!, m[4]!, m[5]!);
-      e.g(v[3]!, v[7]!, v[11]!, v[15]!, m[6]!, m[7]!);
-    } else {
-      e.g(v[0]!, v[4]!, v[8]!, v[12]!, m[0]!, m[1]!);
-    }
-    e.g(v[0]!, v[5]!, v[10]!, v[15]!, m[8]!, m[9]!);
-    e.g(v[1]!, v[6]!, v[11]!, v[12]!, m[10]!, m[11]!);
-    e.g(v[2]!, v[7]!, v[8]!, v[13]!, m[12]!, m[13]!);
-    e.g(v[3]!, v[4]!, v[9]!, v[14]!, m[14]!, m[15]!);
-    m = MSG_PERMUTATION.map((i) => m[i]!);
+function rounds(e: Emitter, v: number[], m: number[], skipFirstColumns: boolean): void {
+  for (const s of SCHEDULE) {
+    if (skipFirstColumns && s.round === 0 && s.index >= 1 && s.index <= 3) continue;
+    e.g(v[s.a]!, v[s.b]!, v[s.c]!, v[s.d]!, m[s.mx]!, m[s.my]!);
   }
 }
 
@@ -233,9 +221,10 @@ function searchBody(): number[] {
 
   // Round-1 columns 1..3 read only the block hash: compute them once.
   initState(e, v, hoisted);
-  e.g(v[1]!, v[5]!, v[9]!, v[13]!, P_M[0]!, P_M[1]!);
-  e.g(v[2]!, v[6]!, v[10]!, v[14]!, P_M[2]!, P_M[3]!);
-  e.g(v[3]!, v[7]!, v[11]!, v[15]!, P_M[4]!, P_M[5]!);
+  const m = messageLocals();
+  for (const s of SCHEDULE.filter((s) => s.round === 0 && s.index >= 1 && s.index <= 3)) {
+    e.g(v[s.a]!, v[s.b]!, v[s.c]!, v[s.d]!, m[s.mx]!, m[s.my]!);
+  }
   hoisted.forEach((i, k) => {
     e.get(v[i]!);
     e.set(saved[k]!);

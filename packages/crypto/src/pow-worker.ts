@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { PowKernel } from './pow-kernel.js';
+import { PowEngine } from './pow-engine.js';
 
 /**
  * A proof-of-work search thread. It receives jobs, searches its stride of the nonce
@@ -20,7 +20,7 @@ const { control } = workerData as { control: SharedArrayBuffer };
 // control[0]: id of the job to stop (or 0); control[1 + index]: hashes done by worker `index`
 const flags = new Int32Array(control);
 const index = (workerData as { index: number }).index;
-const kernel = new PowKernel();
+const kernel = new PowEngine();
 const BATCH = 16384;
 
 parentPort!.on('message', (job: Job) => {

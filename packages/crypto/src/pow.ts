@@ -5,13 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { type Block, fields, isHex, U64_MAX } from '@xe/core-types';
 import { CryptoError, CryptoErrorCodes } from './errors.js';
-import { sharedKernel } from './pow-kernel.js';
+import { sharedPowEngine } from './pow-engine.js';
 
 /** `work = first 8 bytes of BLAKE3(u64le(nonce) || hash)` as a big-endian u64 (SPEC §3.3). */
 export function powWork(hashHex: string, nonce: bigint): bigint {
   fields.hash(hashHex, 'hash');
   fields.u64(nonce, 'pow_nonce');
-  const k = sharedKernel();
+  const k = sharedPowEngine();
   k.setHash(hashHex);
   return k.work(nonce);
 }
@@ -120,7 +120,7 @@ export class PowSolver {
     const lo0 = start.readUInt32LE(0);
     const hi0 = start.readUInt32LE(4);
     // Cheap difficulties (devnets) are solved inline without waking the threads.
-    const kernel = sharedKernel();
+    const kernel = sharedPowEngine();
     kernel.setHash(hashHex);
     const [found, lo, hi] = kernel.search(lo0, hi0, 1, INLINE_TRIES, diffHi, diffLo);
     if (found) {

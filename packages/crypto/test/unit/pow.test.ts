@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { bytesToHex, XeError } from '@xe/core-types';
-import { PowKernel, type PowProgress, PowSolver, powWork, solvePow, verifyPow } from '../../src/index.js';
+import { PowEngine, type PowProgress, PowSolver, powWork, solvePow, verifyPow } from '../../src/index.js';
 
 const blake3 = createRequire(import.meta.url)('blake3-wasm') as { hash(input: Uint8Array): Uint8Array };
 
@@ -25,11 +25,11 @@ describe.each([
   ['js', false],
 ] as const)('proof-of-work kernel (%s)', (engine, wasm) => {
   it('runs on the expected engine', () => {
-    expect(new PowKernel({ wasm }).engine).toBe(engine);
+    expect(new PowEngine({ wasm }).engine).toBe(engine);
   });
 
   it('matches blake3-wasm on 10,000 random (hash, nonce) pairs', () => {
-    const k = new PowKernel({ wasm });
+    const k = new PowEngine({ wasm });
     let mismatches = 0;
     for (let i = 0; i < 10_000; i++) {
       const hash = new Uint8Array(randomBytes(32));
@@ -41,7 +41,7 @@ describe.each([
   });
 
   it('search returns the first nonce meeting the difficulty, carrying into the high word', () => {
-    const k = new PowKernel({ wasm });
+    const k = new PowEngine({ wasm });
     const hash = new Uint8Array(randomBytes(32));
     k.setHash(hash);
     const start = 0xffff_fff0n;
@@ -59,7 +59,7 @@ describe.each([
   });
 
   it('search agrees with the reference on every nonce it passes over (random strides and difficulties)', () => {
-    const k = new PowKernel({ wasm });
+    const k = new PowEngine({ wasm });
     for (let round = 0; round < 200; round++) {
       const hash = new Uint8Array(randomBytes(32));
       k.setHash(hash);
@@ -102,10 +102,10 @@ describe('proof-of-work functions', () => {
     const dist = new URL('../../dist/index.js', import.meta.url).href;
     const script = `
       delete globalThis.WebAssembly;
-      const { PowKernel, powWork, solvePow } = await import(${JSON.stringify(dist)});
+      const { PowEngine, powWork, solvePow } = await import(${JSON.stringify(dist)});
       const hash = '${'ab'.repeat(32)}';
       const s = await solvePow(hash, 0xffe0000000000000n, { workers: 2 });
-      console.log(JSON.stringify({ engine: new PowKernel().engine, work: powWork(hash, 12345n).toString(), ok: s.work === powWork(hash, s.nonce) }));
+      console.log(JSON.stringify({ engine: new PowEngine().engine, work: powWork(hash, 12345n).toString(), ok: s.work === powWork(hash, s.nonce) }));
     `;
     const out = await new Promise<string>((resolve, reject) => {
       execFile(process.execPath, ['--input-type=module', '-e', script], { timeout: 15_000 }, (err, stdout, stderr) =>
