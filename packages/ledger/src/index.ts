@@ -25,6 +25,7 @@ export { Election, type Tally, type VoteIntake } from './finality/election.js';
 export {
   type ConfirmationResult,
   type FinalityOptions,
+  MAX_ELECTIONS,
   MAX_HELD_VOTES,
   type TickResult,
   type VoteResult,

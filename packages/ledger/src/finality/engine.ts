@@ -65,6 +65,8 @@ export interface FinalityComponents {
 /** Votes for blocks not seen yet, held at most this many (oldest dropped). */
 export const MAX_HELD_VOTES = 4096;
 const MAX_FETCH_LIST = 256;
+/** Elections kept in memory (each position with an unconfirmed candidate and recent votes). */
+export const MAX_ELECTIONS = 50_000;
 const MAX_TRACKED_UNCONFIRMED = 100_000;
 const SEQ_META = 'apply_seq';
 
@@ -240,10 +242,11 @@ export class FinalityEngine implements AdmissionFinality {
     if (this.c.bundle.has(block.hash)) return;
     if (this.unconfirmedSince.size < MAX_TRACKED_UNCONFIRMED) this.unconfirmedSince.set(block.hash, now);
     for (const p of positionsOf(block)) {
-      const e = await this.election(p);
-      e.addCandidate(block.hash);
       const pk = positionKey(p);
-      if (this.voting && !this.own.has(pk) && !this.decided.has(pk)) await this.cast(e, block.hash, 0, false, now);
+      // an observer needs an election only once votes arrive (it is built from the store then)
+      const e = this.voting || this.elections.has(pk) ? await this.election(p) : undefined;
+      e?.addCandidate(block.hash);
+      if (e !== undefined && this.voting && !this.own.has(pk) && !this.decided.has(pk)) await this.cast(e, block.hash, 0, false, now);
     }
     await this.replayHeldVotes(block.hash, now);
     // held winners that waited for this block (built on it, or naming it) may be applied now
@@ -272,7 +275,23 @@ export class FinalityEngine implements AdmissionFinality {
       }
     }
     this.elections.set(pk, e);
+    this.boundElections();
     return e;
+  }
+
+  /**
+   * Keeps at most MAX_ELECTIONS elections in memory: the oldest undecided ones are dropped
+   * first (with this node's note of its own vote there); both are rebuilt from the stored
+   * candidates and votes when the position is touched again.
+   */
+  private boundElections(): void {
+    if (this.elections.size <= MAX_ELECTIONS) return;
+    for (const pk of this.elections.keys()) {
+      if (this.elections.size <= MAX_ELECTIONS) break;
+      if (this.decided.has(pk)) continue;
+      this.elections.delete(pk);
+      this.own.delete(pk);
+    }
   }
 
   /** The applied block standing at a position, if any. */

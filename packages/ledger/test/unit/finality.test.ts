@@ -1,7 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import { type Block, parseFinalityParams, type Vote } from '@xe/core-types';
 import { keyPairFromSeed, signVote } from '@xe/crypto';
-import { buildAccept, buildCancel, buildForceSettle, buildLease, buildReceive, buildSend, buildSettle, Election, LedgerErrorCodes as C, verifyConfirmation } from '../../src/index.js';
+import {
+  buildAccept,
+  buildCancel,
+  buildForceSettle,
+  buildLease,
+  buildReceive,
+  buildSend,
+  buildSettle,
+  Election,
+  MAX_HELD_VOTES, LedgerErrorCodes as C, verifyConfirmation } from '../../src/index.js';
 import { attest, certificateFor, expectAccepted, head, K, LEASE, NETWORK, S, seal, T0, XUSD } from '../helpers.js';
 import { agreedDigest, type FWorld, fworld, PARAMS, REPS, votesFor } from '../support/finality.js';
 
@@ -114,6 +123,24 @@ describe('finality: failures first', () => {
     const wrongPos = signVote({ position: { type: 'chain', account: K.bob.address, previous: '0' }, block_hash: a.hash, round: 0, final: true, timestamp: T0 }, REPS[0]!, NETWORK);
     expect(await w.ledger.addVote(wrongPos)).toMatchObject({ status: 'rejected', code: C.VOTE_POSITION_MISMATCH });
     expect(await w.ledger.isConfirmed(a.hash)).toBe(false);
+  });
+
+  it('holds votes for unseen blocks up to a bound, oldest dropped first', async () => {
+    const w = await fworld();
+    const [a] = await forkPair(w);
+    const [early] = votesFor(a, [REPS[0]!]);
+    expect((await w.ledger.addVote(early!)).status).toBe('held');
+    const pos = { type: 'chain' as const, account: K.bob.address, previous: '0' as const };
+    for (let i = 0; i < MAX_HELD_VOTES; i++) {
+      const v = signVote({ position: pos, block_hash: i.toString(16).padStart(64, '0'), round: 0, final: true, timestamp: T0 }, REPS[2]!, NETWORK);
+      expect((await w.ledger.addVote(v, { origin: 'sync' })).status).toBe('held');
+    }
+    expectAccepted(await w.ledger.addBlock(a, { origin: 'live' }));
+    // the early vote was dropped: one more final vote is not a quorum
+    expect(await feedVotes(w, votesFor(a, [REPS[1]!]))).toEqual(['counted']);
+    expect(await w.ledger.isConfirmed(a.hash)).toBe(false);
+    expect(await feedVotes(w, [early!])).toEqual(['counted']);
+    expect(await w.ledger.isConfirmed(a.hash)).toBe(true);
   });
 
   it('confirms nothing short of quorum; one more final vote confirms (and everything below)', async () => {
