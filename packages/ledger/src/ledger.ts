@@ -150,6 +150,8 @@ export class Ledger {
       await ledger.repos.supply.load();
       await ledger.applyBundle(bundle);
     }
+    const engine = ledger.engine;
+    if (engine !== undefined) await ledger.queue.run(() => engine.resume(ledger.clock()));
     ledger.log.info('ledger open', { network_id: ledger.networkId, network_hash: netHash });
     return ledger;
   }

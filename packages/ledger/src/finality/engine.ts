@@ -142,6 +142,29 @@ export class FinalityEngine implements AdmissionFinality {
     for (const b of bundleBlocks) this.bundleHeights.set(b.account, (this.bundleHeights.get(b.account) ?? 0n) + 1n);
   }
 
+  /**
+   * After an open: decisions the stored votes already make are carried out (a crash may
+   * have come between a rollback and the winner's confirmation), applied blocks still
+   * unconfirmed go back on the fetch list, and a representative resumes their elections.
+   */
+  async resume(now: bigint): Promise<void> {
+    for (const held of await this.c.repos.candidates.all(MAX_TRACKED_UNCONFIRMED)) {
+      if (!(await this.c.repos.candidates.has(held.hash))) continue;
+      for (const p of positionsOf(held)) await this.evaluate(await this.election(p), now);
+    }
+    for (const hash of await this.c.repos.undo.unconfirmed(MAX_TRACKED_UNCONFIRMED)) {
+      const stored = await this.c.repos.blocks.get(hash);
+      if (stored === undefined || (await this.isConfirmed(hash))) continue;
+      this.unconfirmedSince.set(hash, now);
+      for (const p of positionsOf(stored.block)) {
+        const pk = positionKey(p);
+        if (this.voting || this.elections.has(pk) || (await this.c.repos.votes.at(positionKeyBytes(p), 1)).length > 0) {
+          await this.evaluate(await this.election(p), now);
+        }
+      }
+    }
+  }
+
   // ---- confirmed state
 
   async confirmedHeight(account: string): Promise<bigint> {

@@ -1,5 +1,5 @@
 import { type Block, bytesToHex } from '@xe/core-types';
-import { keys, prefixRange } from '../buckets.js';
+import { Bucket, keys, prefixRange } from '../buckets.js';
 import { decodeJson, encodeJson } from '../codec.js';
 import type { BatchOp, Store } from '../store.js';
 
@@ -28,6 +28,13 @@ export class CandidateRepo {
 
   delOps(hash: string, positions: readonly Uint8Array[]): BatchOp[] {
     return [{ type: 'del', key: keys.held(hash) }, ...positions.map((p): BatchOp => ({ type: 'del', key: keys.candidate(p, hash) }))];
+  }
+
+  /** Every held block, oldest key first, at most `limit` (resuming after a restart). */
+  async all(limit: number): Promise<Block[]> {
+    const out: Block[] = [];
+    for await (const [, v] of this.store.range({ ...prefixRange(keys.bucket(Bucket.HELD)), limit })) out.push(decodeJson<Block>(v));
+    return out;
   }
 
   /** Hashes of the held candidates at a position (bounded: at most `limit`). */

@@ -1,5 +1,5 @@
 import { bytesToHex } from '@xe/core-types';
-import { keys, prefixRange } from '../buckets.js';
+import { Bucket, keys, prefixRange } from '../buckets.js';
 import { decodeJson, encodeJson } from '../codec.js';
 import type { BatchOp, Store } from '../store.js';
 import type { UndoRecord } from '../types.js';
@@ -30,6 +30,13 @@ export class UndoRepo {
 
   delDependentOp(named: string, dependent: string): BatchOp {
     return { type: 'del', key: keys.dependent(named, dependent) };
+  }
+
+  /** Hashes of applied blocks not confirmed yet (they have undo records), at most `limit`. */
+  async unconfirmed(limit: number): Promise<string[]> {
+    const out: string[] = [];
+    for await (const [k] of this.store.range({ ...prefixRange(keys.bucket(Bucket.UNDO)), limit })) out.push(bytesToHex(k.subarray(1)));
+    return out;
   }
 
   /** Unconfirmed blocks that name `hash` (bounded). */

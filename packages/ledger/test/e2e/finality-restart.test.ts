@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import type { Vote } from '@xe/core-types';
-import { buildReceive, buildSend, Ledger, LedgerErrorCodes as C, LevelStore } from '../../src/index.js';
+import { hexToBytes, stringifyJson, type Vote } from '@xe/core-types';
+import { positionBytes } from '@xe/crypto';
+import { Bucket, buildReceive, buildSend, Ledger, LedgerErrorCodes as C, LevelStore } from '../../src/index.js';
 import { expectAccepted, head, K, S, seal, T0, TestClock, testBundle, XUSD } from '../helpers.js';
 import { agreedDigest, fworld, PARAMS, REPS, votesFor } from '../support/finality.js';
 
@@ -54,6 +55,42 @@ describe('finality on LevelDB across a restart', () => {
     expect(await clean.ledger.addConfirmation((await ledger.getConfirmation(b.hash))!)).toEqual({ status: 'confirmed', hash: b.hash });
     expect(await agreedDigest(store)).toBe(await agreedDigest(clean.store));
     await ledger.close();
+  });
+
+  it('carries out a decision its stored votes already make when reopened (a crash between a vote and its confirmation)', async () => {
+    const dir = await tempDir();
+    const first = await fworld(undefined, undefined, await LevelStore.open(dir));
+    const h = await head(first.ledger, K.alice);
+    const a = await seal(buildSend(h, { destination: K.bob.address, asset: 'XUSD', amount: 2n, timestamp: T0 }), K.alice);
+    const b = await seal(buildSend(h, { destination: K.carol.address, asset: 'XUSD', amount: 3n, timestamp: T0 }), K.alice);
+    expectAccepted(await first.ledger.addBlock(a, { origin: 'live' }));
+    expect(await first.ledger.addBlock(b, { origin: 'live' })).toMatchObject({ code: C.FORK_HELD });
+    // two final votes reached the store, the process died before acting on them
+    const enc = new TextEncoder();
+    await first.ledger.storage.batch(
+      votesFor(b, [REPS[0]!, REPS[1]!]).map((v) => ({
+        type: 'put' as const,
+        key: Uint8Array.from([Bucket.VOTE, ...positionBytes(v.position), ...hexToBytes(v.representative)]),
+        value: enc.encode(stringifyJson(v)),
+      })),
+    );
+    expect(await first.ledger.isConfirmed(b.hash)).toBe(false);
+    await first.ledger.close();
+
+    const ledger = await Ledger.open(await LevelStore.open(dir), await testBundle(), { clock: new TestClock().fn, finality: { params: PARAMS } });
+    expect(await ledger.isConfirmed(b.hash)).toBe(true);
+    expect(await ledger.hasBlock(a.hash)).toBe(false);
+    expect((await ledger.checkConsistency()).problems).toEqual([]);
+    // an applied block left unconfirmed goes back on the fetch list
+    const c = await seal(buildSend(await head(ledger, K.alice), { destination: K.bob.address, asset: 'XUSD', amount: 4n, timestamp: T0 + 1n }), K.alice);
+    expectAccepted(await ledger.addBlock(c, { origin: 'live' }));
+    await ledger.close();
+    const again = await Ledger.open(await LevelStore.open(dir), await testBundle(), { clock: new TestClock().fn, finality: { params: PARAMS } });
+    const { fetch } = await again.finalityTick(T0 + 3n * S);
+    expect(fetch).toContain(c.hash);
+    expect(fetch).not.toContain(b.hash);
+    for (const h of fetch) expect(await again.isConfirmed(h)).toBe(false);
+    await again.close();
   });
 
   it('a representative that restarts does not mistake its own earlier votes for a stolen key', async () => {
