@@ -140,8 +140,11 @@ export class FakeTunnels implements TunnelPort {
   }
 }
 
-/** One account's writer on the shared ledger, committing like the node does (a rejection throws). */
-export function writerFor(w: { ledger: Ledger; bundle: GenesisBundle; time: FakeClock; net: FakeNet }, k: KeyPair): ChainWriter {
+/** One account's writer on the shared ledger, committing like the node does (a rejection throws; so does a commit `failCommits` names). */
+export function writerFor(
+  w: { ledger: Ledger; bundle: GenesisBundle; time: FakeClock; net: FakeNet; failCommits: Array<{ type: Block['type']; code: string }> },
+  k: KeyPair,
+): ChainWriter {
   return new ChainWriter(
     { key: k, networkId: w.bundle.network_id, difficulty: w.bundle.pow_difficulty },
     {
@@ -152,6 +155,11 @@ export function writerFor(w: { ledger: Ledger; bundle: GenesisBundle; time: Fake
         return { frontier: a.frontier, frontierTimestamp: head?.timestamp ?? 0n, balances: a.balances };
       },
       commit: async (block) => {
+        const i = w.failCommits.findIndex((f) => f.type === block.type);
+        if (i >= 0) {
+          const [f] = w.failCommits.splice(i, 1);
+          throw new XeError(f!.code, `commit of ${block.type} failed (test)`, { retryable: true });
+        }
         const r = await w.ledger.addBlock(block, { origin: 'live' });
         if (r.status === 'rejected') throw new XeError(r.code, `own ${block.type} rejected: ${r.message}`, { retryable: r.retryable });
       },
@@ -164,6 +172,8 @@ export function writerFor(w: { ledger: Ledger; bundle: GenesisBundle; time: Fake
 
 export interface LeaseWorld {
   time: FakeClock;
+  /** The next commit of a block of this type fails with this code (once per entry). */
+  failCommits: Array<{ type: Block['type']; code: string }>;
   /** The services' logger; its records land in `logs`. */
   logger: Logger;
   logs: Array<{ level: string; msg: string; [field: string]: unknown }>;
@@ -189,7 +199,7 @@ export async function leaseWorld(): Promise<LeaseWorld> {
   const time = new FakeClock(T0);
   const ledger = await Ledger.open(new MemoryStore(), b, { clock: time.clock });
   const net = new FakeNet();
-  const base = { ledger, bundle: b, time, net };
+  const base = { ledger, bundle: b, time, net, failCommits: [] as LeaseWorld['failCommits'] };
   const writers = { provider: writerFor(base, KEYS.provider), consumer: writerFor(base, KEYS.consumer) };
   for (const [k, writer] of [
     [KEYS.provider, writers.provider],

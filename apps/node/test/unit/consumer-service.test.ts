@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { type JsonValue, waitUntil } from '@xe/core-types';
 import type { LeaseRecord } from '@xe/ledger';
 import { ConsumerService } from '../../src/services/consumer.js';
-import { CANCEL_MARGIN_MS, cancelAllowedAt } from '../../src/services/consumer/cancel.js';
+import { CANCEL_MARGIN_MS, CANCEL_RETRY_MS, cancelAllowedAt } from '../../src/services/consumer/cancel.js';
 import { FORCE_SETTLE_MARGIN_MS, FORCE_SETTLE_RETRY_MS, forceSettleAllowedAt } from '../../src/services/consumer/force-settle.js';
 import { ProviderService } from '../../src/services/provider.js';
 import { KEYS, LEASE, type LeaseWorld, leaseWorld, NS_PER_MS } from '../support/lease-world.js';
@@ -121,6 +121,27 @@ describe('ConsumerService: cancel', () => {
     const cancelled = await leaseIn(w, hash, 'cancelled');
     expect(cancelled.closed_at).toBe(cancelAt);
     expect(await xusd(w)).toBe(before);
+  });
+
+  it('retries a failed cancel 5 s later', async () => {
+    const w = await leaseWorld();
+    const { consumer } = await pair(w);
+    w.vms.hang = true;
+    const result = consumer.requestLease(REQ).catch((err) => err);
+    await waitUntil(() => offers(w) === 1, { ...WAIT, what: 'the offer' });
+    await w.time.advance(OFFER_WINDOW_MS);
+    await waitUntil(() => leaseBlocks(w).length === 1, { ...WAIT, what: 'the lease block' });
+    const hash = leaseBlocks(w)[0]!.hash;
+    w.failCommits.push({ type: 'lease_cancel', code: 'BLOCK_REJECTED' });
+    const cancelAt = cancelAllowedAt((await w.ledger.getLease(hash))!, LEASE) + BigInt(CANCEL_MARGIN_MS) * NS_PER_MS;
+    await w.time.advanceTo(cancelAt);
+    await waitUntil(() => w.failCommits.length === 0 && w.time.dueInMs().includes(CANCEL_RETRY_MS), { ...WAIT, what: 'the failed cancel' });
+    await w.time.advance(CANCEL_RETRY_MS - 1);
+    expect((await w.ledger.getLease(hash))?.state).toBe('created');
+    await w.time.advance(1);
+    const cancelled = await leaseIn(w, hash, 'cancelled');
+    expect(cancelled.closed_at).toBe(cancelAt + BigInt(CANCEL_RETRY_MS) * NS_PER_MS);
+    expect(await result).toMatchObject({ code: 'ACCEPT_TIMEOUT' });
   });
 
   it("refuses the operator's cancel before the window with a coded error, and takes it once the window opened", async () => {
