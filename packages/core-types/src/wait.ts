@@ -5,8 +5,10 @@ export interface WaitUntilOptions {
   timeoutMs: number;
   /** What is awaited, for the error message: "the provider advert". */
   what: string;
-  /** Pause between checks (default 25 ms). */
+  /** Pause between checks (default 50 ms). */
   intervalMs?: number;
+  /** A check error for which this is true ends the wait at once (it is rethrown), e.g. "the process exited". */
+  stopOn?: (err: unknown) => boolean;
   signal?: AbortSignal;
 }
 
@@ -17,7 +19,7 @@ export interface WaitUntilOptions {
  * "not yet"; its last error is the cause of the TIMEOUT.
  */
 export async function waitUntil<T>(check: () => T | Promise<T>, options: WaitUntilOptions): Promise<NonNullable<T>> {
-  const { timeoutMs, what, intervalMs = 25, signal } = options;
+  const { timeoutMs, what, intervalMs = 50, stopOn, signal } = options;
   const deadline = performance.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -26,6 +28,7 @@ export async function waitUntil<T>(check: () => T | Promise<T>, options: WaitUnt
       const v = await check();
       if (v) return v as NonNullable<T>;
     } catch (err) {
+      if (stopOn?.(err)) throw err;
       lastError = err;
     }
     const left = deadline - performance.now();

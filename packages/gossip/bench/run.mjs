@@ -1,7 +1,7 @@
 // Gossip and sync benchmarks over loopback. Build first (`pnpm build`); run with `pnpm bench`.
 // Prints one JSON line per figure.
 import { GossipNode } from '../dist/index.js';
-import { ChainMaker, keyFor, MemoryLedger, NETWORK_HASH, NETWORK_ID } from '../test/fixtures/chain.mjs';
+import { ChainMaker, keyFor, MemoryLedger, NETWORK_HASH, NETWORK_ID } from '../test/support/chain.mjs';
 
 const print = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

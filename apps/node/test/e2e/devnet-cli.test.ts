@@ -3,9 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { parseJson } from '@xe/core-types';
+import { parseJson, waitUntil } from '@xe/core-types';
 import { vmName } from '@xe/lima-provider';
-import { CLI, noProcessMentions, runCli, until } from './harness.js';
+import { CLI, noProcessMentions, runCli } from '../support/harness.js';
 
 let devnet: ChildProcess | undefined;
 const dir = mkdtempSync(join(tmpdir(), 'xe-devnet-'));
@@ -24,7 +24,7 @@ describe('xe-node devnet', () => {
     devnet = spawn(process.execPath, [CLI, 'devnet', '--dir', dir, '--base-port', String(basePort)], { stdio: ['ignore', 'pipe', 'pipe'] });
     devnet.stdout!.on('data', (d) => (out += d));
     devnet.stderr!.on('data', (d) => (out += d));
-    await until(() => out.includes('Ctrl-C stops every node'), 90_000, `devnet up; output so far:\n${out}`);
+    await waitUntil(() => out.includes('Ctrl-C stops every node'), { timeoutMs: 90_000, what: `devnet up; output so far:\n${out}` });
     expect(out).toContain('try this:');
 
     const info = parseJson(readFileSync(join(dir, 'devnet.json'), 'utf8')) as {
@@ -45,7 +45,7 @@ describe('xe-node devnet', () => {
     expect(readFileSync(`${keyFile}.pub`, 'utf8')).toMatch(/^ssh-ed25519 /);
 
     // curl -s $API/providers, then curl -X POST $API/lease/request -H "Authorization: Bearer $TOKEN" ...
-    await until(async () => ((await (await fetch(`${consumer.api}/providers`)).json()) as unknown[]).length === 1, 30_000, 'a provider');
+    await waitUntil(async () => ((await (await fetch(`${consumer.api}/providers`)).json()) as unknown[]).length === 1, { timeoutMs: 30_000, what: 'a provider' });
     const res = await fetch(`${consumer.api}/lease/request`, {
       method: 'POST',
       headers: { authorization: `Bearer ${info.operator_token}`, 'content-type': 'application/json' },
@@ -77,10 +77,10 @@ describe('xe-node devnet', () => {
     expect(send.stderr).toBe('');
     expect(send.stdout).toMatch(/^sent 2\.5 XUSD to /);
     // the provider's node receives it by itself
-    await until(async () => {
+    await waitUntil(async () => {
       const b = parseJson((await runCli(['balance', provider.address, '--node', consumer.api, '--json'])).stdout) as { balances: { XUSD: bigint } };
       return b.balances.XUSD === before.balances.XUSD + 2_500_000n;
-    }, 30_000, 'the provider received the send');
+    }, { timeoutMs: 30_000, what: 'the provider received the send' });
     const bal = await runCli(['balance', '--node', provider.api]);
     expect(bal.stdout).toContain(provider.address);
     expect(bal.stdout).toMatch(/XUSD\s+\d+/);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type JsonValue, NS_PER_SEC } from '@xe/core-types';
+import { type JsonValue, NS_PER_SEC, waitUntil } from '@xe/core-types';
 import { generateKeyPair } from '@xe/crypto';
-import { requestLease, TestNet, until } from './harness.js';
+import { requestLease, TestNet } from '../support/harness.js';
 
 /**
  * Short timings so the force-settle window opens within the test: skew 2 s, grace 4 s,
@@ -45,11 +45,9 @@ describe('force-settle', () => {
     const windowOpens = lease.start_time! + 6n * NS_PER_SEC + 9n * NS_PER_SEC;
 
     for (const i of [0, 2]) {
-      await until(
+      await waitUntil(
         async () => ((await net.client(i).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>).state === 'unfulfilled',
-        60_000,
-        `unfulfilled on node ${i}`,
-        500,
+        { timeoutMs: 60_000, what: `unfulfilled on node ${i}`, intervalMs: 500 },
       );
     }
     // not before the window opened

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type JsonValue, leaseCost, leaseEmission, leaseStake, parseJson } from '@xe/core-types';
+import { type JsonValue, leaseCost, leaseEmission, leaseStake, parseJson, waitUntil } from '@xe/core-types';
 import type { KeyPair } from '@xe/crypto';
 import { createVmManager, vmName } from '@xe/lima-provider';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { noProcessMentions, processAlive, requestLease, runCli, TestNet, until } from './harness.js';
+import { noProcessMentions, processAlive, requestLease, runCli, TestNet } from '../support/harness.js';
 
 /** Three `xe-node start` processes: 0 timekeeper, 1 provider (sandbox VMs), 2 consumer. */
 let net: TestNet;
@@ -44,10 +44,10 @@ describe('a lease across three node processes', () => {
     // The same accepted lease on every node, every seed field with the seed's JSON type.
     const seen: string[] = [];
     for (const i of [0, 1, 2]) {
-      await until(async () => {
+      await waitUntil(async () => {
         const r = await fetch(`${net.url(i)}/leases/${hash}`);
         return r.ok && JSON.parse(await r.text()).state === 'accepted';
-      }, 20_000, `accepted lease on node ${i}`);
+      }, { timeoutMs: 20_000, what: `accepted lease on node ${i}` });
       const text = await (await fetch(`${net.url(i)}/leases/${hash}`)).text();
       seen.push(text);
       const raw = JSON.parse(text) as Record<string, unknown>;
@@ -79,7 +79,7 @@ describe('a lease across three node processes', () => {
     expect(ssh.code).toBe(0);
 
     // The consumer's node learned the VM info from the provider's.
-    await until(async () => (await fetch(`${net.url(2)}/vms/${hash}`)).ok, 20_000, 'VM info on the consumer node');
+    await waitUntil(async () => (await fetch(`${net.url(2)}/vms/${hash}`)).ok, { timeoutMs: 20_000, what: 'VM info on the consumer node' });
 
     const vms = createVmManager({ backend: 'sandbox', dataDir: join(net.info.nodes[1]!.data_dir, 'vms') });
     const details = await vms.details(hash);
@@ -89,17 +89,17 @@ describe('a lease across three node processes', () => {
 
     // After the duration: settled on every node, money moved exactly, the VM is gone.
     for (const i of [0, 1, 2]) {
-      await until(async () => {
+      await waitUntil(async () => {
         const l = (await net.client(i).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>;
         return l.state === 'settled' && l.settled === true;
-      }, 60_000, `settled lease on node ${i}`, 500);
+      }, { timeoutMs: 60_000, what: `settled lease on node ${i}`, intervalMs: 500 });
     }
     for (const i of [0, 1, 2]) {
-      await until(async () => (await net.balances(i, provider)).XE === pBefore.XE + emission, 20_000, `provider emission on node ${i}`);
+      await waitUntil(async () => (await net.balances(i, provider)).XE === pBefore.XE + emission, { timeoutMs: 20_000, what: `provider emission on node ${i}` });
       expect(await net.balances(i, consumer)).toEqual({ XE: cBefore.XE, XUSD: cBefore.XUSD - cost });
       expect(await net.balances(i, provider)).toEqual({ XE: pBefore.XE + emission, XUSD: pBefore.XUSD });
     }
-    await until(async () => (await fetch(`${net.url(1)}/vms/${hash}`)).status === 404, 20_000, 'VM removed');
+    await waitUntil(async () => (await fetch(`${net.url(1)}/vms/${hash}`)).status === 404, { timeoutMs: 20_000, what: 'VM removed' });
     for (const pid of details!.pids) expect(processAlive(pid)).toBe(false);
     expect(noProcessMentions(vmName(hash))).toBe(true);
   });

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type JsonValue, leaseCost, leaseEmission } from '@xe/core-types';
+import { type JsonValue, leaseCost, leaseEmission, waitUntil } from '@xe/core-types';
 import type { KeyPair } from '@xe/crypto';
 import { QemuVmManager, vmName } from '@xe/lima-provider';
-import { noProcessMentions, processAlive, requestLease, runCli, TestNet, until } from './harness.js';
+import { noProcessMentions, processAlive, requestLease, runCli, TestNet } from '../support/harness.js';
 
 /**
  * The lease lifecycle on a devnet whose provider runs `--vm-backend qemu`: each lease is a
@@ -37,10 +37,10 @@ describe('a lease on a QEMU provider', () => {
     expect(res.status).toBe(200);
     const hash = String(res.body.lease_hash);
     for (const i of [1, 2]) {
-      await until(async () => {
+      await waitUntil(async () => {
         const r = await fetch(`${net.url(i)}/leases/${hash}`);
         return r.ok && JSON.parse(await r.text()).state === 'accepted';
-      }, 60_000, `accepted lease on node ${i}`);
+      }, { timeoutMs: 60_000, what: `accepted lease on node ${i}` });
     }
 
     // The VM object on the provider's node carries the VM's own host key fingerprint.
@@ -66,16 +66,16 @@ describe('a lease on a QEMU provider', () => {
 
     // After the duration: settled, money moved, the VM and its QEMU process are gone.
     for (const i of [1, 2]) {
-      await until(async () => {
+      await waitUntil(async () => {
         const l = (await net.client(i).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>;
         return l.state === 'settled' && l.settled === true;
-      }, 120_000, `settled lease on node ${i}`, 500);
+      }, { timeoutMs: 120_000, what: `settled lease on node ${i}`, intervalMs: 500 });
     }
     const cost = leaseCost({ ...req, multiplier_milli: 1000 });
     const emission = leaseEmission(cost, 2000n);
-    await until(async () => (await net.balances(2, provider)).XE === pBefore.XE + emission, 20_000, 'provider emission');
+    await waitUntil(async () => (await net.balances(2, provider)).XE === pBefore.XE + emission, { timeoutMs: 20_000, what: 'provider emission' });
     expect(await net.balances(2, consumer)).toEqual({ XE: cBefore.XE, XUSD: cBefore.XUSD - cost });
-    await until(async () => (await fetch(`${net.url(1)}/vms/${hash}`)).status === 404, 30_000, 'VM removed');
+    await waitUntil(async () => (await fetch(`${net.url(1)}/vms/${hash}`)).status === 404, { timeoutMs: 30_000, what: 'VM removed' });
     for (const pid of details!.pids) expect(processAlive(pid)).toBe(false);
     expect(noProcessMentions(vmName(hash))).toBe(true);
   }, 300_000);

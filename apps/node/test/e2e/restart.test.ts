@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type JsonValue, leaseCost, leaseEmission } from '@xe/core-types';
+import { type JsonValue, leaseCost, leaseEmission, waitUntil } from '@xe/core-types';
 import type { KeyPair } from '@xe/crypto';
 import { createVmManager, vmName } from '@xe/lima-provider';
-import { processAlive, requestLease, runCli, TestNet, until } from './harness.js';
+import { processAlive, requestLease, runCli, TestNet } from '../support/harness.js';
 
 let net: TestNet;
 let access: KeyPair;
@@ -47,24 +47,22 @@ describe('provider restart', () => {
     expect(net.log(1)).toMatch(/VMs reconciled.*"adopted":1/);
 
     // ssh through the consumer's node reaches the adopted VM
-    await until(
+    await waitUntil(
       async () => {
         const ssh = await runCli(['ssh', '-i', keyFile, hash, '--node', net.url(2), '--', 'hostname']);
         return ssh.code === 0 && ssh.stdout.trim() === vmName(hash);
       },
-      30_000,
-      'ssh after the provider restart',
-      1000,
+      { timeoutMs: 30_000, what: 'ssh after the provider restart', intervalMs: 1000 },
     );
 
     // settles on time: the settle's attested time is within the grace period after expiry
     for (const i of [0, 1, 2]) {
-      await until(async () => ((await net.client(i).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>).state === 'settled', 90_000, `settled on node ${i}`, 500);
+      await waitUntil(async () => ((await net.client(i).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>).state === 'settled', { timeoutMs: 90_000, what: `settled on node ${i}`, intervalMs: 500 });
     }
     const cost = leaseCost({ ...req, multiplier_milli: 1000 });
     const emission = leaseEmission(cost, 2000n);
     for (const i of [0, 1, 2]) {
-      await until(async () => (await net.balances(i, provider)).XE === pBefore.XE + emission, 20_000, `emission on node ${i}`);
+      await waitUntil(async () => (await net.balances(i, provider)).XE === pBefore.XE + emission, { timeoutMs: 20_000, what: `emission on node ${i}` });
       expect(await net.balances(i, consumer)).toEqual({ XE: cBefore.XE, XUSD: cBefore.XUSD - cost });
       expect(await net.balances(i, provider)).toEqual({ XE: pBefore.XE + emission, XUSD: pBefore.XUSD });
     }
@@ -74,6 +72,6 @@ describe('provider restart', () => {
     // expiry = start + duration; the settle came within the grace (60 s on the devnet)
     const expiry = lease.start_time! + BigInt(req.duration) * 1_000_000_000n;
     expect(BigInt(Date.now()) * 1_000_000n).toBeLessThan(expiry + 60_000_000_000n);
-    await until(async () => (await vms.details(hash)) === undefined, 20_000, 'VM removed after settle');
+    await waitUntil(async () => (await vms.details(hash)) === undefined, { timeoutMs: 20_000, what: 'VM removed after settle' });
   });
 });

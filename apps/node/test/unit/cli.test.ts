@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { parseGenesisBundle, parseJson } from '@xe/core-types';
 import { deriveAddress, verifyBlockSignature } from '@xe/crypto';
 import { operatorToken, UsageError } from '../../src/cli/common.js';
-import { runCli } from '../e2e/harness.js';
+import { runCli } from '../support/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xe-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

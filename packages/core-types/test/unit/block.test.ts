@@ -13,7 +13,7 @@ import {
   parseNodeRecord,
   stringifyJson,
 } from '../../src/index.js';
-import { errorOf, sampleJson, vectorText } from './fixtures.js';
+import { errorOf, sampleJson, vectorText } from '../support/fixtures.js';
 
 
 const COMMON = ['type', 'account', 'previous', 'balance', 'timestamp', 'asset', 'representative', 'pub_key', 'signature', 'hash', 'pow_nonce'];

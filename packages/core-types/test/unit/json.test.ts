@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ErrorCodes, type JsonValue, parseJson, stringifyJson, XeError } from '../../src/index.js';
-import { vectorText } from './fixtures.js';
+import { vectorText } from '../support/fixtures.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

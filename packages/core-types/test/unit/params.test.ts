@@ -16,7 +16,7 @@ import {
   validateLeaseParams,
   validateNetworkParams,
 } from '../../src/index.js';
-import { errorOf, vectorText } from './fixtures.js';
+import { errorOf, vectorText } from '../support/fixtures.js';
 
 
 const S = 1_000_000_000n;

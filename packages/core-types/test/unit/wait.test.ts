@@ -32,6 +32,17 @@ describe('waitUntil', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(55);
   });
 
+  it('rethrows at once a check error that stopOn picks', async () => {
+    const dead = new Error('node 1 exited early');
+    const err = await waitUntil(
+      () => {
+        throw dead;
+      },
+      { timeoutMs: 10_000, what: 'a node', stopOn: (e) => e instanceof Error && e.message.includes('exited early') },
+    ).catch((e: unknown) => e);
+    expect(err).toBe(dead);
+  });
+
   it('stops at once when its signal aborts', async () => {
     const ctrl = new AbortController();
     const p = waitUntil(() => false, { timeoutMs: 10_000, what: 'never', signal: ctrl.signal });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { type Block, BLOCK_FIELDS, BLOCK_TYPES, type BlockType, ErrorCodes, parseBlock, stringifyJson, XeError } from '@xe/core-types';
 import { encodeAux, encodeCanonical, hashBlock, signBlock, verifyBlockSignature } from '../../src/index.js';
-import { consumer, keyOf, NETWORK_ID, signedBlocks, unsignedBlocks } from './fixtures.js';
+import { consumer, keyOf, NETWORK_ID, signedBlocks, unsignedBlocks } from '../support/fixtures.js';
 
 type Mutable = Record<string, unknown>;
 

@@ -10,7 +10,7 @@ import {
   tunnelAuthHeaders,
   verifyTunnelAuth,
 } from '../../src/index.js';
-import { LEASE_HASH, seedOf } from './fixtures.js';
+import { LEASE_HASH, seedOf } from '../support/fixtures.js';
 
 const ACCESS = keyPairFromSeed(seedOf(0x61));
 const TS = 1709500180000000001n;

@@ -16,7 +16,7 @@ import {
   verifyCertificate,
   verifyPow,
 } from '../../src/index.js';
-import { vector } from './fixtures.js';
+import { vector } from '../support/fixtures.js';
 
 interface BlocksVector {
   network_id: string;

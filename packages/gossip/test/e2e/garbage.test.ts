@@ -8,12 +8,12 @@ import { identify } from '@libp2p/identify';
 import type { Libp2p, Stream } from '@libp2p/interface';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
-import { type JsonValue, parseBlock, parseCertificate, PROTOCOLS, TOPICS, XeError } from '@xe/core-types';
+import { type JsonValue, parseBlock, parseCertificate, PROTOCOLS, TOPICS, XeError, waitUntil } from '@xe/core-types';
 import { createLibp2p } from 'libp2p';
 import { encodeFrame, encodeJsonFrame, StreamReader } from '../../src/frames.js';
 import { type GossipNode, reject } from '../../src/index.js';
-import { MemoryLedger, NETWORK_HASH, NETWORK_ID } from '../fixtures/chain.mjs';
-import { Nodes, waitFor } from './helpers.js';
+import { MemoryLedger, NETWORK_HASH, NETWORK_ID } from '../support/chain.mjs';
+import { Nodes } from '../support/nodes.js';
 
 const HELLO = { network_id: NETWORK_ID, network_hash: NETWORK_HASH, version: 'raw' };
 
@@ -81,7 +81,7 @@ describe('garbage on every topic and protocol', () => {
     // Pass hello as a well-behaved dialler would.
     const answer = await exchange(raw, addr, PROTOCOLS.hello, encodeJsonFrame(HELLO));
     expect(answer).toMatchObject({ network_id: NETWORK_ID });
-    await waitFor(() => target.helloPeerIds().includes(raw.peerId.toString()), 'raw peer hello');
+    await waitUntil(() => target.helloPeerIds().includes(raw.peerId.toString()), { timeoutMs: 15_000, what: 'raw peer hello' });
   });
 
   afterAll(async () => {
@@ -91,17 +91,17 @@ describe('garbage on every topic and protocol', () => {
 
   it('drops random bytes, wrong shapes and oversized messages on every topic, counting why', async () => {
     for (const topic of Object.values(TOPICS)) {
-      await waitFor(() => raw.services.pubsub.getSubscribers(topic).some((p) => p.toString() === target.peerId), `subscription ${topic}`);
+      await waitUntil(() => raw.services.pubsub.getSubscribers(topic).some((p) => p.toString() === target.peerId), { timeoutMs: 15_000, what: `subscription ${topic}` });
       await raw.services.pubsub.publish(topic, randomBytes(512));
       await raw.services.pubsub.publish(topic, new TextEncoder().encode(JSON.stringify({ record: { nope: 1 }, block: [], certificate: 'x' })));
       await raw.services.pubsub.publish(topic, new TextEncoder().encode(JSON.stringify({ pad: 'x'.repeat(280 * 1024) })));
     }
     for (const topic of Object.values(TOPICS)) {
       for (const reason of ['invalid_json', 'invalid_shape', 'too_large']) {
-        await waitFor(() => target.counter('xe_gossip_messages_total', { topic, action: 'reject', reason }) === 1, `${reason} on ${topic}`);
+        await waitUntil(() => target.counter('xe_gossip_messages_total', { topic, action: 'reject', reason }) === 1, { timeoutMs: 15_000, what: `${reason} on ${topic}` });
       }
     }
-    await waitFor(() => target.peerScore(raw.peerId.toString()) < 0, 'raw peer penalised');
+    await waitUntil(() => target.peerScore(raw.peerId.toString()) < 0, { timeoutMs: 15_000, what: 'raw peer penalised' });
   });
 
   it('answers malformed, oversized and wrong-shape requests with coded errors', async () => {
@@ -119,8 +119,8 @@ describe('garbage on every topic and protocol', () => {
     await exchange(raw, addr, PROTOCOLS.sync, encodeFrame(randomBytes(64)));
     await exchange(raw, addr, PROTOCOLS.sync, huge);
     await exchange(raw, addr, PROTOCOLS.sync, encodeJsonFrame({ type: 'frontiers', frontiers: [{ account: 'x' }], done: true }));
-    await waitFor(() => target.counter('xe_sync_failures_total', { role: 'responder', reason: 'protocol_error' }) === 2, 'bad sync requests');
-    await waitFor(() => target.counter('xe_sync_failures_total', { role: 'responder', reason: 'frame_too_large' }) === 1, 'huge sync request');
+    await waitUntil(() => target.counter('xe_sync_failures_total', { role: 'responder', reason: 'protocol_error' }) === 2, { timeoutMs: 15_000, what: 'bad sync requests' });
+    await waitUntil(() => target.counter('xe_sync_failures_total', { role: 'responder', reason: 'frame_too_large' }) === 1, { timeoutMs: 15_000, what: 'huge sync request' });
     // The target asked the raw peer for sync on hello and got garbage back.
     await expect(target.sync(raw.peerId.toString())).rejects.toMatchObject({ code: 'PROTOCOL_ERROR' });
     expect(target.counter('xe_sync_failures_total', { role: 'requester' })).toBeGreaterThanOrEqual(1);
@@ -132,21 +132,21 @@ describe('garbage on every topic and protocol', () => {
     const garbage = [encodeFrame(randomBytes(64)), huge, encodeJsonFrame({ network_id: 5 })];
     for (const bytes of garbage) {
       expect(await exchange(raw, addr, PROTOCOLS.hello, bytes)).toBeNull();
-      await waitFor(
+      await waitUntil(
         () => !target.peers().includes(raw.peerId.toString()) && raw.getConnections().every((c) => c.status !== 'open'),
-        'connection closed',
+        { timeoutMs: 15_000, what: 'connection closed' },
       );
-      await waitFor(() => raw.getConnections().length === 0, 'connection gone');
+      await waitUntil(() => raw.getConnections().length === 0, { timeoutMs: 15_000, what: 'connection gone' });
     }
     expect(target.counter('xe_hello_failures_total', { reason: 'protocol_error' })).toBe(2);
     expect(target.counter('xe_hello_failures_total', { reason: 'frame_too_large' })).toBe(1);
     // A connection that never says hello is closed after the hello timeout.
     await raw.dial(multiaddr(addr));
-    await waitFor(() => target.counter('xe_hello_failures_total', { reason: 'timeout' }) === 1, 'hello timeout', 10_000);
-    await waitFor(() => !target.peers().includes(raw.peerId.toString()), 'silent connection closed');
+    await waitUntil(() => target.counter('xe_hello_failures_total', { reason: 'timeout' }) === 1, { timeoutMs: 10_000, what: 'hello timeout' });
+    await waitUntil(() => !target.peers().includes(raw.peerId.toString()), { timeoutMs: 15_000, what: 'silent connection closed' });
     // A well-behaved node still gets through.
     const good = await nodes.start('G', { bootstrap: [addr] });
-    await waitFor(() => good.helloPeerIds().includes(target.peerId), 'good hello');
+    await waitUntil(() => good.helloPeerIds().includes(target.peerId), { timeoutMs: 15_000, what: 'good hello' });
     expect(await good.request(target.peerId, '/xe/vminfo/1.0.0', { lease_hash: 'y' })).toEqual({ ok: true });
   });
 });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type Block, type JsonValue, parseBlock, TOPICS, XeError } from '@xe/core-types';
+import { type Block, type JsonValue, parseBlock, TOPICS, XeError, waitUntil } from '@xe/core-types';
 import { verifyBlockSignature } from '@xe/crypto';
 import { type GossipNode, type MessageContext, reject, type ValidationResult } from '../../src/index.js';
-import { ChainMaker, keyFor, MemoryLedger, NETWORK_HASH, NETWORK_ID } from '../fixtures/chain.mjs';
-import { meshed, Nodes, waitFor } from './helpers.js';
+import { ChainMaker, keyFor, MemoryLedger, NETWORK_HASH, NETWORK_ID } from '../support/chain.mjs';
+import { meshed, Nodes } from '../support/nodes.js';
 
 /** A validator like the node's: the block parses and its first-block signature verifies. */
 function blockValidator(extra?: (b: Block) => ValidationResult | undefined) {
@@ -47,10 +47,10 @@ describe('five nodes in a line (A–B–C–D–E)', () => {
       await node.start();
       line.push(node);
     }
-    await waitFor(() => line.every((n, i) => n.helloPeerIds().length === (i === 0 || i === 4 ? 1 : 2)), 'line hellos');
-    await waitFor(
+    await waitUntil(() => line.every((n, i) => n.helloPeerIds().length === (i === 0 || i === 4 ? 1 : 2)), { timeoutMs: 15_000, what: 'line hellos' });
+    await waitUntil(
       () => line.every((n, i) => meshed(n, [line[i - 1], line[i + 1]].filter((x): x is GossipNode => x !== undefined))),
-      'gossip mesh along the line',
+      { timeoutMs: 15_000, what: 'gossip mesh along the line' },
     );
   });
 
@@ -65,7 +65,7 @@ describe('five nodes in a line (A–B–C–D–E)', () => {
   it('delivers a block published at A to E’s ingest over four hops', async () => {
     const block = blocks[0]!;
     await line[0]!.publish(TOPICS.blocks, { block });
-    await waitFor(() => ledgers[4]!.byHash.has(block.hash), 'block at E');
+    await waitUntil(() => ledgers[4]!.byHash.has(block.hash), { timeoutMs: 15_000, what: 'block at E' });
     for (let i = 1; i < 5; i++) expect(seen[i]).toContain(block.hash);
     expect(line[4]!.counter('xe_gossip_messages_total', { topic: TOPICS.blocks, action: 'accept' })).toBeGreaterThanOrEqual(1);
   });
@@ -74,12 +74,12 @@ describe('five nodes in a line (A–B–C–D–E)', () => {
     const rejected = blocks[1]!;
     const after = blocks[2]!;
     await line[0]!.publish(TOPICS.blocks, { block: rejected });
-    await waitFor(() => line[1]!.counter('xe_gossip_messages_total', { topic: TOPICS.blocks, action: 'reject', reason: 'policy' }) === 1, 'reject at B');
-    await waitFor(() => line[1]!.peerScore(line[0]!.peerId) < 0, 'A’s score at B below zero');
+    await waitUntil(() => line[1]!.counter('xe_gossip_messages_total', { topic: TOPICS.blocks, action: 'reject', reason: 'policy' }) === 1, { timeoutMs: 15_000, what: 'reject at B' });
+    await waitUntil(() => line[1]!.peerScore(line[0]!.peerId) < 0, { timeoutMs: 15_000, what: 'A’s score at B below zero' });
     // A later message takes the same path; once it is at E the rejected one had every chance.
     await line[0]!.publish(TOPICS.blocks, { block: after });
     // (its ingest answers retryable: it is an opening receive whose send E never saw)
-    await waitFor(() => seen[4]!.includes(after.hash), 'following block at E');
+    await waitUntil(() => seen[4]!.includes(after.hash), { timeoutMs: 15_000, what: 'following block at E' });
     for (let i = 1; i < 5; i++) expect(seen[i]).not.toContain(rejected.hash);
     expect(ledgers[2]!.byHash.has(rejected.hash)).toBe(false);
     expect(line[2]!.counter('xe_gossip_messages_total', { topic: TOPICS.blocks })).toBe(2);
@@ -87,7 +87,7 @@ describe('five nodes in a line (A–B–C–D–E)', () => {
 
   it('lets E find A’s node record and call A directly by address', async () => {
     const keyA = keyFor('node/A');
-    const record = await waitFor(() => line[4]!.findNode(keyA.address), 'A’s record at E');
+    const record = await waitUntil(() => line[4]!.findNode(keyA.address), { timeoutMs: 15_000, what: 'A’s record at E' });
     expect(record.peer_id).toBe(line[0]!.peerId);
     expect(record.roles).toEqual(['timekeeper']);
     expect(line[4]!.nodes('timekeeper').map((r) => r.address)).toEqual([keyA.address]);
@@ -109,7 +109,7 @@ describe('five nodes in a line (A–B–C–D–E)', () => {
     const refused = new Promise((resolve) => line[2]!.once('peer:wrong-network', resolve));
     await expect(stranger.dial(line[2]!.multiaddrs()[0]!, { signal: AbortSignal.timeout(5000) })).rejects.toMatchObject({ code: 'WRONG_NETWORK' });
     expect(await refused).toMatchObject({ peerId: stranger.peerId, networkId: 'other-net' });
-    await waitFor(() => !line[2]!.peers().includes(stranger.peerId) && !stranger.peers().includes(line[2]!.peerId), 'disconnect');
+    await waitUntil(() => !line[2]!.peers().includes(stranger.peerId) && !stranger.peers().includes(line[2]!.peerId), { timeoutMs: 15_000, what: 'disconnect' });
     expect(line[2]!.isBanned(stranger.peerId)).toBe(true);
     expect(stranger.isBanned(line[2]!.peerId)).toBe(true);
     expect(line[2]!.counter('xe_hello_failures_total', { reason: 'wrong_network' })).toBe(1);

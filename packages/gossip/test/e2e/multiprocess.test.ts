@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 const pkg = fileURLToPath(new URL('../..', import.meta.url));
-const script = join(pkg, 'test/fixtures/node-process.mjs');
+const script = join(pkg, 'test/support/node-process.mjs');
 
 interface Line {
   event: string;

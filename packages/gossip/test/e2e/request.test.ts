@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { XeError } from '@xe/core-types';
+import { XeError, waitUntil } from '@xe/core-types';
 import type { GossipNode } from '../../src/index.js';
-import { keyFor } from '../fixtures/chain.mjs';
-import { Nodes, waitFor } from './helpers.js';
+import { keyFor } from '../support/chain.mjs';
+import { Nodes } from '../support/nodes.js';
 
 function collect(duplex: Duplex, bytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -42,7 +42,7 @@ describe('request/response and raw streams', () => {
     });
     await a.start();
     b = await nodes.start('RB', { bootstrap: a.multiaddrs(), redialMinMs: 100 });
-    await waitFor(() => b.helloPeerIds().includes(a.peerId), 'hello');
+    await waitUntil(() => b.helloPeerIds().includes(a.peerId), { timeoutMs: 15_000, what: 'hello' });
   });
 
   afterAll(() => nodes.stopAll());

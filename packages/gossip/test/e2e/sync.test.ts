@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { AdmitResult, Block } from '@xe/core-types';
+import { waitUntil } from '@xe/core-types';
 import type { SyncSink } from '../../src/index.js';
-import { ChainMaker, MemoryLedger } from '../fixtures/chain.mjs';
-import { Nodes, waitFor } from './helpers.js';
+import { ChainMaker, MemoryLedger } from '../support/chain.mjs';
+import { Nodes } from '../support/nodes.js';
 
 async function sameState(a: MemoryLedger, b: MemoryLedger): Promise<void> {
   const fa = (await a.frontiers()).sort((x, y) => (x.account < y.account ? -1 : 1));
@@ -26,14 +27,14 @@ describe('catch-up sync', () => {
     const ledger = new MemoryLedger();
     const options = { bootstrap: a.multiaddrs() };
     let b = await nodes.start('N', options, { syncSource: ledger, syncSink: ledger });
-    await waitFor(() => ledger.blockCount === 2000, '2,000 blocks synced', 30_000);
+    await waitUntil(() => ledger.blockCount === 2000, { timeoutMs: 30_000, what: '2,000 blocks synced' });
     await sameState(source, ledger);
     expect(b.counter('xe_sync_received_blocks_total')).toBe(2000);
 
     await b.stop();
     await maker.make(500);
     b = await nodes.start('N', options, { syncSource: ledger, syncSink: ledger });
-    await waitFor(() => ledger.blockCount === 2500, '500 more blocks synced', 30_000);
+    await waitUntil(() => ledger.blockCount === 2500, { timeoutMs: 30_000, what: '500 more blocks synced' });
     await sameState(source, ledger);
     // Only what was missing travelled.
     expect(b.counter('xe_sync_received_blocks_total')).toBe(500);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { systemClock } from '@xe/core-types';
 import { makeLeaseBlock, testKey } from '../support/fixtures.js';
-import { gatherForLease } from '../readme-example.js';
+import { gatherForLease } from '../support/readme-example.js';
 
 const root = new URL('../../', import.meta.url);
 
@@ -10,7 +10,7 @@ describe('README', () => {
   it('shows the example that is compiled and run here', () => {
     const readme = readFileSync(new URL('README.md', root), 'utf8');
     const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    const example = readFileSync(new URL('test/readme-example.ts', root), 'utf8').replace("from '../src/index.js'", "from '@xe/timekeeper'");
+    const example = readFileSync(new URL('test/support/readme-example.ts', root), 'utf8').replace("from '../../src/index.js'", "from '@xe/timekeeper'");
     expect(block).toBe(example);
   });
 

@@ -1,17 +1,6 @@
 import { TOPICS } from '@xe/core-types';
 import { GossipNode, type GossipNodeComponents, type GossipNodeOptions } from '../../src/index.js';
-import { keyFor, NETWORK_HASH, NETWORK_ID } from '../fixtures/chain.mjs';
-
-/** Polls `check` until it returns a truthy value or the deadline passes. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000, everyMs = 20): Promise<NonNullable<Awaited<T>>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<Awaited<T>>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+import { keyFor, NETWORK_HASH, NETWORK_ID } from './chain.mjs';
 
 export class Nodes {
   readonly all: GossipNode[] = [];

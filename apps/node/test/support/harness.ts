@@ -3,7 +3,7 @@ import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type JsonValue, type LeaseParams, stringifyJson } from '@xe/core-types';
+import { type JsonValue, type LeaseParams, stringifyJson, waitUntil } from '@xe/core-types';
 import { type KeyPair, generateKeyPair } from '@xe/crypto';
 import { openSshPrivateKey } from '@xe/lima-provider';
 import { ApiClient } from '../../src/cli/client.js';
@@ -73,11 +73,10 @@ export class TestNet {
 
   /** Waits until the consumer node (2) sees the provider's advert and both hold XUSD. */
   async waitMarket(consumer = 2, provider = 1): Promise<void> {
-    await until(async () => ((await this.client(consumer).call('GET', '/providers')) as unknown[]).length >= 1, 30_000, 'the provider advert');
-    await until(
+    await waitUntil(async () => ((await this.client(consumer).call('GET', '/providers')) as unknown[]).length >= 1, { timeoutMs: 30_000, what: 'the provider advert' });
+    await waitUntil(
       async () => (await this.balances(consumer, this.address(consumer))).XUSD > 0n && (await this.balances(consumer, this.address(provider))).XUSD > 0n,
-      30_000,
-      'funds received',
+      { timeoutMs: 30_000, what: 'funds received' },
     );
   }
 
@@ -104,14 +103,13 @@ export class TestNet {
   }
 
   async waitReady(i: number, child: ChildProcess, timeoutMs = 60_000): Promise<void> {
-    await until(
+    await waitUntil(
       async () => {
         if (child.exitCode !== null || child.signalCode !== null) throw new Error(`node ${i} exited early:\n${this.log(i).slice(-3000)}`);
         const res = await fetch(`${this.url(i)}/ready`).catch(() => undefined);
         return res?.ok === true;
       },
-      timeoutMs,
-      `node ${i} ready`,
+      { timeoutMs, what: `node ${i} ready`, intervalMs: 200, stopOn: (err) => err instanceof Error && err.message.includes('exited early') },
     );
   }
 
@@ -131,22 +129,6 @@ export class TestNet {
       for (const vm of await vms.list().catch(() => [])) await vms.teardown(vm.lease_hash).catch(() => undefined);
     }
     rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** Polls `check` until it returns true, or fails after `timeoutMs` naming `what`. */
-export async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, everyMs = 200): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-      if (err instanceof Error && err.message.includes('exited early')) throw err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

@@ -1,6 +1,6 @@
 import { type Block, type LeaseState, systemClock, type TimekeeperSet } from '@xe/core-types';
 import { keyPairFromSeed, validateAttestations } from '@xe/crypto';
-import { AttestationGatherer, AttestationSigner, type AttestationTransport } from '../src/index.js';
+import { AttestationGatherer, AttestationSigner, type AttestationTransport } from '../../src/index.js';
 
 /** Two timekeepers, threshold 2: this node (listed, so it signs for itself) and one peer. */
 export async function gatherForLease(lease: Block): Promise<bigint> {
