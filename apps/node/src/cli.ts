@@ -16,7 +16,7 @@ import { ssh } from './cli/commands/ssh.js';
 import { start } from './cli/commands/start.js';
 import { tunnelProxy } from './cli/commands/tunnel-proxy.js';
 import { type CliRun, commanderError, failure, isCleanExit, usage } from './cli/common.js';
-import { NODE_VERSION } from './xe-node.js';
+import { NODE_VERSION } from './version.js';
 
 /** A command that only groups subcommands (`keys`, `genesis`, `lease`). */
 function group(name: string, description: string, subcommands: Command[], examples: string): Command {

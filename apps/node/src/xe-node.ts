@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { type ApiServer, createApp, DEFAULT_RATE_LIMITS, HttpMetrics, type NodeInfo, type Readiness, startApiServer } from '@xe/api-server';
 import { type Block, type Certificate, type Clock, createLogger, type GenesisBundle, type JsonValue, type Logger, type NodeRole, PROTOCOLS, parseCertificate, systemClock } from '@xe/core-types';
 import { deriveAddress, type KeyPair, networkHash, TunnelAuthChecker } from '@xe/crypto';
@@ -21,9 +20,9 @@ import { ProviderService } from './services/provider.js';
 import { TunnelServer } from './services/tunnel.js';
 import { NodeStatus } from './status.js';
 import { createNodeVmManager } from './vm-backend.js';
+import { NODE_VERSION } from './version.js';
 
-const require = createRequire(import.meta.url);
-export const NODE_VERSION: string = (require('../package.json') as { version: string }).version;
+export { NODE_VERSION } from './version.js';
 
 /** After a peer's hello, adverts go out at once and again once the gossip mesh has formed around it. */
 const ADVERTISE_AFTER_HELLO_MS = [0, 1500, 5000];
