@@ -145,18 +145,24 @@ export class SandboxVmManager implements VmManager {
     try {
       await mkdir(dir, { recursive: true });
       await this.store.put(rec);
+      throwIfAborted(options.signal);
+      // The disk is copied and mounted (child processes) while the cgroups are made.
+      const disk = ext4Template(this.options.templateDir ?? join(this.dataDir, 'sandbox', 'templates'), eff.disk_gb).then((template) =>
+        mountDisk(template, join(dir, 'disk.img'), join(dir, 'root')),
+      );
+      disk.catch(() => {});
       const cg = setupCgroups(name, eff, { ...(this.options.cgroupRoot ? { root: this.options.cgroupRoot } : {}), pidsMax: this.options.pidsMax ?? DEFAULT_PIDS_MAX });
+      rec.limits.cgroups = cg.dirs;
       const missing: Record<string, string> = { ...cg.missing };
       const how: string[] = Object.entries(cg.enforced).map(([k, v]) => `${k}: ${v}`);
       try {
-        throwIfAborted(options.signal);
-        const template = await ext4Template(this.options.templateDir ?? join(this.dataDir, 'sandbox', 'templates'), eff.disk_gb);
-        await mountDisk(template, join(dir, 'disk.img'), join(dir, 'root'));
+        await disk;
         how.push(`disk: ext4 image of ${eff.disk_gb} GiB, loop-mounted`);
       } catch (err) {
         if (options.signal?.aborted) throw err;
         missing.disk = `cannot loop-mount an ext4 image: ${(err as Error).message.split('\n')[0]}`;
       }
+      throwIfAborted(options.signal);
       const notEnforced = Object.keys(missing);
       rec.limits = {
         enforced: notEnforced.length === 0,

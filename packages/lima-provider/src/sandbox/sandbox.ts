@@ -223,7 +223,7 @@ export async function startSandbox(deps: SandboxDeps, spec: SandboxSpec, options
         const init = childPids(pid)[0];
         return init !== undefined && (spec.listenPort !== undefined || childPids(init).length > 0) ? init : undefined;
       },
-      { timeoutMs: deadline, intervalMs: 5, signal: options.signal },
+      { timeoutMs: deadline, intervalMs: 2, signal: options.signal },
     );
     if (!initPid) {
       const text = await readFile(logFile, 'utf8').catch(() => '');
