@@ -1,6 +1,5 @@
 import { Command } from 'commander';
 import { createLogger } from '@xe/core-types';
-import { startDevnet, tryThis } from '../../devnet.js';
 import { action, type CliRun, usage } from '../common.js';
 
 interface DevnetFlags {
@@ -44,6 +43,7 @@ async function runDevnet(flags: DevnetFlags): Promise<number> {
   if (!Number.isInteger(basePort) || basePort < 1024 || basePort > 65000) usage('--base-port: between 1024 and 65000', 'devnet');
   const dir = flags.dir ?? 'devnet';
   const log = createLogger('devnet', { level: 'info' });
+  const { startDevnet, tryThis } = await import('../../devnet.js');
   const vmBackend = flags.vmBackend ?? 'sandbox';
   if (vmBackend !== 'sandbox' && vmBackend !== 'qemu') usage('--vm-backend: sandbox or qemu', 'devnet');
   const net = await startDevnet({ dir, nodes, basePort, fresh: Boolean(flags.fresh), logLevel: flags.logLevel ?? 'info', vmBackend }, log);

@@ -14,7 +14,7 @@ import {
   validateNetworkParams,
 } from '@xe/core-types';
 import { generateKeyPair } from '@xe/crypto';
-import { createGenesisBundle, type GenesisAllocation } from '@xe/ledger';
+import type { GenesisAllocation } from '@xe/ledger';
 import { writeAtomic, writeSecret } from '../../datadir.js';
 import { action, type CliRun, usage } from '../common.js';
 import { parseUnits } from '../format.js';
@@ -85,6 +85,7 @@ async function runGenesisNew(flags: GenesisFlags): Promise<number> {
   const treasury = { XE: generateKeyPair(), XUSD: generateKeyPair() };
   for (const [asset, k] of Object.entries(treasury)) writeSecret(join(tdir, `treasury-${asset}.key`), `${Buffer.from(k.seed).toString('hex')}\n`);
   process.stderr.write(`solving proof of work for ${allocations.length} allocation(s)…\n`);
+  const { createGenesisBundle } = await import('@xe/ledger');
   const bundle = await createGenesisBundle({ networkId, difficulty: params.pow_difficulty, timekeepers: params.timekeepers, lease, treasuryKeys: treasury, allocations });
   writeAtomic(out, `${stringifyJson(bundleToJson(bundle), 2)}\n`);
   process.stderr.write(`genesis bundle written: ${out}; treasury keys in ${tdir}\n`);

@@ -1,9 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
-import { generateKeyPair } from '@xe/crypto';
-import { peerIdFromPubKeyHex } from '@xe/gossip';
-import { openSshPrivateKey, sshAuthorizedKeyLine } from '@xe/lima-provider';
+import { generateKeyPair, openSshPrivateKey, sshAuthorizedKeyLine } from '@xe/crypto';
 import { writeAtomic, writeSecret } from '../../datadir.js';
 import { action, type CliRun, usage } from '../common.js';
 import { printJson } from '../format.js';
@@ -33,11 +31,12 @@ Examples
         mkdirSync(dirname(out), { recursive: true });
         const key = generateKeyPair();
         if (access) {
-          writeSecret(out, openSshPrivateKey(key.seed, key.publicKey, 'xe-lease'));
+          writeSecret(out, openSshPrivateKey(key, 'xe-lease'));
           writeAtomic(`${out}.pub`, `${sshAuthorizedKeyLine(key.pubKeyHex)}\n`);
           process.stderr.write(`access key written: ${out} (private, OpenSSH) and ${out}.pub\naccess_pub_key:\n`);
           process.stdout.write(`${key.pubKeyHex}\n`);
         } else {
+          const { peerIdFromPubKeyHex } = await import('@xe/gossip');
           writeSecret(out, `${Buffer.from(key.seed).toString('hex')}\n`);
           process.stderr.write(`node key written: ${out}\n`);
           printJson({ pub_key: key.pubKeyHex, address: key.address, peer_id: peerIdFromPubKeyHex(key.pubKeyHex) });

@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { isHash } from '@xe/core-types';
-import { vmName } from '@xe/lima-provider';
 import { readAccessKeySeed } from '../../ssh-key.js';
 import { action, type CliRun, DEFAULT_NODE_URL, nodeUrl, usage } from '../common.js';
 
@@ -35,6 +34,7 @@ Examples
         const keyFile = resolve(flags.identity ?? 'xe_lease_key');
         readAccessKeySeed(keyFile); // fail early with a clear message
         const node = nodeUrl(flags.node);
+        const { vmName } = await import('@xe/lima-provider');
         const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
         const proxy = `${q(process.execPath)} ${q(CLI_ENTRY)} tunnel-proxy --node ${q(node)} --key ${q(keyFile)} ${hash}`;
         // biome-ignore format: option/value pairs

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { loadConfig, startArgs, startCommand } from '../../config.js';
-import { runNode } from '../../start.js';
 import { action, type CliRun } from '../common.js';
 
 /** `xe-node start`: its options come from `START_OPTIONS` in config.ts. */
@@ -16,5 +15,12 @@ Examples
   xe-node start --data-dir /var/lib/xe-node --genesis genesis.json --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...
   XE_OPERATOR_TOKEN=$(openssl rand -hex 32) xe-node start --provider --vm-backend lima --vcpus 8 --memory-mb 16384 --disk-gb 200`,
     )
-    .action(action(run, async (_opts: unknown, cmd: Command) => runNode(loadConfig(startArgs(cmd)))));
+    .action(
+      action(run, async (_opts: unknown, cmd: Command) => {
+        const config = loadConfig(startArgs(cmd));
+        // The daemon (libp2p, ledger, VM backends) loads only when a node starts, not for the client commands.
+        const { runNode } = await import('../../start.js');
+        return runNode(config);
+      }),
+    );
 }
