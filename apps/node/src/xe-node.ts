@@ -52,7 +52,7 @@ export class XeNode {
     this.key = deps.key;
     this.bundle = deps.bundle;
     this.clock = deps.clock ?? systemClock;
-    this.log = deps.logger ?? createLogger(config.name, { level: config.logLevel });
+    this.log = deps.logger ?? createLogger(config.name, { level: config.logLevel, clock: this.clock });
     this.roles = ['consumer'];
     if (config.provider) this.roles.push('provider');
     if (config.timekeeper) this.roles.push('timekeeper');

@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { type Clock, systemClock } from './clock.js';
 
 /**
  * Structured logging through pino: one JSON object per line (stderr by default), with the
@@ -23,6 +24,8 @@ export interface LoggerOptions {
   level?: LogLevel;
   /** Where lines go (without the newline); stderr by default. */
   sink?: (line: string) => void;
+  /** The time of each line (`t`); the system clock by default. */
+  clock?: Clock;
 }
 
 const MAX_DEPTH = 4;
@@ -66,11 +69,12 @@ function wrap(root: pino.Logger, component: string): Logger {
 }
 
 export function createLogger(component: string, options: LoggerOptions = {}): Logger {
+  const clock = options.clock ?? systemClock;
   const root = pino(
     {
       level: options.level ?? 'info',
       base: null,
-      timestamp: () => `,"t":"${new Date().toISOString()}"`,
+      timestamp: () => `,"t":"${new Date(Number(clock() / 1_000_000n)).toISOString()}"`,
       formatters: { level: (label) => ({ level: label }) },
     },
     destination(options.sink),

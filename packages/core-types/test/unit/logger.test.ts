@@ -17,6 +17,13 @@ describe('createLogger (pino)', () => {
     expect(new Date(String(records()[0]!.t)).toISOString()).toBe(records()[0]!.t);
   });
 
+  it('stamps each line with the injected clock', () => {
+    const lines: string[] = [];
+    const log = createLogger('node', { sink: (l) => lines.push(l), clock: () => 1_800_000_000_123_456_789n });
+    log.info('x');
+    expect(JSON.parse(lines[0]!).t).toBe('2027-01-15T08:00:00.123Z');
+  });
+
   it('drops lines below the level; silent drops all', () => {
     const { log, records } = capture('warn');
     log.debug('a');
