@@ -8,9 +8,11 @@ import { MAX_VCPUS } from '@xe/core-types';
 import {
   checkResources,
   ed25519PublicFromSeed,
+  openSshKeyFingerprint,
   openSshPrivateKey,
   sshAuthorizedKeyLine,
   vmName,
+  withMinimums,
 } from '../../src/index.js';
 
 function keyPair(): { seed: Uint8Array; pub: Uint8Array } {
@@ -106,5 +108,26 @@ describe('checkResources', () => {
     ]) {
       expect(code(() => checkResources(bad))).toBe('INVALID_RESOURCES');
     }
+  });
+});
+
+describe('fingerprints and minimums', () => {
+  it('the fingerprint of an OpenSSH private key file is the one ssh-keygen -l prints', () => {
+    const { seed, pub } = keyPair();
+    const dir = mkdtempSync(join(tmpdir(), 'xe-fp-'));
+    try {
+      const file = join(dir, 'k');
+      const text = openSshPrivateKey(seed, pub, 'c');
+      writeFileSync(file, text, { mode: 0o600 });
+      const printed = execFileSync('ssh-keygen', ['-l', '-f', file], { encoding: 'utf8' }).split(' ')[1];
+      expect(openSshKeyFingerprint(text)).toBe(printed);
+      expect(openSshKeyFingerprint('not a key')).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('a zero lease gets 1 vCPU, 128 MiB and the minimum disk; others are kept', () => {
+    expect(withMinimums({ vcpus: 0, memory_mb: 0, disk_gb: 0 }, 1)).toEqual({ vcpus: 1, memory_mb: 128, disk_gb: 1 });
+    expect(withMinimums({ vcpus: 2, memory_mb: 512, disk_gb: 3 }, 1)).toEqual({ vcpus: 2, memory_mb: 512, disk_gb: 3 });
   });
 });
