@@ -10,18 +10,11 @@ import {
   pricePerHour,
   subU64,
   U64_MAX,
-  XeError,
+  type XeError,
 } from '../../src/index.js';
+import { errorOf } from '../support/fixtures.js';
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(XeError);
-    return (err as XeError).code;
-  }
-  throw new Error('expected a throw');
-}
+const codeOf = (fn: () => unknown): string => errorOf(fn).code;
 
 describe('leaseCost (SPEC §6)', () => {
   it('reproduces the four examples of the spec', () => {

@@ -1,16 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { ErrorCodes, type JsonValue, parseJson, stringifyJson, XeError } from '../../src/index.js';
-import { vectorText } from '../support/fixtures.js';
+import { ErrorCodes, type JsonValue, parseJson, stringifyJson, } from '../../src/index.js';
+import { vectorText, errorOf } from '../support/fixtures.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(XeError);
-    return (err as XeError).code;
-  }
-  throw new Error('expected a throw');
-}
+const codeOf = (fn: () => unknown): string => errorOf(fn).code;
 
 describe('parseJson / stringifyJson', () => {
   it('keeps integers above 2^53 exact, as bigint inside and plain numbers outside', () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { type Attestation, type Block, type BlockType, parseJson, type UnsignedBlock } from '@xe/core-types';
+import { type Attestation, type Block, type BlockType, parseJson, type UnsignedBlock, XeError } from '@xe/core-types';
 import { type KeyPair, keyPairFromSeed, signAttestation, signBlock } from '../../src/index.js';
 
 /** The shared vectors live in `shared/` beside the repository root. */
@@ -94,4 +94,16 @@ export function signedBlocks(): Record<BlockType, Block> {
 
 export function keyOf(b: Block): KeyPair {
   return b.account === provider.address ? provider : consumer;
+}
+
+/** The coded error `fn` throws; anything else (no throw, an uncoded error) fails the test. */
+export function errorOf(fn: () => unknown): XeError {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  if (thrown instanceof XeError) return thrown;
+  throw new Error(`expected a coded XeError, got ${thrown === undefined ? 'no throw' : String(thrown)}`);
 }

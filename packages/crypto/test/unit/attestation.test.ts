@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { type Attestation, bytesToHex, XeError } from '@xe/core-types';
+import { type Attestation, bytesToHex, type XeError } from '@xe/core-types';
 import {
   attestationDigest,
   checkAttestations,
@@ -10,6 +10,7 @@ import {
   validateAttestations,
   verifyAttestation,
 } from '../../src/index.js';
+import { errorOf } from '../support/fixtures.js';
 
 const LEASE = '7a'.repeat(32);
 const OTHER = '7b'.repeat(32);
@@ -21,15 +22,7 @@ const set = (n: number, threshold: number) => ({ keys: keys.slice(0, n).map((k) 
 const live = { now: NOW, skewNs: SKEW, checkSkew: true };
 const history = { now: 0n, skewNs: SKEW, checkSkew: false };
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(XeError);
-    return (err as XeError).code;
-  }
-  throw new Error('expected a throw');
-}
+const codeOf = (fn: () => unknown): string => errorOf(fn).code;
 
 describe('attestations (SPEC §8)', () => {
   it('digest is SHA-256(lease hash bytes || u64(timestamp)); signatures verify for that lease only', () => {

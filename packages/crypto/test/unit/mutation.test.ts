@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import { type Block, BLOCK_FIELDS, BLOCK_TYPES, type BlockType, ErrorCodes, parseBlock, stringifyJson, XeError } from '@xe/core-types';
+import { type Block, BLOCK_FIELDS, BLOCK_TYPES, type BlockType, ErrorCodes, parseBlock, stringifyJson, } from '@xe/core-types';
 import { encodeAux, encodeCanonical, hashBlock, signBlock, verifyBlockSignature } from '../../src/index.js';
-import { consumer, keyOf, NETWORK_ID, signedBlocks, unsignedBlocks } from '../support/fixtures.js';
+import { consumer, keyOf, NETWORK_ID, signedBlocks, unsignedBlocks, errorOf } from '../support/fixtures.js';
 
 type Mutable = Record<string, unknown>;
 
@@ -21,15 +21,7 @@ function hashBoundFields(type: BlockType): string[] {
   return ['account', 'previous', 'balance', 'timestamp', 'asset', 'representative', 'pub_key', ...own];
 }
 
-function errorOf(fn: () => unknown): XeError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(XeError);
-    return err as XeError;
-  }
-  throw new Error('expected a throw');
-}
+
 
 describe('the sample blocks', () => {
   it.each(BLOCK_TYPES)('a %s block passes parseBlock, hashes to its hash and its signature verifies', (type) => {
