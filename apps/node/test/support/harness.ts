@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type JsonValue, type LeaseParams, stringifyJson, waitUntil } from '@xe/core-types';
-import { type KeyPair, generateKeyPair } from '@xe/crypto';
-import { openSshPrivateKey } from '@xe/lima-provider';
+import { type KeyPair, generateKeyPair, openSshPrivateKey } from '@xe/crypto';
 import { ApiClient } from '../../src/cli/client.js';
 import { type DevnetVmBackend, devnetNodeArgs, devnetVmManager, prepareDevnet } from '../../src/devnet.js';
 
@@ -67,7 +66,7 @@ export class TestNet {
   accessKey(name = 'lease_key'): { key: KeyPair; file: string } {
     const key = generateKeyPair();
     const file = join(this.dir, name);
-    writeFileSync(file, openSshPrivateKey(key.seed, key.publicKey, 'test'), { mode: 0o600 });
+    writeFileSync(file, openSshPrivateKey(key, 'test'), { mode: 0o600 });
     return { key, file };
   }
 

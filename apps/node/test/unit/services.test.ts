@@ -4,10 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPair, signMarketplace } from '@xe/crypto';
-import { openSshPrivateKey } from '@xe/lima-provider';
 import { compareOffers } from '../../src/services/consumer.js';
 import { MarketplaceBook, type OfferMsg, parseMarketplace, verifyMarketplaceMsg } from '../../src/services/marketplace.js';
-import { readAccessKeySeed } from '../../src/ssh-key.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xe-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -77,33 +75,5 @@ describe('marketplace messages', () => {
     stop();
     expect(book.deliverOffer(offer({}))).toBe(false);
     expect(got).toHaveLength(1);
-  });
-});
-
-describe('access keys', () => {
-  it('reads the seed of an OpenSSH key written by the CLI and of one made by ssh-keygen', () => {
-    const k = generateKeyPair();
-    const f1 = join(dir, 'k1');
-    writeFileSync(f1, openSshPrivateKey(k.seed, k.publicKey, 'x'), { mode: 0o600 });
-    const r1 = readAccessKeySeed(f1);
-    expect(Buffer.from(r1.seed).toString('hex')).toBe(Buffer.from(k.seed).toString('hex'));
-    expect(r1.publicKeyHex).toBe(k.pubKeyHex);
-
-    const f2 = join(dir, 'k2');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', f2]);
-    const r2 = readAccessKeySeed(f2);
-    const pubB64 = readFileSync(`${f2}.pub`, 'utf8').split(' ')[1]!;
-    const blob = Buffer.from(pubB64, 'base64');
-    expect(r2.publicKeyHex).toBe(blob.subarray(blob.length - 32).toString('hex'));
-  });
-
-  it('refuses encrypted and malformed keys with a clear message', () => {
-    const f = join(dir, 'enc');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret-pass', '-f', f]);
-    expect(() => readAccessKeySeed(f)).toThrow(/encrypted/);
-    const g = join(dir, 'junk');
-    writeFileSync(g, 'hello');
-    expect(() => readAccessKeySeed(g)).toThrow(/not an OpenSSH private key/);
-    expect(() => readAccessKeySeed(join(dir, 'missing'))).toThrow(/cannot read access key/);
   });
 });
