@@ -1,14 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { generateKeyPair, signMarketplace } from '@xe/crypto';
 import { compareOffers } from '../../src/services/consumer.js';
 import { MarketplaceBook, type OfferMsg, parseMarketplace, verifyMarketplaceMsg } from '../../src/services/marketplace.js';
-
-const dir = mkdtempSync(join(tmpdir(), 'xe-unit-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function offer(p: Partial<OfferMsg>): OfferMsg {
   return {
