@@ -4,9 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEVNET_LEASE_PARAMS, NS_PER_SEC } from '@xe/core-types';
-import { keyPairFromSeed, signAttestation, signCertificate, sign, verify } from '@xe/crypto';
+import { keyPairFromSeed, signAttestation, signCertificate, sign, signVote, verify } from '@xe/crypto';
 import {
-  buildAccept, buildLease, buildReceive, buildSend, buildSettle, createGenesisBundle, emptyHead, Ledger, LevelStore, MemoryStore, sealBlock,
+  buildAccept, buildLease, buildReceive, buildSend, buildSettle, createGenesisBundle, emptyHead, Ledger, LevelStore, MemoryStore, positionsOf, sealBlock,
 } from '../dist/index.js';
 
 const N = Number(process.env.BENCH_BLOCKS ?? 6000);
@@ -86,6 +86,30 @@ async function admit(store, blocks, verifySamples, chunkRatios) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+// --- finality: three representatives of equal weight, quorum 60; this ledger observes
+const REPS = [50, 51, 52].map(kp);
+const FINALITY = { params: { representatives: REPS.map((r) => ({ address: r.address, weight: 1n })), quorum_pct: 60 } };
+const FINALITY_BLOCKS = Number(process.env.BENCH_FINALITY_BLOCKS ?? 2000);
+
+/**
+ * Admits `blocks` into a ledger running finality (undo records written per block) and,
+ * with `votes`, feeds each block's two final votes (a quorum) right after it: blocks/s
+ * admitted, or admitted and confirmed.
+ */
+async function admitWithFinality(store, blocks, votes) {
+  const ledger = await Ledger.open(store, bundle, { clock: () => T0, finality: FINALITY });
+  const t = performance.now();
+  for (const [i, b] of blocks.entries()) {
+    const r = await ledger.addBlock(b, { origin: 'live', now: T0 });
+    if (r.status !== 'accepted') throw new Error(JSON.stringify(r));
+    if (votes) for (const v of votes[i]) await ledger.addVote(v, { origin: 'live', now: T0 });
+  }
+  const ms = performance.now() - t;
+  if (votes && !(await ledger.isConfirmed(blocks[blocks.length - 1].hash))) throw new Error('last block not confirmed');
+  await ledger.close();
+  return blocks.length / (ms / 1000);
+}
+
 // --- lifecycles: lease (consumer) → accept → settle (provider), blocks pre-built
 async function makeLifecycles() {
   const gen = await Ledger.open(new MemoryStore(), bundle, { clock: () => T0 });
@@ -146,6 +170,10 @@ try {
   }
   const lifecycles = lc.cycles.length / ((performance.now() - t) / 1000);
   await ledger.close();
+  const fBlocks = blocks.slice(0, FINALITY_BLOCKS);
+  const fVotes = fBlocks.map((b) => positionsOf(b).flatMap((position) => REPS.slice(0, 2).map((k) => signVote({ position, block_hash: b.hash, round: 0, final: true, timestamp: T0 }, k, NETWORK))));
+  const finalityAdmit = await admitWithFinality(await LevelStore.open(join(dir, 'c')), fBlocks);
+  const confirmed = await admitWithFinality(await LevelStore.open(join(dir, 'd')), fBlocks, fVotes);
   const verifyPerS = median(samples);
   line({
     bench: 'ed25519_verify_per_s_node',
@@ -167,6 +195,8 @@ try {
     difficulty: DIFFICULTY.toString(16),
   });
   line({ bench: 'ledger_blocks_per_s_memory', value: Math.round(memory), unit: 'blocks/s', blocks: blocks.length, ratio_to_verify: +(memory / verifyPerS).toFixed(3) });
+  line({ bench: 'ledger_blocks_per_s_leveldb_finality', value: Math.round(finalityAdmit), unit: 'blocks/s', blocks: fBlocks.length, note: 'admission with finality on (undo records), no votes' });
+  line({ bench: 'ledger_confirmed_blocks_per_s_leveldb', value: Math.round(confirmed), unit: 'blocks/s', blocks: fBlocks.length, votes_per_block: 2, note: 'each block admitted, then its two final votes (a quorum of three) counted and the block confirmed' });
   line({ bench: 'ledger_lease_lifecycles_per_s', value: Math.round(lifecycles), unit: 'lifecycles/s', lifecycles: lc.cycles.length, store: 'leveldb', blocks_per_lifecycle: 3 });
 } finally {
   await rm(dir, { recursive: true, force: true });

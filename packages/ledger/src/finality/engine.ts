@@ -137,6 +137,8 @@ export class FinalityEngine implements AdmissionFinality {
   /** Wires the admission used to apply a held winner, and reads the apply counter. */
   async attach(admission: Admission, bundleBlocks: readonly Block[]): Promise<void> {
     this.admission = admission;
+    await this.c.repos.candidates.load();
+    await this.c.repos.votes.load();
     const seq = await this.c.repos.meta.get(SEQ_META);
     this.seq = seq === undefined ? 0n : BigInt(seq);
     for (const b of bundleBlocks) this.bundleHeights.set(b.account, (this.bundleHeights.get(b.account) ?? 0n) + 1n);
@@ -351,11 +353,6 @@ export class FinalityEngine implements AdmissionFinality {
       if (d > VOTE_WINDOW_NS || -d > VOTE_WINDOW_NS) return rejected(C.VOTE_STALE, 'vote: timestamp more than 5 min from the local clock');
     }
     const pk = positionKey(vote.position);
-    if (this.self !== undefined && vote.representative === this.self.address && !(await this.castByUs(vote))) {
-      if (!this.halted) this.c.log.error('a vote signed with this node key was not cast by this node: voting stopped', { position: pk, block: vote.block_hash });
-      this.halted = true;
-      return rejected(C.OWN_KEY_VOTE, 'vote: signed with this node key, not cast by this node');
-    }
     const known = await this.blockOf(vote.block_hash);
     if (known === undefined) {
       if (this.decided.has(pk)) return { status: 'duplicate' };
@@ -366,7 +363,21 @@ export class FinalityEngine implements AdmissionFinality {
       return rejected(C.VOTE_POSITION_MISMATCH, 'vote: the block does not stand at this position');
     }
     if (known.applied && (await this.isConfirmed(vote.block_hash))) return { status: 'duplicate' };
+    if (await this.stolenKey(vote)) return rejected(C.OWN_KEY_VOTE, 'vote: signed with this node key, not cast by this node');
     return this.count(vote, now);
+  }
+
+  /** A vote under this node's key that it did not cast: voting stops for good, loudly. */
+  private async stolenKey(vote: Vote): Promise<boolean> {
+    if (this.self === undefined || vote.representative !== this.self.address || (await this.castByUs(vote))) return false;
+    if (!this.halted) {
+      this.c.log.error('a vote signed with this node key was not cast by this node: voting stopped', {
+        position: positionKey(vote.position),
+        block: vote.block_hash,
+      });
+    }
+    this.halted = true;
+    return true;
   }
 
   /**
@@ -416,6 +427,7 @@ export class FinalityEngine implements AdmissionFinality {
     for (const v of list) {
       const known = await this.blockOf(hash);
       if (known === undefined || !positionsOf(known.block).some((p) => samePosition(p, v.position))) continue;
+      if (await this.stolenKey(v)) continue;
       await this.count(v, now);
     }
   }
@@ -433,7 +445,8 @@ export class FinalityEngine implements AdmissionFinality {
     const q = e.convergeQuorum();
     if (q === undefined) return;
     const mine = this.own.get(pk);
-    if (mine?.final && mine.round >= q.round) return;
+    // a final vote only in the round this node is in (or a later one), once per round
+    if (mine !== undefined && (mine.round > q.round || (mine.final && mine.round === q.round))) return;
     if (!(await this.dependenciesConfirmed(q.hash))) return;
     // record the lock durably, then cast the final vote
     const posBytes = positionKeyBytes(e.position);
@@ -569,8 +582,10 @@ export class FinalityEngine implements AdmissionFinality {
   /** The other candidates (applied or held) at every position `block` stands at. */
   private async rivals(block: Block): Promise<string[]> {
     const out = new Set<string>();
+    const isApplied = await this.c.repos.blocks.has(block.hash);
     for (const p of positionsOf(block)) {
-      const applied = await this.appliedAt(p);
+      // an applied block is the one applied at its chain position; held rivals only there
+      const applied = p.type === 'chain' && isApplied ? undefined : await this.appliedAt(p);
       if (applied !== undefined && applied !== block.hash) out.add(applied);
       for (const h of await this.c.repos.candidates.at(positionKeyBytes(p))) if (h !== block.hash) out.add(h);
     }
@@ -588,12 +603,16 @@ export class FinalityEngine implements AdmissionFinality {
       const account = stored.block.account;
       const from = await this.confirmedHeight(account);
       if (stored.height <= from) continue;
-      const chain = await this.c.repos.blocks.after(account, from, Number(stored.height - from));
+      // usually just this block: its chain below is confirmed already
+      const chain = stored.height === from + 1n ? [stored.block] : await this.c.repos.blocks.after(account, from, Number(stored.height - from));
       const ops: BatchOp[] = [this.c.repos.confirmations.heightOp(account, stored.height)];
+      const reps = this.options.params.representatives.map((r) => r.address);
       for (const b of chain) {
         const losers = (await this.rivals(b)).filter((x) => x !== b.hash);
         if (losers.length > 0) await this.drop(losers, b.hash, now);
         ops.push(this.c.repos.undo.delOp(b.hash));
+        // the position is decided: its votes and lock go (the confirmation keeps a quorum)
+        for (const p of positionsOf(b)) ops.push(...this.c.repos.votes.clearOps(positionKeyBytes(p), reps));
         for (const n of namedBy(b)) {
           ops.push(this.c.repos.undo.delDependentOp(n, b.hash));
           stack.push(n);

@@ -65,6 +65,8 @@ export class Repositories {
     } catch (err) {
       this.accounts.clearCache();
       await this.supply.load().catch(() => undefined);
+      await this.candidates.load().catch(() => undefined);
+      await this.votes.load().catch(() => undefined);
       throw new LedgerStoreError(C.STORE_FAILURE, `batch failed: ${(err as Error).message}`, { cause: err });
     }
   }

@@ -202,6 +202,16 @@ describe('finality: failures first', () => {
     expect(votes.some((v) => v.block_hash === x.hash && !v.final)).toBe(true);
     expect(r.ledger.votingHalted).toBe(false);
     expect((await r.ledger.finalityTick()).votes.some((v) => v.block_hash === x.hash)).toBe(true);
+    // its own vote coming back is no alarm, also once the block is confirmed
+    const mine = votes.find((v) => v.block_hash === x.hash)!;
+    expect((await r.ledger.addVote(mine)).status).toBe('duplicate');
+    const y = await seal(buildSend(await head(r.ledger, K.bob), { destination: K.carol.address, asset: 'XUSD', amount: 1n, timestamp: T0 }), K.bob);
+    expectAccepted(await r.ledger.addBlock(y, { origin: 'live' }));
+    const [v1, v2] = votesFor(y, [REPS[1]!, REPS[2]!]);
+    expect((await r.ledger.addConfirmation({ block_hash: y.hash, votes: [v1, v2] })).status).toBe('confirmed');
+    expect((await r.ledger.addVote(votes.find((v) => v.block_hash === y.hash)!)).status).toBe('duplicate');
+    expect(r.ledger.votingHalted).toBe(false);
+    await r.ledger.finalityTick(); // drains the votes cast so far
     const notMine = votesFor(x, [REPS[0]!], { round: 3, final: false })[0]!;
     expect(await r.ledger.addVote(notMine)).toMatchObject({ status: 'rejected', code: C.OWN_KEY_VOTE });
     expect(r.ledger.votingHalted).toBe(true);
