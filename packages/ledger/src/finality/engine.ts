@@ -567,6 +567,8 @@ export class FinalityEngine implements AdmissionFinality {
       const keys = positionsOf(block).map(positionKeyBytes);
       const r = await this.admission.admit(block, 'sync', now, this.c.repos.candidates.delOps(block.hash, keys));
       if (r.status !== 'accepted') {
+        // the batch that would have removed its held records was not written
+        await this.c.repos.candidates.load();
         if (r.status === 'rejected' && r.retryable) return false;
         await this.c.repos.commit(this.c.repos.candidates.delOps(block.hash, keys));
         await this.record([{ block, reason: 'invalid', existing: block.hash }], block.hash, now);

@@ -269,6 +269,28 @@ describe('finality: failures first', () => {
     expect((await w.ledger.checkConsistency()).problems).toEqual([]);
   });
 
+  it('a confirmed winner that breaks a rule when applied is recorded invalid and its position stays open', async () => {
+    const w = await fworld();
+    const h = await head(w.ledger, K.alice);
+    const a = await seal(buildSend(h, { destination: K.bob.address, asset: 'XUSD', amount: 5n, timestamp: T0 }), K.alice);
+    // overspends: held candidates are not checked against the rules until they win
+    const bad = await seal({ ...buildSend(h, { destination: K.carol.address, asset: 'XUSD', amount: 1n, timestamp: T0 }), amount: XUSD(2000n), balance: 0n } as never, K.alice);
+    expectAccepted(await w.ledger.addBlock(a, { origin: 'live' }));
+    expect(await w.ledger.addBlock(bad, { origin: 'live' })).toMatchObject({ code: C.FORK_HELD });
+    await feedVotes(w, votesFor(bad, [REPS[0]!, REPS[1]!]));
+    expect(await w.ledger.hasBlock(a.hash)).toBe(false);
+    expect(await w.ledger.hasBlock(bad.hash)).toBe(false);
+    expect(await w.ledger.isConfirmed(bad.hash)).toBe(false);
+    const byHash = new Map((await w.ledger.conflicts()).map((c) => [c.rejected, c.reason]));
+    expect(byHash.get(a.hash)).toBe('lost');
+    expect(byHash.get(bad.hash)).toBe('invalid');
+    expect((await w.ledger.getAccount(K.alice.address))!.frontier).toBe(h.frontier);
+    expect((await w.ledger.checkConsistency()).problems).toEqual([]);
+    // the position is open again
+    const c = await seal(buildSend(h, { destination: K.bob.address, asset: 'XUSD', amount: 6n, timestamp: T0 + 1n }), K.alice);
+    expectAccepted(await w.ledger.addBlock(c, { origin: 'live' }));
+  });
+
   it('keeps first-seen behaviour without finality options', async () => {
     const { world } = await import('../helpers.js');
     const w = await world();
