@@ -570,7 +570,9 @@ export class FinalityEngine implements AdmissionFinality {
         // the batch that would have removed its held records was not written
         await this.c.repos.candidates.load();
         if (r.status === 'rejected' && r.retryable) return false;
-        await this.c.repos.commit(this.c.repos.candidates.delOps(block.hash, keys));
+        // the position opens again: the held records and the votes that chose this block go
+        const reps = this.options.params.representatives.map((x) => x.address);
+        await this.c.repos.commit([...this.c.repos.candidates.delOps(block.hash, keys), ...keys.flatMap((k) => this.c.repos.votes.clearOps(k, reps))]);
         await this.record([{ block, reason: 'invalid', existing: block.hash }], block.hash, now);
         this.forgetPositions(block);
         return true;

@@ -289,6 +289,8 @@ describe('finality: failures first', () => {
     // the position is open again
     const c = await seal(buildSend(h, { destination: K.bob.address, asset: 'XUSD', amount: 6n, timestamp: T0 + 1n }), K.alice);
     expectAccepted(await w.ledger.addBlock(c, { origin: 'live' }));
+    await feedVotes(w, votesFor(c, [REPS[0]!, REPS[2]!], { round: 1 }));
+    expect(await w.ledger.isConfirmed(c.hash)).toBe(true);
   });
 
   it('keeps first-seen behaviour without finality options', async () => {
