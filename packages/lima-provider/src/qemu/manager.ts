@@ -111,8 +111,8 @@ export function isOurQemu(rec: VmRecord): boolean {
   return i >= 0 && args[i + 1]?.startsWith(`${rec.name},`) === true;
 }
 
-/** Sends one QMP command (after the capabilities handshake); resolves with the reply line, or undefined. */
-export function qmp(socketPath: string, command: string, timeoutMs = 2000): Promise<string | undefined> {
+/** Sends one QMP command (after the capabilities handshake); resolves with the reply line, or undefined when QMP did not answer. */
+export function qmp(socketPath: string, command: string, args?: Record<string, unknown>, timeoutMs = 2000): Promise<string | undefined> {
   return new Promise((resolve) => {
     const sock = createConnection(socketPath);
     let buf = '';
@@ -135,7 +135,7 @@ export function qmp(socketPath: string, command: string, timeoutMs = 2000): Prom
           sock.write('{"execute":"qmp_capabilities"}\n');
         } else if (stage === 1 && line.includes('"return"')) {
           stage = 2;
-          sock.write(`{"execute":"${command}"}\n`);
+          sock.write(`${JSON.stringify(args === undefined ? { execute: command } : { execute: command, arguments: args })}\n`);
         } else if (stage === 2 && (line.includes('"return"') || line.includes('"error"'))) {
           return done(line);
         }
@@ -247,7 +247,6 @@ export class QemuVmManager implements VmManager {
       await createOverlay(this.deps, template, join(dir, 'disk.qcow2'));
       const pidsMax = this.options.pidsMax ?? DEFAULT_PIDS_MAX;
       rec.limits.reason = `qemu ${accel}: -smp ${eff.vcpus}, -m ${eff.memory_mb} MiB, disk ${eff.disk_gb} GiB (qcow2 over ext4), kernel.threads-max ${pidsMax}, network user-mode restrict=on`;
-      const port = await freePort();
       const append = [
         'console=ttyS0',
         'quiet',
@@ -257,7 +256,7 @@ export class QemuVmManager implements VmManager {
         `xe.key=${provider.blob}`,
         `xe.pids=${pidsMax}`,
       ].join(' ');
-      const args = [
+      const argsFor = (port: number) => [
         ...['-name', `${name},process=${name}`],
         ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
         ...['-smp', String(eff.vcpus), '-m', String(eff.memory_mb)],
@@ -269,15 +268,29 @@ export class QemuVmManager implements VmManager {
         ...['-qmp', `unix:${join(dir, 'qmp.sock')},server=on,wait=off`],
         ...['-pidfile', join(dir, 'qemu.pid'), '-daemonize'],
       ];
-      try {
-        await run(this.deps.qemu, args, { timeout: 30_000 });
-      } catch (err) {
-        throw new VmLifecycleError(VmErrorCodes.QEMU_START_FAILED, `qemu did not start: ${String((err as { stderr?: string }).stderr ?? err).trim().slice(0, 500)}`);
+      // The forwarded port was free a moment ago; another process may take it first: retry with another.
+      let port = 0;
+      for (let attempt = 1; ; attempt++) {
+        port = await freePort();
+        try {
+          await run(this.deps.qemu, argsFor(port), { timeout: 30_000 });
+          break;
+        } catch (err) {
+          const why = String((err as { stderr?: string }).stderr ?? err).trim();
+          if (attempt < 3 && /hostfwd|host forwarding|Address already in use/i.test(why)) continue;
+          throw new VmLifecycleError(VmErrorCodes.QEMU_START_FAILED, `qemu did not start: ${why.slice(0, 500)}`);
+        }
       }
       const pid = Number((await readFile(join(dir, 'qemu.pid'), 'utf8')).trim());
       rec.qemu = { pid, pid_start_time: processStartTime(pid) ?? '', ssh_port: port, dir, accelerator: accel };
       await this.store.put(rec);
       const hostKey = await this.waitReady(rec, options.signal);
+      // From here on the tenant is root in the guest and could write to the serial port
+      // without end: detach it from the console file (its output goes nowhere).
+      const swapped = await qmp(join(dir, 'qmp.sock'), 'chardev-change', { id: 'serial0', backend: { type: 'null', data: {} } });
+      if (!swapped?.includes('"return"')) {
+        throw new VmLifecycleError(VmErrorCodes.QEMU_START_FAILED, `cannot detach the serial console of ${name} from its log file: ${swapped ?? 'QMP did not answer'}`);
+      }
       await writeFile(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`, { mode: 0o600 });
       rec.host_key_fingerprint = sshFingerprint(Buffer.from(hostKey.split(' ')[1] ?? '', 'base64'));
       rec.status = 'running';
@@ -433,7 +446,7 @@ export class QemuVmManager implements VmManager {
         rec.status === 'running' &&
         isOurQemu(rec) &&
         Number(pidFile.trim()) === toPid(rec)?.pid &&
-        (await qmp(join(dir, 'qmp.sock'), 'query-status')) !== undefined;
+        (await qmp(join(dir, 'qmp.sock'), 'query-status'))?.includes('"return"') === true;
       const active = await isLeaseActive(rec.lease_hash);
       if (active && alive) {
         result.adopted.push(rec.lease_hash);

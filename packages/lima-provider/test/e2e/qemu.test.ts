@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -58,6 +59,11 @@ describe('QemuVmManager specifics', () => {
       });
       expect(scan.stdout).toContain(vm.host_key_fingerprint!);
       expect((await sshVm(m, lease, key.keyFile, 'hostname')).stdout).toBe(`${vmName(lease)}\n`);
+      // The tenant (root) writing to the serial port grows no file on the host.
+      const consoleLog = join(dir, 'd', 'qemu', vmName(lease), 'console.log');
+      const before = statSync(consoleLog).size;
+      expect((await m.exec(lease, 'head -c 5000000 /dev/zero > /dev/ttyS0; echo wrote')).stdout).toBe('wrote\n');
+      expect(statSync(consoleLog).size).toBe(before);
     } finally {
       await m.teardown(lease);
     }
