@@ -5,7 +5,6 @@ import type {
   AdmitResult,
   Attestation,
   Block,
-  Clock,
   ExecResult,
   Lease,
   NetworkParams,
@@ -33,7 +32,6 @@ export interface NodeApiComponents {
   gatherer: AttestationGatherer;
   tunnels: TunnelServer;
   net: NetPort;
-  clock: Clock;
   nodeInfo(): NodeInfo;
   readiness(): Promise<Readiness>;
   /** Admits a block from the API and gossips it when accepted. */

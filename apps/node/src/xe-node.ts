@@ -282,7 +282,6 @@ export class XeNode {
       gatherer,
       tunnels,
       net,
-      clock,
       nodeInfo: () => this.status.nodeInfo(),
       readiness: () => this.status.readiness(),
       submit: async (block) => {
