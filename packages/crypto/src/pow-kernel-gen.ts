@@ -29,7 +29,10 @@ export function renderJsKernel(): string {
     '/** One compression; returns the high 32 bits of the work value, the low ones in `outLo`. */',
     `export function compress40(${Array.from({ length: POW_NONZERO_WORDS }, (_, i) => `m${i}: number`).join(', ')}): number {`,
   ];
-  for (let i = 0; i < 16; i++) out.push(`    let v${i} = ${lit(i)};`);
+  // the initial state, four words a line: IV, IV[0..3], counter 0, block length, flags
+  for (let row = 0; row < 4; row++) {
+    out.push(`    let ${[0, 1, 2, 3].map((k) => `v${4 * row + k} = ${lit(4 * row + k)}`).join(', ')};`);
+  }
   let round = -1;
   for (const s of powRoundSchedule()) {
     if (s.round !== round) {
@@ -37,15 +40,18 @@ export function renderJsKernel(): string {
       out.push(`    // round ${round + 1}`);
     }
     const [a, b, c, d] = [`v${s.a}`, `v${s.b}`, `v${s.c}`, `v${s.d}`];
+    // one G step a line: a += b + mx; d = rotr(d ^ a, 16); c += d; b = rotr(b ^ c, 12); then again with my, 8, 7
     out.push(
-      `    ${a} = (${a} + ${b}${word(s.mx)}) | 0;`,
-      `    ${d} ^= ${a}; ${rot(d, r1)}`,
-      `    ${c} = (${c} + ${d}) | 0;`,
-      `    ${b} ^= ${c}; ${rot(b, r2)}`,
-      `    ${a} = (${a} + ${b}${word(s.my)}) | 0;`,
-      `    ${d} ^= ${a}; ${rot(d, r3)}`,
-      `    ${c} = (${c} + ${d}) | 0;`,
-      `    ${b} ^= ${c}; ${rot(b, r4)}`,
+      [
+        `    ${a} = (${a} + ${b}${word(s.mx)}) | 0;`,
+        `${d} ^= ${a}; ${rot(d, r1)}`,
+        `${c} = (${c} + ${d}) | 0;`,
+        `${b} ^= ${c}; ${rot(b, r2)}`,
+        `${a} = (${a} + ${b}${word(s.my)}) | 0;`,
+        `${d} ^= ${a}; ${rot(d, r3)}`,
+        `${c} = (${c} + ${d}) | 0;`,
+        `${b} ^= ${c}; ${rot(b, r4)}`,
+      ].join(' '),
     );
   }
   out.push(
