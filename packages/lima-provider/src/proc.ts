@@ -12,6 +12,8 @@ export interface RunCappedOptions {
   /** Bytes kept per stream; EXEC_OUTPUT_CAP_BYTES by default. */
   capBytes?: number;
   cwd?: string;
+  /** Kill the processes below the child first, then its group (see killTree); default: the group at once. */
+  killTree?: boolean;
   /** 'pipe' keeps the child's stdin open (never written) until the result is in; default 'ignore'. */
   stdin?: 'ignore' | 'pipe';
 }
@@ -70,6 +72,35 @@ export function killGroup(pid: number, sig: NodeJS.Signals = 'SIGKILL'): boolean
   }
 }
 
+/** Every descendant of `pid` (children first, then theirs), from /proc; bounded. */
+export function descendants(pid: number, max = 4096): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0 && out.length < max) {
+    for (const c of childPids(queue.shift()!)) {
+      out.push(c);
+      queue.push(c);
+    }
+  }
+  return out;
+}
+
+/**
+ * Kills the processes below `pid` first, then (after `graceMs`) `pid`'s group. For an
+ * nsenter that forked into a PID namespace: it reaps its child as it dies, so no zombie
+ * is left to a reaper outside the namespace.
+ */
+export function killTree(pid: number, graceMs = 300): void {
+  for (const d of descendants(pid)) {
+    try {
+      process.kill(d, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+  setTimeout(() => killGroup(pid, 'SIGKILL'), graceMs).unref();
+}
+
 /**
  * Runs a program in its own process group with each output stream capped, and kills
  * the whole group at the timeout or on abort. Never rejects for a non-zero exit.
@@ -103,7 +134,10 @@ export function runCapped(file: string, args: readonly string[], options: RunCap
     let graceTimer: NodeJS.Timeout | undefined;
 
     const kill = () => {
-      if (child.pid !== undefined) killGroup(child.pid);
+      if (child.pid !== undefined) {
+        if (options.killTree) killTree(child.pid);
+        else killGroup(child.pid);
+      }
       // A process that escaped the group may still hold the pipes: stop waiting soon.
       graceTimer ??= setTimeout(finish, 2000);
     };

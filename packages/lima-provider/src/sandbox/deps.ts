@@ -14,6 +14,8 @@ export const INSTALL_HINT = `run as root: bash ${INSTALL_SCRIPT}  (apt-get insta
 export interface SandboxDeps {
   bwrap: string;
   nsenter: string;
+  /** util-linux's setpriv, under /usr (the sandbox sees the host's /usr): drops tenant capabilities. */
+  setpriv: string;
   sshd: string;
   /** Read-only bind mounts (host path = sandbox path) needed to run sshd. */
   binds: string[];
@@ -61,6 +63,10 @@ export function findSandboxDeps(options: FindDepsOptions = {}): SandboxDeps {
   if (!nsenter) {
     throw new SandboxDepsError('nsenter is not on PATH; apt-get install -y util-linux', { details: { missing: 'nsenter' } });
   }
+  const setpriv = onPath('setpriv', searchPath);
+  if (!setpriv || !setpriv.startsWith('/usr/')) {
+    throw new SandboxDepsError('setpriv (util-linux) is not under /usr on PATH; apt-get install -y util-linux', { details: { missing: 'setpriv' } });
+  }
   const candidates = [options.sshdPath, env.XE_SSHD_PATH, `${SANDBOX_PREFIX}/usr/sbin/sshd`, '/usr/sbin/sshd'];
   const explicit = options.sshdPath ?? env.XE_SSHD_PATH;
   let sshd: string | undefined;
@@ -90,7 +96,7 @@ export function findSandboxDeps(options: FindDepsOptions = {}): SandboxDeps {
   } else if (isExecutable('/usr/lib/openssh/sftp-server')) {
     sftpServer = '/usr/lib/openssh/sftp-server';
   }
-  const deps: SandboxDeps = { bwrap, nsenter, sshd, binds, libraryPath: libs.join(':') };
+  const deps: SandboxDeps = { bwrap, nsenter, setpriv, sshd, binds, libraryPath: libs.join(':') };
   if (sftpServer) deps.sftpServer = sftpServer;
   return deps;
 }

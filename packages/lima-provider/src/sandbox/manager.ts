@@ -256,6 +256,7 @@ export class SandboxVmManager implements VmManager {
       timeoutMs: options.timeoutMs ?? this.options.defaultExecTimeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
       signal: options.signal,
       env: { ...SANDBOX_ENV },
+      killTree: true,
     });
   }
 

@@ -8,8 +8,40 @@ import { type Logger, abortError, silentLogger, throwIfAborted } from '@xe/core-
 import { VmErrorCodes, VmLifecycleError } from '../errors.js';
 import { ed25519PublicFromSeed, openSshKeyFingerprint, openSshPrivateKey } from '../keys.js';
 import { sshBannerReady } from '../net.js';
-import { childPids, isProcessAlive, killGroup, pollUntil, processArgs, processStartTime } from '../proc.js';
+import { childPids, isProcessAlive, killGroup, killTree, pollUntil, processArgs, processStartTime } from '../proc.js';
 import type { SandboxDeps } from './deps.js';
+
+/**
+ * The capabilities a tenant's processes keep (the root of a VM: own files, users, signals,
+ * low ports, chroot). Everything else is dropped from the bounding set, notably
+ * CAP_SYS_ADMIN (mounts), CAP_MKNOD (device nodes), CAP_DAC_READ_SEARCH
+ * (open_by_handle_at), CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_PTRACE, CAP_NET_ADMIN,
+ * CAP_SYS_TIME, CAP_SYSLOG, CAP_BPF and CAP_PERFMON: without them root in the sandbox
+ * cannot reach the host's devices, mounts or kernel.
+ */
+export const TENANT_CAPS = [
+  'chown',
+  'dac_override',
+  'fowner',
+  'fsetid',
+  'kill',
+  'setgid',
+  'setuid',
+  'setpcap',
+  'setfcap',
+  'net_bind_service',
+  'net_raw',
+  'sys_chroot',
+  'audit_write',
+] as const;
+
+/** `setpriv` arguments that run a command with only TENANT_CAPS (the sandbox's /usr is the host's). */
+export function dropCaps(deps: SandboxDeps): string[] {
+  return [deps.setpriv, '--bounding-set', ['-all', ...TENANT_CAPS.map((c) => `+${c}`)].join(','), '--inh-caps', '-all', '--'];
+}
+
+/** PID 1 of a sandbox. The kernel ignores signals sent to it from inside without a handler. */
+export const SANDBOX_INIT = 'while :; do /usr/bin/sleep 2147483647 & wait; done';
 
 /** PATH and environment of commands run inside a sandbox. */
 export const SANDBOX_ENV: Readonly<Record<string, string>> = Object.freeze({
@@ -153,6 +185,10 @@ export function bwrapArgs(deps: SandboxDeps, spec: SandboxSpec): string[] {
     '--unshare-pid',
     '--unshare-ipc',
     '--unshare-uts',
+    '--unshare-cgroup-try',
+    // No bwrap process inside: PID 1 is our init, started with TENANT_CAPS only (dropCaps), so
+    // nothing in the sandbox holds a capability a tenant could take over (e.g. by ptrace).
+    '--as-pid-1',
     // Its own network namespace holding only lo: nothing on the host (or beyond) is reachable.
     ...(spec.listenPort === undefined ? ['--unshare-net'] : []),
     '--hostname',
@@ -165,8 +201,9 @@ export function bwrapArgs(deps: SandboxDeps, spec: SandboxSpec): string[] {
     args.push('--', deps.sshd, '-D', '-e', '-f', '/etc/ssh/sshd_config');
     return args;
   }
-  // The sandbox's only long-lived process; sshd is started per connection (sshDialArgs).
-  args.push('--', '/usr/bin/sleep', 'infinity');
+  // PID 1: a shell that waits on a long sleep, reaping every orphan meanwhile (its wait
+  // collects any child). sshd is started per connection (sshDialArgs).
+  args.push('--', ...dropCaps(deps), '/bin/sh', '-c', SANDBOX_INIT);
   return args;
 }
 
@@ -286,9 +323,11 @@ export function sshDialArgs(deps: SandboxDeps, handle: Pick<SandboxHandle, 'init
       '--ipc',
       '--net',
       '--pid',
+      '--cgroup',
       '--root',
       '--wd',
       '--',
+      ...dropCaps(deps),
       deps.sshd,
       '-i',
       '-e',
@@ -335,7 +374,7 @@ export class ChildStream extends Duplex {
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     const { pid, exitCode, signalCode } = this.child;
-    if (pid !== undefined && exitCode === null && signalCode === null) killGroup(pid, 'SIGKILL');
+    if (pid !== undefined && exitCode === null && signalCode === null) killTree(pid);
     this.child.stdout!.destroy();
     this.child.stdin!.destroy();
     cb(err);
@@ -390,7 +429,7 @@ export async function removeSandboxDir(dir: string): Promise<void> {
 }
 
 /** The command line that runs `sh -c command` inside the sandbox (same root, hostname, PID namespace). */
-export function sandboxExecArgs(deps: SandboxDeps, handle: SandboxHandle, command: string): [string, string[]] {
+export function sandboxExecArgs(deps: SandboxDeps, handle: SandboxHandle, command: string, opts: { keepCaps?: boolean } = {}): [string, string[]] {
   return [
     deps.nsenter,
     [
@@ -401,9 +440,12 @@ export function sandboxExecArgs(deps: SandboxDeps, handle: SandboxHandle, comman
       '--ipc',
       '--net',
       '--pid',
+      '--cgroup',
       '--root',
       '--wd',
       '--',
+      // keepCaps: only for the Lima test double, whose "system provisioning" runs as a VM's full root.
+      ...(opts.keepCaps ? [] : dropCaps(deps)),
       '/bin/sh',
       '-c',
       'cd "$HOME" 2>/dev/null; exec /bin/sh -c "$1"',

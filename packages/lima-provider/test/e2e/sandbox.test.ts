@@ -92,6 +92,29 @@ describe('SandboxVmManager specifics', () => {
     await m.teardown(lease);
   });
 
+  it('root in the sandbox cannot make device nodes or mount, and no process inside holds a capability the tenant lacks', async () => {
+    const m = new SandboxVmManager({ dataDir: join(dir, 'd4') });
+    const key = await makeLeaseKey(dir, 'k4');
+    const lease = randomLeaseHash();
+    await m.provision(lease, RES, key.pubHex);
+    try {
+      const probe = 'mknod /root/disk b 8 0 2>/dev/null && echo mknod; mkdir -p /root/m; mount -t tmpfs t /root/m 2>/dev/null && echo mount; echo done';
+      expect(await m.exec(lease, probe)).toEqual({ exit_code: 0, stdout: 'done\n', stderr: '' });
+      expect((await sshVm(m, lease, key.keyFile, probe)).stdout).toBe('done\n');
+      // Every process of the VM (init, sshd, shells) has the same bounding set as the tenant.
+      const caps = await m.exec(lease, 'grep -h CapBnd /proc/[0-9]*/status | sort -u');
+      expect(caps.stdout.trim().split('\n')).toHaveLength(1);
+      expect((await m.exec(lease, 'grep CapEff /proc/self/status')).stdout).toMatch(/CapEff:\s+00000000a00425fb/);
+      // PID 1 reaps orphans and ignores the tenant's signals.
+      await m.exec(lease, 'sh -c "sleep 0.2 &"; kill -9 1');
+      await new Promise((r) => setTimeout(r, 600));
+      expect((await m.exec(lease, 'grep -l "State:.*Z" /proc/[0-9]*/status; echo ok')).stdout).toBe('ok\n');
+      expect((await m.get(lease))?.status).toBe('running');
+    } finally {
+      await m.teardown(lease);
+    }
+  });
+
   it('two VMs are isolated from each other: own hostname, files, PID namespace and network', async () => {
     const m = new SandboxVmManager({ dataDir: join(dir, 'd2') });
     const key = await makeLeaseKey(dir, 'k2');
