@@ -64,7 +64,7 @@ export function findSandboxDeps(options: FindDepsOptions = {}): SandboxDeps {
     throw new SandboxDepsError('nsenter is not on PATH; apt-get install -y util-linux', { details: { missing: 'nsenter' } });
   }
   const setpriv = onPath('setpriv', searchPath);
-  if (!setpriv || !setpriv.startsWith('/usr/')) {
+  if (!setpriv?.startsWith('/usr/')) {
     throw new SandboxDepsError('setpriv (util-linux) is not under /usr on PATH; apt-get install -y util-linux', { details: { missing: 'setpriv' } });
   }
   const candidates = [options.sshdPath, env.XE_SSHD_PATH, `${SANDBOX_PREFIX}/usr/sbin/sshd`, '/usr/sbin/sshd'];
