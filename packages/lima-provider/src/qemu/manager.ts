@@ -261,6 +261,11 @@ export class QemuVmManager implements VmManager {
         ...(accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg', '-cpu', 'max']),
         ...['-smp', String(eff.vcpus), '-m', String(eff.memory_mb)],
         ...['-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot'],
+        // QEMU itself is fenced too: a seccomp filter (no obsolete syscalls, no changes to
+        // scheduling or CPU affinity) and, once its files are open, no root (it runs as nobody).
+        // (spawn=deny would stop -daemonize; elevateprivileges=deny would stop -runas.)
+        ...['-sandbox', 'on,obsolete=deny,resourcecontrol=deny'],
+        ...(process.getuid?.() === 0 ? ['-runas', 'nobody'] : []),
         ...['-kernel', this.image.kernel, '-initrd', this.image.initrd, '-append', append],
         ...['-serial', `file:${join(dir, 'console.log')}`],
         ...['-drive', `file=${join(dir, 'disk.qcow2')},format=qcow2,if=virtio,cache=writeback`],
@@ -276,7 +281,8 @@ export class QemuVmManager implements VmManager {
           await run(this.deps.qemu, argsFor(port), { timeout: 30_000 });
           break;
         } catch (err) {
-          const why = String((err as { stderr?: string }).stderr ?? err).trim();
+          const e = err as { stderr?: string; code?: unknown; signal?: unknown };
+          const why = `${String(e.stderr ?? '').trim() || String(err)} (exit ${String(e.code)}${e.signal ? `, ${String(e.signal)}` : ''})`;
           if (attempt < 3 && /hostfwd|host forwarding|Address already in use/i.test(why)) continue;
           throw new VmLifecycleError(VmErrorCodes.QEMU_START_FAILED, `qemu did not start: ${why.slice(0, 500)}`);
         }
