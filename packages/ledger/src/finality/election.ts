@@ -97,16 +97,21 @@ export class Election {
    * This representative's converge choice for `round` (SPEC §12): round 0 → the first
    * valid candidate; later → the locked one unless another had converge quorum in a
    * later round than the lock; else the most weight among current votes, ties to the
-   * lowest hash; with no votes, the first candidate.
+   * lowest hash; with no votes, the first candidate. Only current candidates that pass
+   * `valid` are chosen (a dropped block is not).
    */
   choose(round: number, lock: { block_hash: string; round: number } | undefined, valid: (hash: string) => boolean): string | undefined {
     const first = this.candidates.find(valid);
     if (round === 0) return first;
-    const later = this.convergeQuorum(lock === undefined ? 0 : lock.round + 1);
-    if (later !== undefined && (lock === undefined || later.hash !== lock.block_hash)) return later.hash;
-    if (lock !== undefined) return lock.block_hash;
+    const ok = (h: string) => this.candidates.includes(h) && valid(h);
+    const held = lock !== undefined && ok(lock.block_hash) ? lock : undefined;
+    const later = this.convergeQuorum(held === undefined ? 0 : held.round + 1);
+    if (later !== undefined && ok(later.hash) && (held === undefined || later.hash !== held.block_hash)) return later.hash;
+    if (held !== undefined) return held.block_hash;
     const weight = new Map<string, bigint>();
-    for (const v of this.votes.values()) weight.set(v.block_hash, (weight.get(v.block_hash) ?? 0n) + (this.weights.get(v.representative) ?? 0n));
+    for (const v of this.votes.values()) {
+      if (ok(v.block_hash)) weight.set(v.block_hash, (weight.get(v.block_hash) ?? 0n) + (this.weights.get(v.representative) ?? 0n));
+    }
     let best: string | undefined;
     let bestW = -1n;
     for (const [h, w] of weight) {

@@ -14,6 +14,7 @@ import {
   VOTE_WINDOW_NS,
   type Vote,
   MAX_CANDIDATES_PER_POSITION,
+  U32_MAX,
 } from '@xe/core-types';
 import { type KeyPair, representativeWeight, signVote, verifyVote } from '@xe/crypto';
 import type { Admission, AdmissionFinality } from '../admission/admit.js';
@@ -49,7 +50,7 @@ export type ConfirmationResult =
 export interface TickResult {
   /** votes this node cast (also emitted as 'vote') */
   votes: Vote[];
-  /** applied blocks unconfirmed for longer than the fetch delay: ask peers for confirmations */
+  /** blocks (applied or held) unconfirmed for longer than the fetch delay: ask peers for confirmations */
   fetch: string[];
 }
 
@@ -152,6 +153,7 @@ export class FinalityEngine implements AdmissionFinality {
   async resume(now: bigint): Promise<void> {
     for (const held of await this.c.repos.candidates.all(MAX_TRACKED_UNCONFIRMED)) {
       if (!(await this.c.repos.candidates.has(held.hash))) continue;
+      this.unconfirmedSince.set(held.hash, now);
       for (const p of positionsOf(held)) await this.evaluate(await this.election(p), now);
     }
     for (const hash of await this.c.repos.undo.unconfirmed(MAX_TRACKED_UNCONFIRMED)) {
@@ -222,6 +224,8 @@ export class FinalityEngine implements AdmissionFinality {
     }
     const ops = [...this.c.repos.candidates.putOps(block, keys), ...namedBy(block).map((n) => this.c.repos.undo.dependentOp(n, block.hash))];
     await this.c.repos.commit(ops);
+    // a held candidate may be the one the others confirmed: it is fetched like an applied one
+    if (this.unconfirmedSince.size < MAX_TRACKED_UNCONFIRMED) this.unconfirmedSince.set(block.hash, now);
     this.c.log.warn('fork: candidate held', { account: block.account, existing, held: block.hash });
     for (const p of positions) (await this.election(p)).addCandidate(block.hash);
     await this.replayHeldVotes(block.hash, now);
@@ -399,8 +403,24 @@ export class FinalityEngine implements AdmissionFinality {
     if (intake === 'equivocation') return rejected(C.VOTE_EQUIVOCATION, 'vote: a different vote of this representative with the same round and timestamp');
     if (intake === 'superseded') return { status: 'duplicate' };
     await this.c.repos.commit([this.c.repos.votes.putOp(positionKeyBytes(vote.position), vote)]);
+    await this.catchUp(e, vote, now);
     await this.evaluate(e, now);
     return { status: 'counted' };
+  }
+
+  /**
+   * Another representative voting in a later round than this node pulls it into that
+   * round at once (its converge choice there), so timers that fire at different moments do
+   * not leave the representatives in different rounds forever.
+   */
+  private async catchUp(e: Election, vote: Vote, now: bigint): Promise<void> {
+    if (!this.voting || vote.representative === this.self?.address || vote.round >= U32_MAX) return;
+    const pk = positionKey(e.position);
+    const mine = this.own.get(pk);
+    if (mine === undefined || vote.round <= mine.round || this.decided.has(pk)) return;
+    const lock = await this.c.repos.votes.lock(positionKeyBytes(e.position));
+    const choice = e.choose(vote.round, lock, () => true);
+    if (choice !== undefined) await this.cast(e, choice, vote.round, false, now);
   }
 
   private holdVote(vote: Vote): void {
@@ -438,7 +458,7 @@ export class FinalityEngine implements AdmissionFinality {
     const winner = e.finalWinner();
     if (winner !== undefined) {
       if (!this.decided.has(pk)) this.decided.set(pk, winner);
-      await this.tryConfirm(winner.hash, now);
+      if (!(await this.isConfirmed(winner.hash))) await this.tryConfirm(winner.hash, now);
       return;
     }
     if (!this.voting) return;
@@ -487,7 +507,8 @@ export class FinalityEngine implements AdmissionFinality {
     if (this.voting) {
       for (const [pk, e] of [...this.elections]) {
         const mine = this.own.get(pk);
-        if (mine === undefined || this.decided.has(pk) || now - mine.at < this.roundTimeoutNs) continue;
+        if (mine === undefined || this.decided.has(pk) || now - mine.at < this.roundTimeoutNs || e.candidates.length === 0) continue;
+        if (mine.round >= U32_MAX) continue;
         const lock = await this.c.repos.votes.lock(positionKeyBytes(e.position));
         const round = mine.round + 1;
         const choice = e.choose(round, lock, () => true);
@@ -598,6 +619,7 @@ export class FinalityEngine implements AdmissionFinality {
 
   /** Marks `hash` and everything below it (its chain, the blocks it names) confirmed. */
   private async markConfirmed(hash: string, now: bigint): Promise<void> {
+    let any = false;
     const stack = [hash];
     while (stack.length > 0) {
       const h = stack.pop()!;
@@ -623,13 +645,14 @@ export class FinalityEngine implements AdmissionFinality {
         }
       }
       await this.c.repos.commit(ops);
+      any = true;
       for (const b of chain) {
         this.unconfirmedSince.delete(b.hash);
         this.forgetPositions(b);
         emitSafely(this.c.events, this.c.log, 'confirmed', { hash: b.hash });
       }
     }
-    if (this.voting) await this.reevaluate(now);
+    if (any && this.voting) await this.reevaluate(now);
   }
 
   private reevaluating = false;
@@ -643,8 +666,11 @@ export class FinalityEngine implements AdmissionFinality {
     }
     this.reevaluating = true;
     try {
+      let passes = 0;
       do {
         this.reevaluateAgain = false;
+        // each pass follows a confirmation; a chain of them is bounded by the open elections
+        if (++passes > MAX_ELECTIONS) break;
         for (const e of [...this.elections.values()]) {
           if (this.elections.get(positionKey(e.position)) === e) await this.evaluate(e, now);
         }
@@ -734,7 +760,17 @@ export class FinalityEngine implements AdmissionFinality {
     this.c.repos.accounts.clearCache();
     for (const [h, f] of found) {
       this.unconfirmedSince.delete(h);
-      for (const p of positionsOf(f.block)) this.elections.get(positionKey(p))?.removeCandidate(h);
+      for (const p of positionsOf(f.block)) {
+        const pk = positionKey(p);
+        const e = this.elections.get(pk);
+        e?.removeCandidate(h);
+        // a position with no candidate left is dead (built on a loser): no more rounds there
+        if (e !== undefined && e.candidates.length === 0) {
+          this.elections.delete(pk);
+          this.own.delete(pk);
+          this.decided.delete(pk);
+        }
+      }
     }
     for (const r of records) emitSafely(this.c.events, this.c.log, 'dropped', this.conflictOf(r, winner, now));
     this.c.log.warn('fork resolved: candidates dropped', { winner, dropped: found.size });
