@@ -1,21 +1,39 @@
 import type { Duplex } from 'node:stream';
-import type { AccountInfo, ApiDeps, CancelLeaseResult, ConflictRecord, NodeInfo, Readiness } from '@xe/api-server';
 import type {
-  AbortOptions,
-  AdmitResult,
-  Attestation,
-  Block,
-  ExecResult,
-  Lease,
-  NetworkParams,
-  Provider,
-  VmInfo,
+  AccountInfo,
+  ApiDeps,
+  BalanceInfo,
+  CancelLeaseResult,
+  ChainPage,
+  ConflictRecord,
+  NodeInfo,
+  PendingEntry,
+  ProviderInfo,
+  Readiness,
+  StoredBlock,
+} from '@xe/api-server';
+import {
+  type AbortOptions,
+  type AdmitResult,
+  type Asset,
+  type Attestation,
+  type Block,
+  type Certificate,
+  type Clock,
+  type ExecResult,
+  isXeError,
+  type Lease,
+  type NetworkParams,
+  systemClock,
+  type VmInfo,
+  XeError,
 } from '@xe/core-types';
 import { type Ledger, toApiLease } from '@xe/ledger';
 import type { VmManager } from '@xe/lima-provider';
 import type { AttestationGatherer } from '@xe/timekeeper';
 import { NodeError, NodeErrorCodes } from './errors.js';
 import type { ConsumerService } from './services/consumer.js';
+import { cancelAllowedAt } from './services/consumer/cancel.js';
 import type { MarketplaceBook } from './services/marketplace.js';
 import type { NetPort } from './services/ports.js';
 import type { ProviderService } from './services/provider.js';
@@ -36,6 +54,19 @@ export interface NodeApiComponents {
   readiness(): Promise<Readiness>;
   /** Admits a block from the API and gossips it when accepted. */
   submit(block: Block): Promise<AdmitResult>;
+  /** The clock certificates expire by; the system clock when absent. */
+  clock?: Clock;
+}
+
+/** Receivable sends `GET /pending/{address}` lists at most. */
+export const MAX_PENDING_LISTED = 1000;
+
+/** Lease states a provider reached by accepting (XE's `total_leases` counts these). */
+const ACCEPTED_STATES = ['accepted', 'settled', 'unfulfilled', 'expired'] as const;
+
+/** Newer first: by timestamp, then by hash. */
+function newer(a: Block, b: Block): boolean {
+  return a.timestamp === b.timestamp ? a.hash > b.hash : a.timestamp > b.timestamp;
 }
 
 /** The HTTP API's view of the node (ApiDeps of @xe/api-server) over the ledger and services. */
@@ -64,10 +95,13 @@ export class NodeApi implements ApiDeps {
     return r ? toApiLease(r) : undefined;
   }
 
-  async listProviders(): Promise<Provider[]> {
-    const out: Provider[] = [];
+  async listProviders(): Promise<ProviderInfo[]> {
+    const { ledger } = this.components;
+    const out: ProviderInfo[] = [];
     for (const ad of this.components.book.liveAdverts()) {
-      const used = await this.components.ledger.providerUsage(ad.provider);
+      const used = await ledger.providerUsage(ad.provider);
+      let total = 0;
+      for (const state of ACCEPTED_STATES) total += await ledger.countLeases({ provider: ad.provider, state });
       out.push({
         address: ad.provider,
         vcpus: ad.vcpus,
@@ -77,6 +111,11 @@ export class NodeApi implements ApiDeps {
         available_vcpus: Math.max(0, ad.vcpus - used.vcpus),
         available_memory_mb: Math.max(0, ad.memory_mb - used.memory_mb),
         available_disk_gb: Math.max(0, ad.disk_gb - used.disk_gb),
+        account: ad.provider,
+        used_vcpus: used.vcpus,
+        used_memory_mb: used.memory_mb,
+        used_disk_gb: used.disk_gb,
+        total_leases: total,
       });
     }
     return out.sort((a, b) => (a.address < b.address ? -1 : 1));
@@ -86,9 +125,25 @@ export class NodeApi implements ApiDeps {
     return this.components.consumer.requestLease(req, options);
   }
 
+  /**
+   * Not this node's lease → LEASE_NOT_OWN (403); a `created` lease before its cancel window
+   * → LEASE_NOT_CANCELLABLE with `details.opens_at` (409, retryable).
+   */
   async cancelLease(hash: string): Promise<CancelLeaseResult> {
-    const block = await this.components.consumer.cancelNow(hash);
-    return { lease_hash: hash, block_hash: block.hash };
+    const lease = await this.components.ledger.getLease(hash);
+    if (lease !== undefined && lease.consumer !== this.components.address) {
+      throw new XeError('LEASE_NOT_OWN', `lease ${hash} is not this node's: only its consumer node can cancel it`);
+    }
+    try {
+      const block = await this.components.consumer.cancelNow(hash);
+      return { lease_hash: hash, state: 'cancelled', block_hash: block.hash };
+    } catch (err) {
+      if (lease?.state === 'created' && isXeError(err) && err.code === NodeErrorCodes.LEASE_NOT_CANCELLABLE) {
+        const opens_at = cancelAllowedAt(lease, this.components.network.lease);
+        throw new XeError(err.code, err.message, { retryable: true, details: { opens_at }, cause: err });
+      }
+      throw err;
+    }
   }
 
   async requestAttestation(leaseHash: string, options: AbortOptions & { requester?: string }): Promise<Attestation> {
@@ -156,6 +211,108 @@ export class NodeApi implements ApiDeps {
   async conflicts(): Promise<ConflictRecord[]> {
     const list = await this.components.ledger.conflicts({ limit: 1000 });
     return list.map((c) => ({ account: c.account, previous: c.previous, kept: c.existing, rejected: c.rejected, detected_at: c.detected_at }));
+  }
+
+  // ---- XE's routes. `confirmed` and the confirmed height come from the ledger
+  // (`isConfirmed`, `confirmedFrontier`): without finality every stored block counts as
+  // confirmed; with it, the representatives' votes decide.
+
+  private async stored(block: Block): Promise<StoredBlock> {
+    return { ...block, confirmed: await this.components.ledger.isConfirmed(block.hash) };
+  }
+
+  async getBlock(hash: string): Promise<StoredBlock | undefined> {
+    const block = await this.components.ledger.getBlock(hash);
+    return block === undefined ? undefined : this.stored(block);
+  }
+
+  /**
+   * A merge of the chains from their frontiers back (each chain's timestamps only grow),
+   * newest first: one read per account plus one per block answered.
+   */
+  async recentBlocks(q: { limit: number; since?: bigint }): Promise<StoredBlock[]> {
+    const { ledger } = this.components;
+    const heads: Block[] = [];
+    for (const f of await ledger.frontiers()) {
+      const b = await ledger.getBlock(f.frontier);
+      if (b !== undefined) heads.push(b);
+    }
+    const out: StoredBlock[] = [];
+    while (out.length < q.limit && heads.length > 0) {
+      let best = 0;
+      for (let i = 1; i < heads.length; i++) if (newer(heads[i]!, heads[best]!)) best = i;
+      const b = heads[best]!;
+      if (q.since !== undefined && b.timestamp <= q.since) break;
+      out.push(await this.stored(b));
+      const prev = b.previous === '0' ? undefined : await ledger.getBlock(b.previous);
+      if (prev === undefined) heads.splice(best, 1);
+      else heads[best] = prev;
+    }
+    return out;
+  }
+
+  /**
+   * `spendable`: per asset, the balance its newest confirmed block left, but no more than
+   * the current balance (an unconfirmed debit is not spendable twice).
+   */
+  async balance(address: string): Promise<BalanceInfo> {
+    const { ledger } = this.components;
+    const zero = (): Record<Asset, bigint> => ({ XE: 0n, XUSD: 0n });
+    const a = await ledger.getAccount(address);
+    if (a === undefined) return { address, balances: zero(), spendable: zero(), final_height: 0n };
+    const confirmed = await ledger.confirmedFrontier(address);
+    if (confirmed === undefined) return { address, balances: a.balances, spendable: zero(), final_height: 0n };
+    if (confirmed.height === a.height) return { address, balances: a.balances, spendable: { ...a.balances }, final_height: a.height };
+    const seen = zero();
+    const found = new Set<Asset>();
+    let block = await ledger.getBlock(confirmed.frontier);
+    while (block !== undefined && found.size < 2) {
+      if (!found.has(block.asset)) {
+        found.add(block.asset);
+        seen[block.asset] = block.balance;
+      }
+      block = block.previous === '0' ? undefined : await ledger.getBlock(block.previous);
+    }
+    const spendable = zero();
+    for (const asset of ['XE', 'XUSD'] as const) {
+      const now = a.balances[asset];
+      spendable[asset] = now;
+      if (seen[asset] < now) spendable[asset] = seen[asset];
+    }
+    return { address, balances: a.balances, spendable, final_height: confirmed.height };
+  }
+
+  async chain(address: string, page: { offset: number; limit: number }): Promise<ChainPage> {
+    const { ledger } = this.components;
+    const a = await ledger.getAccount(address);
+    if (a === undefined) return { address, total: 0n, blocks: [] };
+    const top = a.height - BigInt(page.offset);
+    if (top < 1n) return { address, total: a.height, blocks: [] };
+    const from = top - BigInt(page.limit) + 1n > 1n ? top - BigInt(page.limit) + 1n : 1n;
+    const blocks = await ledger.chain(address, { fromHeight: from, limit: Number(top - from + 1n) });
+    const out: StoredBlock[] = [];
+    for (const b of blocks.reverse()) out.push(await this.stored(b));
+    return { address, total: a.height, blocks: out };
+  }
+
+  async pending(address: string): Promise<PendingEntry[]> {
+    const list = await this.components.ledger.pendingFor(address, { limit: MAX_PENDING_LISTED });
+    return list.map((p) => ({ SendHash: p.hash, Source: p.from, Destination: p.to, Amount: p.amount, Asset: p.asset }));
+  }
+
+  /** The unexpired certificate issued last (then the later expiry). */
+  async certificateOf(provider: string): Promise<Certificate | undefined> {
+    const now = (this.components.clock ?? systemClock)();
+    let best: Certificate | undefined;
+    for (const c of await this.components.ledger.certificatesOf(provider)) {
+      if (c.expires_at <= now) continue;
+      if (best === undefined || c.issued_at > best.issued_at || (c.issued_at === best.issued_at && c.expires_at > best.expires_at)) best = c;
+    }
+    return best;
+  }
+
+  certificateByHash(hash: string): Promise<Certificate | undefined> {
+    return this.components.ledger.getCertificate(hash);
   }
 }
 

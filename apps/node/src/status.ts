@@ -1,4 +1,4 @@
-import type { NodeCounts, NodeInfo, Readiness } from '@xe/api-server';
+import type { FinalityInfo, LeaseTiming, NodeCounts, NodeInfo, Readiness } from '@xe/api-server';
 import type { Clock, GenesisBundle, NodeRole } from '@xe/core-types';
 import type { GossipNode } from '@xe/gossip';
 import type { Ledger } from '@xe/ledger';
@@ -6,6 +6,25 @@ import type { Metrics } from './metrics.js';
 
 /** How often the GET /node counts are refreshed in the background. */
 export const COUNTS_REFRESH_MS = 5000;
+
+/** XE writes the PoW difficulty as 16 lowercase hex chars, and `"0"` when proof of work is off. */
+export function powDifficultyHex(difficulty: bigint): string {
+  return difficulty === 0n ? '0' : difficulty.toString(16).padStart(16, '0');
+}
+
+/** `finality` under the first-seen rules: every stored block is confirmed. */
+export function firstSeenFinality(counts: NodeCounts): FinalityInfo {
+  return {
+    quorum_pct: 0,
+    total_weight: 0n,
+    online_weight: 0n,
+    representatives: 0,
+    online_representatives: 0,
+    confirmed_blocks: BigInt(counts.blocks),
+    unconfirmed_blocks: 0n,
+    open_conflicts: 0,
+  };
+}
 
 export interface NodeStatusOptions {
   name: string;
@@ -30,6 +49,12 @@ export interface NodeStatusComponents {
   signs: boolean;
   /** Blocks held by the intake for a missing dependency. */
   heldBlocks: () => number;
+  /**
+   * `GET /node`'s `finality`, from the ledger's representative voting (SPEC §12). Absent:
+   * the first-seen rules, where every stored block counts as confirmed (no representatives,
+   * nothing held for votes, no open conflicts).
+   */
+  finality?: (counts: NodeCounts) => FinalityInfo;
   metrics: Metrics;
   clock: Clock;
 }
@@ -86,6 +111,16 @@ export class NodeStatus {
     const { options: o, components: c } = this;
     const cert = c.certificate?.();
     const now = c.clock();
+    const peers = c.gossip.helloPeerIds().length;
+    const l = o.bundle.lease;
+    const lease_timing: LeaseTiming = {
+      min_duration_secs: l.min_duration_secs,
+      settle_grace_ns: l.settle_grace_ns,
+      force_settle_gap_ns: l.force_settle_gap_ns,
+      escrow_expiry_ns: l.escrow_expiry_ns,
+      archive_gap_ns: l.archive_gap_ns,
+      max_attestation_skew_ns: l.max_attestation_skew_ns,
+    };
     return {
       name: o.name,
       version: o.version,
@@ -93,10 +128,17 @@ export class NodeStatus {
       address: o.address,
       peer_id: o.peerId,
       roles: o.roles,
-      peers: c.gossip.helloPeerIds().length,
+      peers,
       multiaddrs: c.gossip.multiaddrs(),
       counts: this.counts,
       certificate: cert ? { hash: cert.hash, expires_at: cert.expires_at, valid: cert.expires_at > now } : null,
+      id: o.peerId,
+      public_key: o.pubKeyHex,
+      peer_count: peers,
+      pow_difficulty: powDifficultyHex(o.bundle.pow_difficulty),
+      lease_timing,
+      pow_algorithm: 'blake3',
+      finality: (c.finality ?? firstSeenFinality)(this.counts),
     };
   }
 

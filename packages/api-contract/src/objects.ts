@@ -34,9 +34,11 @@ export const AcceptTimeoutErrorBody = ErrorBody.extend({
   lease_hash: hash().meta({ description: 'the lease that was committed but not accepted in time' }),
 }).meta({ id: 'AcceptTimeoutError' });
 
-/** `POST /leases/{hash}/cancel` before the cancel window opens (409). */
+/** `POST /leases/{hash}/cancel` refused (409): `opens_at` when the cancel window is not open yet. */
 export const CancelWindowErrorBody = ErrorBody.extend({
-  opens_at: i64().meta({ description: 'unix ns at which the attested cancel becomes valid' }),
+  opens_at: i64()
+    .optional()
+    .meta({ description: 'unix ns at which the attested cancel becomes valid; absent when the lease is past `created`' }),
 }).meta({ id: 'CancelWindowError' });
 
 // ---- leases, providers, VMs

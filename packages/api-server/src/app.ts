@@ -1,3 +1,4 @@
+import { openApiDocumentText } from '@xe/api-contract';
 import { type Clock, isXeError, type Logger, silentLogger, systemClock } from '@xe/core-types';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
@@ -6,9 +7,10 @@ import { ApiError, ApiErrorCodes, errorReply } from './errors.js';
 import { checkOperatorToken, clientIp, json, operatorTokenDigest } from './http.js';
 import { HttpMetrics } from './metrics.js';
 import { DEFAULT_RATE_LIMITS, ipLimiter, type RateLimitOptions } from './rate-limit.js';
-import { ROUTE_GROUPS, ROUTES } from './routes/table.js';
-import type { ApiEnv, RouteContext, RouteDef, RouteInfo } from './routes/types.js';
+import { PREPARE, ROUTES } from './routes/table.js';
+import type { ApiEnv, RouteContext, RouteInfo, RouteInput, ServedOperationId } from './routes/types.js';
 import { TunnelAuthenticator, type TunnelAuthVerifier } from './tunnel-auth.js';
+import { checkRequest } from './validate.js';
 
 export interface ApiOptions {
   /** `Authorization: Bearer <token>` for operator routes; none → those routes answer 403. */
@@ -44,10 +46,11 @@ export function createApp(deps: ApiDeps, options: ApiOptions): ApiApp {
   const metrics = options.metrics ?? new HttpMetrics();
   const tunnelAuth = new TunnelAuthenticator(deps, options.tunnelAuth);
   const token = operatorTokenDigest(options.operatorToken);
-  const routes: readonly RouteInfo[] = ROUTES.map(({ method, path, description, ...rest }) =>
-    'auth' in rest ? { method, path, description, auth: rest.auth } : { method, path, description },
+  const routes: readonly RouteInfo[] = ROUTES.map(({ method, path, description, auth }) =>
+    auth === undefined ? { method, path, description } : { method, path, description, auth },
   );
-  const ctx: RouteContext = { deps, tunnelAuth, metrics, log, routes };
+  let openApiText: string | undefined;
+  const ctx: RouteContext = { deps, tunnelAuth, metrics, log, routes, openApiText: () => (openApiText ??= openApiDocumentText()) };
   const patterns = ROUTES.map((r) => ({ method: r.method, re: pathPattern(r.path) }));
 
   const app = new Hono<ApiEnv>();
@@ -87,25 +90,16 @@ export function createApp(deps: ApiDeps, options: ApiOptions): ApiApp {
     });
   }
 
-  for (const group of Object.values(ROUTE_GROUPS)) {
-    const sub = new Hono<ApiEnv>();
-    for (const r of group as readonly RouteDef[]) {
-      const key = `${r.method} ${r.path}`;
-      const handler = r.handler;
-      if (r.auth === 'operator') {
-        sub.on(r.method, honoPath(r.path), (c) => {
-          c.set('route', key);
-          checkOperatorToken(token, c.req.header('authorization'));
-          return handler(c, ctx);
-        });
-      } else {
-        sub.on(r.method, honoPath(r.path), (c) => {
-          c.set('route', key);
-          return handler(c, ctx);
-        });
-      }
-    }
-    app.route('/', sub);
+  // Every route of the contract, in its order; each request checked by the route's schemas.
+  for (const r of ROUTES) {
+    const prepare = PREPARE[r.operationId];
+    app.on(r.method, honoPath(r.path), async (c) => {
+      c.set('route', r.key);
+      if (r.auth === 'operator') checkOperatorToken(token, c.req.header('authorization'));
+      const params = c.req.param() as Record<string, string>;
+      const input = await checkRequest(r.def, c.req.raw, params, prepare === undefined ? undefined : (raw) => prepare(raw, params));
+      return r.handler(c, ctx, input as RouteInput<ServedOperationId>);
+    });
   }
 
   app.notFound((c) => {
@@ -113,9 +107,9 @@ export function createApp(deps: ApiDeps, options: ApiOptions): ApiApp {
     const allowed = patterns.filter((p) => p.re.test(path)).map((p) => p.method);
     if (allowed.length > 0) {
       c.header('Allow', [...new Set(allowed)].join(', '));
-      return json(c, { error: `method ${c.req.method} not allowed on ${path}; allowed: ${allowed.join(', ')}`, code: ApiErrorCodes.METHOD_NOT_ALLOWED }, 405);
+      return json(c, { error: `method ${c.req.method} not allowed on ${path}; allowed: ${allowed.join(', ')}`, code: ApiErrorCodes.METHOD_NOT_ALLOWED, retryable: false }, 405);
     }
-    return json(c, { error: `no route ${c.req.method} ${path.slice(0, 200)}`, code: ApiErrorCodes.ROUTE_NOT_FOUND }, 404);
+    return json(c, { error: `no route ${c.req.method} ${path.slice(0, 200)}`, code: ApiErrorCodes.ROUTE_NOT_FOUND, retryable: false }, 404);
   });
 
   app.onError((err, c) => {
@@ -126,6 +120,9 @@ export function createApp(deps: ApiDeps, options: ApiOptions): ApiApp {
     const body: Record<string, unknown> = { ...reply.body };
     if (isXeError(err) && err.code === ApiErrorCodes.ACCEPT_TIMEOUT && typeof err.details?.lease_hash === 'string') {
       body.lease_hash = err.details.lease_hash;
+    }
+    if (isXeError(err) && err.code === ApiErrorCodes.LEASE_NOT_CANCELLABLE && typeof err.details?.opens_at === 'bigint') {
+      body.opens_at = err.details.opens_at;
     }
     return json(c, body, reply.status);
   });

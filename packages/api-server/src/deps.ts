@@ -6,6 +6,7 @@ import type {
   Asset,
   Attestation,
   Block,
+  Certificate,
   ExecResult,
   Hash,
   Lease,
@@ -42,6 +43,28 @@ export interface NodeCounts {
   vms: number;
 }
 
+/** XE's `lease_timing` of `GET /node`: the network's lease timing parameters (SPEC §4). */
+export interface LeaseTiming {
+  min_duration_secs: bigint;
+  settle_grace_ns: bigint;
+  force_settle_gap_ns: bigint;
+  escrow_expiry_ns: bigint;
+  archive_gap_ns: bigint;
+  max_attestation_skew_ns: bigint;
+}
+
+/** `GET /node`'s `finality` (SPEC §12). */
+export interface FinalityInfo {
+  quorum_pct: number;
+  total_weight: bigint;
+  online_weight: bigint;
+  representatives: number;
+  online_representatives: number;
+  confirmed_blocks: bigint;
+  unconfirmed_blocks: bigint;
+  open_conflicts: number;
+}
+
 export interface NodeInfo {
   name: string;
   version: string;
@@ -55,6 +78,59 @@ export interface NodeInfo {
   counts: NodeCounts;
   /** The node's provider certificate; null when it has none (not a provider). */
   certificate: NodeCertificateInfo | null;
+  /** XE: the libp2p peer id (the same as `peer_id`) */
+  id: string;
+  /** XE: the node's Ed25519 public key */
+  public_key: PubKey;
+  /** XE: connected peers (the same as `peers`) */
+  peer_count: number;
+  /** XE: 16 lowercase hex chars, `"0"` when proof of work is off */
+  pow_difficulty: string;
+  lease_timing: LeaseTiming;
+  pow_algorithm: 'blake3';
+  finality: FinalityInfo;
+}
+
+/** A provider of `GET /providers`: the seed's fields and XE's. */
+export interface ProviderInfo extends Provider {
+  /** XE: the same as `address` */
+  account: Address;
+  used_vcpus: number;
+  used_memory_mb: number;
+  used_disk_gb: number;
+  /** every lease this provider accepted */
+  total_leases: number;
+}
+
+/** A stored block as the API serves it: the block and whether it is confirmed (SPEC §12). */
+export type StoredBlock = Block & { confirmed: boolean };
+
+/** `GET /accounts/{address}/balance` (XE). */
+export interface BalanceInfo {
+  address: Address;
+  balances: Record<Asset, bigint>;
+  /** per asset: what confirmed blocks leave spendable */
+  spendable: Record<Asset, bigint>;
+  /** the height of the account's newest confirmed block (0: none) */
+  final_height: bigint;
+}
+
+/** `GET /accounts/{address}/chain` (XE): newest first. */
+export interface ChainPage {
+  address: Address;
+  /** the full chain length */
+  total: bigint;
+  blocks: StoredBlock[];
+}
+
+/** `GET /pending/{address}`'s entries, in XE's key spelling. */
+export interface PendingEntry {
+  SendHash: Hash;
+  /** the sending account */
+  Source: Address;
+  Destination: Address;
+  Amount: bigint;
+  Asset: Asset;
 }
 
 export interface Readiness {
@@ -78,6 +154,7 @@ export interface AccountInfo {
 
 export interface CancelLeaseResult {
   lease_hash: Hash;
+  state: 'cancelled';
   /** hash of the committed lease_cancel block */
   block_hash: Hash;
 }
@@ -124,10 +201,13 @@ export interface ApiDeps {
   /** Oldest first. */
   listLeases(query: LeaseQuery): Promise<Lease[]>;
   getLease(hash: Hash): Promise<Lease | undefined>;
-  listProviders(): Promise<Provider[]>;
+  listProviders(): Promise<ProviderInfo[]>;
   /** Resolves once the lease is accepted. Rejects NO_PROVIDERS, INSUFFICIENT_BALANCE, ACCEPT_TIMEOUT (`details.lease_hash`). */
   requestLease(request: LeaseRequest, options: AbortOptions): Promise<{ lease_hash: Hash }>;
-  /** Rejects LEASE_NOT_FOUND, LEASE_NOT_CANCELLABLE. */
+  /**
+   * Rejects LEASE_NOT_FOUND, LEASE_NOT_OWN (403), LEASE_NOT_CANCELLABLE (409; with
+   * `details.opens_at`, unix ns, when the cancel window is not open yet).
+   */
   cancelLease(hash: Hash, options: AbortOptions): Promise<CancelLeaseResult>;
   /**
    * Rejects LEASE_NOT_FOUND, TIMEKEEPER_UNAVAILABLE. `requester` is the client's IP, the key
@@ -152,4 +232,19 @@ export interface ApiDeps {
    */
   submitBlock(block: Block, options: AbortOptions): Promise<AdmitResult>;
   conflicts(): Promise<ConflictRecord[]>;
+
+  /** A stored block and whether it is confirmed; undefined when unknown. */
+  getBlock(hash: Hash): Promise<StoredBlock | undefined>;
+  /** The newest blocks across the lattice, newest first (by timestamp, then hash); `since`: only later ones (unix ns). */
+  recentBlocks(query: { limit: number; since?: bigint }): Promise<StoredBlock[]>;
+  /** An account with no blocks answers zeros. */
+  balance(address: Address): Promise<BalanceInfo>;
+  /** Newest first; `offset` counts from the newest block. An account with no blocks: total 0. */
+  chain(address: Address, page: { offset: number; limit: number }): Promise<ChainPage>;
+  /** Receivable sends to the account (at most 1000). */
+  pending(address: Address): Promise<PendingEntry[]>;
+  /** The provider's newest unexpired certificate. */
+  certificateOf(provider: Address): Promise<Certificate | undefined>;
+  /** A certificate by its hash, expired ones included. */
+  certificateByHash(hash: Hash): Promise<Certificate | undefined>;
 }

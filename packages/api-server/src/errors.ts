@@ -16,10 +16,14 @@ export const ApiErrorCodes = {
   UNAUTHORIZED: 'UNAUTHORIZED',
   OPERATOR_TOKEN_NOT_CONFIGURED: 'OPERATOR_TOKEN_NOT_CONFIGURED',
   UPGRADE_REQUIRED: 'UPGRADE_REQUIRED',
+  BLOCK_TYPE_MISMATCH: 'BLOCK_TYPE_MISMATCH',
   // expected from ApiDeps
   LEASE_NOT_FOUND: 'LEASE_NOT_FOUND',
   LEASE_NOT_ACCEPTED: 'LEASE_NOT_ACCEPTED',
   LEASE_NOT_CANCELLABLE: 'LEASE_NOT_CANCELLABLE',
+  LEASE_NOT_OWN: 'LEASE_NOT_OWN',
+  BLOCK_NOT_FOUND: 'BLOCK_NOT_FOUND',
+  CERTIFICATE_NOT_FOUND: 'CERTIFICATE_NOT_FOUND',
   VM_NOT_FOUND: 'VM_NOT_FOUND',
   ACCOUNT_NOT_FOUND: 'ACCOUNT_NOT_FOUND',
   NO_PROVIDERS: 'NO_PROVIDERS',
@@ -44,6 +48,7 @@ export const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, number>> = Object.fre
   INVALID_NETWORK_PARAMS: 400,
   INVALID_RESOURCES: 400,
   INVALID_QUERY: 400,
+  BLOCK_TYPE_MISMATCH: 400,
   NO_PROVIDERS: 400,
   INSUFFICIENT_BALANCE: 400,
   UNAUTHORIZED: 401,
@@ -52,10 +57,13 @@ export const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, number>> = Object.fre
   OPERATOR_TOKEN_NOT_CONFIGURED: 403,
   TUNNEL_SIGNATURE_INVALID: 403,
   TUNNEL_SIGNATURE_REPLAYED: 403,
+  LEASE_NOT_OWN: 403,
   ROUTE_NOT_FOUND: 404,
   LEASE_NOT_FOUND: 404,
   VM_NOT_FOUND: 404,
   ACCOUNT_NOT_FOUND: 404,
+  BLOCK_NOT_FOUND: 404,
+  CERTIFICATE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   LEASE_NOT_CANCELLABLE: 409,
   LEASE_NOT_ACCEPTED: 410,
@@ -88,7 +96,7 @@ export class TunnelAuthError extends XeError<ApiErrorCode> {
 
 export interface ErrorReply {
   status: number;
-  body: { error: string; code: string } & Record<string, unknown>;
+  body: { error: string; code: string; retryable: boolean } & Record<string, unknown>;
   /** true when the error was not an expected, coded one (it is logged). */
   unexpected: boolean;
 }
@@ -98,24 +106,32 @@ function hasOwnCode(code: string): code is ApiErrorCode {
 }
 
 /**
- * Maps any thrown value to a status and `{error, code}` body. Coded errors go through
- * the table; an unknown code from a ValidationError is a 400; a retryable error with
- * an unknown code is a 503; anything else is a 500 that says no more than
+ * Whether the same request may succeed later (SPEC §11's `retryable`): the error says so,
+ * or its status is 429 or 503.
+ */
+export function isRetryable(err: XeError, status: number): boolean {
+  return err.retryable || status === 429 || status === 503;
+}
+
+/**
+ * Maps any thrown value to a status and `{error, code, retryable}` body. Coded errors go
+ * through the table; an unknown code from a ValidationError is a 400; a retryable error
+ * with an unknown code is a 503; anything else is a 500 that says no more than
  * "internal error".
  */
 export function errorReply(err: unknown): ErrorReply {
   if (err instanceof XeError) {
-    if (hasOwnCode(err.code)) {
-      const status = STATUS_BY_CODE[err.code];
-      if (status === 500) return internal();
-      return { status, body: { error: err.message, code: err.code }, unexpected: false };
+    let status: number | undefined;
+    if (hasOwnCode(err.code)) status = STATUS_BY_CODE[err.code];
+    else if (err instanceof ValidationError) status = 400;
+    else if (err.retryable) status = 503;
+    if (status !== undefined && status !== 500) {
+      return { status, body: { error: err.message, code: err.code, retryable: isRetryable(err, status) }, unexpected: false };
     }
-    if (err instanceof ValidationError) return { status: 400, body: { error: err.message, code: err.code }, unexpected: false };
-    if (err.retryable) return { status: 503, body: { error: err.message, code: err.code }, unexpected: false };
   }
   return internal();
 }
 
 function internal(): ErrorReply {
-  return { status: 500, body: { error: 'internal error', code: ApiErrorCodes.INTERNAL }, unexpected: true };
+  return { status: 500, body: { error: 'internal error', code: ApiErrorCodes.INTERNAL, retryable: false }, unexpected: true };
 }

@@ -1,37 +1,56 @@
-import { leaseRoutes } from './leases.js';
-import { nodeRoutes } from './node.js';
-import { accountRoutes, attestationRoutes, blockRoutes, conflictRoutes, providerRoutes, tunnelRoutes, vmRoutes } from './resources.js';
-import type { RouteDef } from './types.js';
+import { ROUTE_DEFS, type RouteDef as ContractRouteDef } from '@xe/api-contract';
+import type { JsonValue } from '@xe/core-types';
+import { leaseHandlers } from './leases.js';
+import { nodeHandlers } from './node.js';
+import { accountHandlers, blockHandlers, prepareTypedBlock, providerHandlers, vmHandlers } from './resources.js';
+import { type Handler, type Handlers, NOT_SERVED, type RouteInfo, type ServedOperationId } from './types.js';
 
-/** The route table, one group (sub-app) per resource. `GET /` lists it. */
-export const ROUTE_GROUPS = {
-  node: nodeRoutes,
-  leases: leaseRoutes,
-  providers: providerRoutes,
-  attestation: attestationRoutes,
-  vms: vmRoutes,
-  tunnel: tunnelRoutes,
-  accounts: accountRoutes,
-  blocks: blockRoutes,
-  conflicts: conflictRoutes,
-} as const satisfies Record<string, readonly RouteDef[]>;
+/** One handler per route the contract defines (but `NOT_SERVED`): a missing one does not compile. */
+export const HANDLERS: Handlers = {
+  ...nodeHandlers,
+  ...leaseHandlers,
+  ...providerHandlers,
+  ...vmHandlers,
+  ...accountHandlers,
+  ...blockHandlers,
+};
 
-export const ROUTES = [
-  ...nodeRoutes,
-  ...leaseRoutes,
-  ...providerRoutes,
-  ...attestationRoutes,
-  ...vmRoutes,
-  ...tunnelRoutes,
-  ...accountRoutes,
-  ...blockRoutes,
-  ...conflictRoutes,
-] as const;
+/** Adjusts a raw body before the route's schema sees it. */
+export const PREPARE: Partial<Record<ServedOperationId, (raw: JsonValue, params: Record<string, string>) => JsonValue>> = {
+  submitTypedBlock: prepareTypedBlock,
+};
 
-type KeyOf<R> = R extends { method: infer M extends string; path: infer P extends string } ? `${M} ${P}` : never;
+type ServedDef = Extract<(typeof ROUTE_DEFS)[number], { operationId: ServedOperationId }>;
 
-/** `"GET /leases"`, `"POST /vms/{leaseHash}/exec"`, …: one key per route of the table. */
-export type RouteKey = KeyOf<(typeof ROUTES)[number]>;
+/** `"GET /leases"`, `"POST /blocks/{type}"`, …: one key per served route. */
+export type RouteKey = ServedDef extends infer R ? (R extends { method: infer M extends string; path: infer P extends string } ? `${M} ${P}` : never) : never;
+
+export interface ServedRoute extends RouteInfo {
+  key: RouteKey;
+  def: ContractRouteDef;
+  operationId: ServedOperationId;
+  handler: Handler<ServedOperationId>;
+}
+
+function isServed(r: (typeof ROUTE_DEFS)[number]): r is ServedDef {
+  return !(NOT_SERVED as readonly string[]).includes(`${r.method} ${r.path}`);
+}
+
+/** The served routes in the contract's registration order (`/blocks/recent` before `/blocks/{hash}`). */
+export const ROUTES: readonly ServedRoute[] = ROUTE_DEFS.filter(isServed).map((def) => {
+  const auth = 'auth' in def ? def.auth : undefined;
+  const info: ServedRoute = {
+    key: `${def.method} ${def.path}` as RouteKey,
+    method: def.method,
+    path: def.path,
+    description: def.summary,
+    def,
+    operationId: def.operationId,
+    handler: HANDLERS[def.operationId] as Handler<ServedOperationId>,
+  };
+  if (auth !== undefined) info.auth = auth;
+  return info;
+});
 
 export function routeKey(r: { method: string; path: string }): string {
   return `${r.method} ${r.path}`;

@@ -6,13 +6,13 @@ import {
   type AdmitResult,
   type Attestation,
   type Block,
+  type Certificate,
   DEFAULT_LEASE_PARAMS,
   DEVNET_LEASE_PARAMS,
   type ExecResult,
   type Lease,
   LEASE_STATES,
   type NetworkParams,
-  type Provider,
   SETTLED_STATES,
   type VmInfo,
   XeError,
@@ -20,13 +20,18 @@ import {
 import type {
   AccountInfo,
   ApiDeps,
+  BalanceInfo,
   CancelLeaseResult,
+  ChainPage,
   ConflictRecord,
   ExecOptions,
   LeaseQuery,
   LeaseRequest,
   NodeInfo,
+  PendingEntry,
+  ProviderInfo,
   Readiness,
+  StoredBlock,
   TunnelAuth,
 } from '../../src/index.js';
 
@@ -82,7 +87,13 @@ type Failable =
 export class FakeDeps implements ApiDeps {
   params: NetworkParams = network();
   leases: Lease[] = [];
-  providers: Provider[] = [];
+  providers: ProviderInfo[] = [];
+  /** stored blocks, oldest first */
+  blocks: StoredBlock[] = [];
+  pendingSends: PendingEntry[] = [];
+  certificates: Certificate[] = [];
+  /** `now` of the certificates' expiry */
+  now = START_TIME;
   vms: VmInfo[] = [];
   accounts = new Map<string, AccountInfo>();
   conflictList: ConflictRecord[] = [];
@@ -122,6 +133,29 @@ export class FakeDeps implements ApiDeps {
       multiaddrs: ['/ip4/127.0.0.1/tcp/4001'],
       counts: { blocks: 42, accounts: 5, leases: this.leases.length, vms: this.vms.length },
       certificate: { hash: hashOf('cert 0'), expires_at: START_TIME + 604800000000000n, valid: true },
+      id: '12D3KooWExamplePeer',
+      public_key: hashOf('node key'),
+      peer_count: 3,
+      pow_difficulty: this.params.pow_difficulty.toString(16).padStart(16, '0'),
+      lease_timing: {
+        min_duration_secs: this.params.lease.min_duration_secs,
+        settle_grace_ns: this.params.lease.settle_grace_ns,
+        force_settle_gap_ns: this.params.lease.force_settle_gap_ns,
+        escrow_expiry_ns: this.params.lease.escrow_expiry_ns,
+        archive_gap_ns: this.params.lease.archive_gap_ns,
+        max_attestation_skew_ns: this.params.lease.max_attestation_skew_ns,
+      },
+      pow_algorithm: 'blake3',
+      finality: {
+        quorum_pct: 67,
+        total_weight: 18446744073709551615n,
+        online_weight: 9007199254740993n,
+        representatives: 3,
+        online_representatives: 2,
+        confirmed_blocks: 40n,
+        unconfirmed_blocks: 2n,
+        open_conflicts: 1,
+      },
     };
   }
 
@@ -140,7 +174,7 @@ export class FakeDeps implements ApiDeps {
     return this.leases.find((l) => l.lease_hash === hash);
   }
 
-  async listProviders(): Promise<Provider[]> {
+  async listProviders(): Promise<ProviderInfo[]> {
     return this.providers;
   }
 
@@ -156,7 +190,7 @@ export class FakeDeps implements ApiDeps {
     const lease = this.leases.find((l) => l.lease_hash === hash);
     if (lease === undefined) throw new XeError('LEASE_NOT_FOUND', `lease ${hash} not found`);
     if (lease.state !== 'created') throw new XeError('LEASE_NOT_CANCELLABLE', `lease ${hash} is ${lease.state}`);
-    return { lease_hash: hash, block_hash: hashOf(`cancel ${hash}`) };
+    return { lease_hash: hash, state: 'cancelled', block_hash: hashOf(`cancel ${hash}`) };
   }
 
   async requestAttestation(leaseHash: string, _options: AbortOptions): Promise<Attestation> {
@@ -207,11 +241,44 @@ export class FakeDeps implements ApiDeps {
     if (this.rejectBlocks !== undefined) return { status: 'rejected', hash: block.hash, ...this.rejectBlocks };
     const seen = this.knownBlocks.has(block.hash);
     this.knownBlocks.add(block.hash);
+    if (!seen) this.blocks.push({ ...block, confirmed: false });
     return seen ? { status: 'duplicate', hash: block.hash } : { status: 'accepted', hash: block.hash, block };
   }
 
   async conflicts(): Promise<ConflictRecord[]> {
     return this.conflictList;
+  }
+
+  async getBlock(hash: string): Promise<StoredBlock | undefined> {
+    return this.blocks.find((b) => b.hash === hash);
+  }
+
+  async recentBlocks(q: { limit: number; since?: bigint }): Promise<StoredBlock[]> {
+    const newest = [...this.blocks].sort((a, b) => (a.timestamp === b.timestamp ? 0 : a.timestamp > b.timestamp ? -1 : 1));
+    return newest.filter((b) => q.since === undefined || b.timestamp > q.since).slice(0, q.limit);
+  }
+
+  async balance(address: string): Promise<BalanceInfo> {
+    const a = this.accounts.get(address);
+    const balances = a?.balances ?? { XE: 0n, XUSD: 0n };
+    return { address, balances, spendable: balances, final_height: BigInt(a?.block_count ?? 0) };
+  }
+
+  async chain(address: string, page: { offset: number; limit: number }): Promise<ChainPage> {
+    const mine = this.blocks.filter((b) => b.account === address).reverse();
+    return { address, total: BigInt(mine.length), blocks: mine.slice(page.offset, page.offset + page.limit) };
+  }
+
+  async pending(address: string): Promise<PendingEntry[]> {
+    return this.pendingSends.filter((p) => p.Destination === address);
+  }
+
+  async certificateOf(provider: string): Promise<Certificate | undefined> {
+    return this.certificates.filter((c) => c.provider === provider && c.expires_at > this.now).sort((a, b) => (a.expires_at > b.expires_at ? -1 : 1))[0];
+  }
+
+  async certificateByHash(hash: string): Promise<Certificate | undefined> {
+    return this.certificates.find((c) => c.hash === hash);
   }
 }
 
@@ -229,6 +296,40 @@ export function seededFake(): FakeDeps {
       available_vcpus: 12,
       available_memory_mb: 61440,
       available_disk_gb: 980,
+      account: hashOf('provider 0'),
+      used_vcpus: 4,
+      used_memory_mb: 4096,
+      used_disk_gb: 20,
+      total_leases: 9,
+    },
+  ];
+  f.blocks = [
+    {
+      type: 'send',
+      account: hashOf('account'),
+      previous: hashOf('frontier before'),
+      balance: 18446744073709551615n,
+      timestamp: START_TIME,
+      asset: 'XE',
+      destination: hashOf('provider 0'),
+      amount: 1n,
+      signature: 'cd'.repeat(64),
+      hash: hashOf('stored send'),
+      pow_nonce: 12345678901234567890n,
+      confirmed: true,
+    },
+  ];
+  f.pendingSends = [{ SendHash: hashOf('stored send'), Source: hashOf('account'), Destination: hashOf('provider 0'), Amount: 18446744073709551615n, Asset: 'XE' }];
+  f.certificates = [
+    {
+      provider: hashOf('provider 0'),
+      provider_pub_key: hashOf('provider 0 key'),
+      score: 900n,
+      price_multiplier_milli: 1000n,
+      issued_at: START_TIME,
+      expires_at: START_TIME + 604800000000000n,
+      signature: 'ef'.repeat(64),
+      hash: hashOf('cert 0'),
     },
   ];
   f.vms = [{ lease_hash: f.leases[1]!.lease_hash, status: 'running', resources: { vcpus: 2, memory_mb: 1024, disk_gb: 10 }, created_at: START_TIME }];

@@ -1,3 +1,4 @@
+import { checkAnswer, matchRoute } from '@xe/api-contract';
 import { type JsonValue, parseJson } from '@xe/core-types';
 import { expect } from '@jest/globals';
 import type { ApiApp } from '../../src/index.js';
@@ -16,9 +17,15 @@ export interface CallOptions {
   headers?: Record<string, string>;
   /** send `Authorization: Bearer TOKEN` */
   auth?: boolean;
+  /** skip the contract check of the answer (a route the contract has but the server does not serve) */
+  unchecked?: boolean;
 }
 
-/** One in-process request; the body is parsed with the exact-integer codec when it is JSON. */
+/**
+ * One in-process request; the body is parsed with the exact-integer codec when it is JSON.
+ * Every answer of a route the contract defines is checked against the contract's schema for
+ * its status (`checkAnswer`); an answer off the contract fails the test.
+ */
 export async function call(app: ApiApp, method: string, path: string, options: CallOptions = {}): Promise<Reply> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.auth) headers.authorization = `Bearer ${TOKEN}`;
@@ -27,7 +34,13 @@ export async function call(app: ApiApp, method: string, path: string, options: C
   const res = await app.request(path, init);
   const text = await res.text();
   const isJson = (res.headers.get('content-type') ?? '').startsWith('application/json');
-  return { status: res.status, headers: res.headers, text, body: isJson ? parseJson(text) : null };
+  const body = isJson ? parseJson(text) : null;
+  const route = options.unchecked ? undefined : matchRoute(method, new URL(path, 'http://x').pathname);
+  if (route !== undefined && res.status !== 405) {
+    const check = checkAnswer(route.route, res.status, isJson ? body : text);
+    if (!check.ok) throw new Error(`answer off the contract: ${check.problem}\n${text.slice(0, 500)}`);
+  }
+  return { status: res.status, headers: res.headers, text, body };
 }
 
 export type JsonType = 'string' | 'integer' | 'boolean' | 'hash' | 'object' | 'array' | 'null' | 'hash|null';
@@ -53,11 +66,11 @@ function jsonType(v: JsonValue | undefined): string {
   return typeof v;
 }
 
-/** `{error, code}` (plus `retryable` on POST /blocks) with this status and code. */
-export function expectError(reply: Reply, status: number, code: string, messageIncludes?: string, retryable?: boolean): void {
+/** `{error, code, retryable}` with this status and code (`retryable` false unless given). */
+export function expectError(reply: Reply, status: number, code: string, messageIncludes?: string, retryable = status === 429 || status === 503): void {
   expect({ status: reply.status, code: (reply.body as { code?: unknown } | null)?.code }).toEqual({ status, code });
-  const o = expectShape(reply.body, retryable === undefined ? { error: 'string', code: 'string' } : { error: 'string', code: 'string', retryable: 'boolean' });
-  if (retryable !== undefined) expect(o.retryable).toBe(retryable);
+  const o = expectShape(reply.body, { error: 'string', code: 'string', retryable: 'boolean' });
+  expect(o.retryable).toBe(retryable);
   if (messageIncludes !== undefined) expect(o.error).toContain(messageIncludes);
 }
 

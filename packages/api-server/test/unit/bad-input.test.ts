@@ -28,7 +28,8 @@ interface Bad {
 const U64_PLUS_1 = '18446744073709551616';
 
 const leaseRequestCases: Bad[] = [
-  ...(['vcpus', 'memory_mb', 'disk_gb', 'duration', 'access_pub_key'] as const).map((f) => ({
+  // A missing vcpus, memory_mb or disk_gb reads as 0 (XE; SPEC §11), tested below.
+  ...(['duration', 'access_pub_key'] as const).map((f) => ({
     name: `missing ${f}`,
     body: withField(f, undefined),
     status: 400,
@@ -39,13 +40,13 @@ const leaseRequestCases: Bad[] = [
     { name: `${f} a string`, body: withField(f, '"1"'), status: 400, code: 'INVALID_FIELD', says: f },
     { name: `${f} a boolean`, body: withField(f, 'true'), status: 400, code: 'INVALID_FIELD', says: f },
     { name: `${f} null`, body: withField(f, 'null'), status: 400, code: 'INVALID_FIELD', says: f },
-    { name: `${f} negative`, body: withField(f, '-1'), status: 400, code: 'INVALID_FIELD', says: `${f}: must not be negative` },
+    { name: `${f} negative`, body: withField(f, '-1'), status: 400, code: 'INVALID_FIELD', says: `${f}: must` },
     { name: `${f} a float`, body: withField(f, '1.5'), status: 400, code: 'INVALID_FIELD', says: `${f}: expected an integer` },
     { name: `${f} 1.0`, body: withField(f, '1.0'), status: 400, code: 'INVALID_FIELD', says: `${f}: expected an integer` },
     { name: `${f} 1e3`, body: withField(f, '1e3'), status: 400, code: 'INVALID_FIELD', says: `${f}: expected an integer` },
-    { name: `${f} above u64`, body: withField(f, U64_PLUS_1), status: 400, code: 'OVERFLOW', says: `${f}: ${U64_PLUS_1} exceeds u64` },
+    { name: `${f} above u64`, body: withField(f, U64_PLUS_1), status: 400, code: 'INVALID_FIELD', says: `${f}: must be at most` },
   ]),
-  { name: 'vcpus above MAX_VCPUS', body: withField('vcpus', String(MAX_VCPUS + 1)), status: 400, code: 'INVALID_FIELD', says: `vcpus: must be between 0 and ${MAX_VCPUS}` },
+  { name: 'vcpus above MAX_VCPUS', body: withField('vcpus', String(MAX_VCPUS + 1)), status: 400, code: 'INVALID_FIELD', says: `vcpus: must be at most ${MAX_VCPUS}` },
   { name: 'memory_mb above max', body: withField('memory_mb', String(MAX_MEMORY_MB + 1)), status: 400, code: 'INVALID_FIELD', says: 'memory_mb' },
   { name: 'disk_gb above max', body: withField('disk_gb', String(MAX_DISK_GB + 1)), status: 400, code: 'INVALID_FIELD', says: 'disk_gb' },
   {
@@ -55,25 +56,25 @@ const leaseRequestCases: Bad[] = [
     code: 'INVALID_RESOURCES',
     says: 'at least one must be greater than 0',
   },
-  { name: 'duration one above the maximum', body: withField('duration', String(MAX_LEASE_DURATION_SECS + 1)), status: 400, code: 'INVALID_FIELD', says: 'duration: must be between' },
-  { name: 'access_pub_key of 63 chars', body: withField('access_pub_key', JSON.stringify(ACCESS_PUB.slice(1))), status: 400, code: 'INVALID_FIELD', says: 'access_pub_key: expected 64 lowercase hex chars, got 63' },
-  { name: 'access_pub_key of 65 chars', body: withField('access_pub_key', JSON.stringify(`${ACCESS_PUB}a`)), status: 400, code: 'INVALID_FIELD', says: 'access_pub_key: expected 64 lowercase hex chars, got 65' },
-  { name: 'access_pub_key upper-case', body: withField('access_pub_key', JSON.stringify(ACCESS_PUB.toUpperCase())), status: 400, code: 'INVALID_FIELD', says: 'access_pub_key: expected lowercase hex' },
+  { name: 'duration one above the maximum', body: withField('duration', String(MAX_LEASE_DURATION_SECS + 1)), status: 400, code: 'INVALID_FIELD', says: 'duration: must be at most' },
+  { name: 'access_pub_key of 63 chars', body: withField('access_pub_key', JSON.stringify(ACCESS_PUB.slice(1))), status: 400, code: 'INVALID_FIELD', says: 'access_pub_key: expected 64 lowercase hex chars' },
+  { name: 'access_pub_key of 65 chars', body: withField('access_pub_key', JSON.stringify(`${ACCESS_PUB}a`)), status: 400, code: 'INVALID_FIELD', says: 'access_pub_key: expected 64 lowercase hex chars' },
+  { name: 'access_pub_key upper-case', body: withField('access_pub_key', JSON.stringify(ACCESS_PUB.toUpperCase())), status: 400, code: 'INVALID_FIELD', says: 'access_pub_key: expected 64 lowercase hex chars' },
   { name: 'access_pub_key a number', body: withField('access_pub_key', '12'), status: 400, code: 'INVALID_FIELD', says: 'access_pub_key' },
   { name: 'an unknown extra field', body: withField('gpu', '1'), status: 400, code: 'UNKNOWN_FIELD', says: 'gpu' },
   { name: 'an empty body', body: '', status: 400, code: 'INVALID_JSON', says: 'body: empty' },
   { name: 'a non-JSON body', body: 'vcpus=1&memory_mb=2', status: 400, code: 'INVALID_JSON', says: 'body: invalid JSON' },
   { name: 'truncated JSON', body: '{"vcpus":1,', status: 400, code: 'INVALID_JSON', says: 'body: invalid JSON' },
   { name: 'duplicate keys', body: '{"vcpus":1,"vcpus":2}', status: 400, code: 'INVALID_JSON', says: 'duplicate key' },
-  { name: 'a JSON array', body: '[1,2]', status: 400, code: 'INVALID_FIELD', says: 'body: expected an object' },
-  { name: 'a JSON string', body: '"hello"', status: 400, code: 'INVALID_FIELD', says: 'body: expected an object' },
-  { name: 'JSON null', body: 'null', status: 400, code: 'INVALID_FIELD', says: 'body: expected an object' },
+  { name: 'a JSON array', body: '[1,2]', status: 400, code: 'INVALID_FIELD', says: 'body: Invalid input: expected object' },
+  { name: 'a JSON string', body: '"hello"', status: 400, code: 'INVALID_FIELD', says: 'body: Invalid input: expected object' },
+  { name: 'JSON null', body: 'null', status: 400, code: 'INVALID_FIELD', says: 'body: Invalid input: expected object' },
 ];
 
 function durationCases(minSecs: number): Bad[] {
   return [
     { name: `duration ${minSecs - 1} (one below the minimum ${minSecs})`, body: withField('duration', String(minSecs - 1)), status: 400, code: 'INVALID_FIELD', says: `duration: must be between ${minSecs} and ${MAX_LEASE_DURATION_SECS}` },
-    { name: `duration ${MAX_LEASE_DURATION_SECS + 1} (one above the maximum)`, body: withField('duration', String(MAX_LEASE_DURATION_SECS + 1)), status: 400, code: 'INVALID_FIELD', says: `duration: must be between ${minSecs}` },
+    { name: `duration ${MAX_LEASE_DURATION_SECS + 1} (one above the maximum)`, body: withField('duration', String(MAX_LEASE_DURATION_SECS + 1)), status: 400, code: 'INVALID_FIELD', says: `duration: must be at most ${MAX_LEASE_DURATION_SECS}` },
   ];
 }
 
@@ -126,6 +127,19 @@ describe('POST /lease/request refuses bad input with a 4xx naming the problem', 
     expect(declared.status).toBe(413);
   });
 
+  it('reads a missing vcpus, memory_mb or disk_gb as 0 (XE)', async () => {
+    const deps = seededFake();
+    const xe = appWith(deps);
+    for (const f of ['vcpus', 'memory_mb', 'disk_gb']) {
+      expect((await call(xe, 'POST', '/lease/request', { body: withField(f, undefined), auth: true })).status).toBe(200);
+    }
+    expect(deps.calls.requestLease.map((r) => [r.vcpus, r.memory_mb, r.disk_gb])).toEqual([
+      [0, 1024, 10],
+      [1, 0, 10],
+      [1, 1024, 0],
+    ]);
+  });
+
   it('accepts a body of exactly the limit (padding whitespace)', async () => {
     const body = stringifyJson(GOOD);
     const padded = body + ' '.repeat(MAX_HTTP_BODY_BYTES - body.length);
@@ -160,12 +174,12 @@ describe('other bodies, queries and paths', () => {
     { name: 'leases: limit 1001', method: 'GET', path: '/leases?limit=1001', status: 400, code: 'INVALID_QUERY', says: 'limit: expected an integer between 1 and 1000' },
     { name: 'leases: limit not a number', method: 'GET', path: '/leases?limit=ten', status: 400, code: 'INVALID_QUERY', says: 'limit' },
     { name: 'leases: offset above u64', method: 'GET', path: '/leases?offset=18446744073709551616', status: 400, code: 'INVALID_QUERY', says: 'offset' },
-    { name: 'leases: unknown state', method: 'GET', path: '/leases?state=running', status: 400, code: 'INVALID_QUERY', says: 'state: expected one of created' },
+    { name: 'leases: unknown state', method: 'GET', path: '/leases?state=running', status: 400, code: 'INVALID_QUERY', says: 'state: Invalid option: expected one of "created"' },
     { name: 'leases: unknown parameter', method: 'GET', path: '/leases?sort=asc', status: 400, code: 'INVALID_QUERY', says: 'sort' },
     { name: 'leases: repeated parameter', method: 'GET', path: '/leases?limit=1&limit=2', status: 400, code: 'INVALID_QUERY', says: 'limit: given more than once' },
-    { name: 'lease: 63-char hash', method: 'GET', path: `/leases/${hashOf('a').slice(1)}`, status: 400, code: 'INVALID_FIELD', says: 'hash: expected 64 lowercase hex chars, got 63' },
-    { name: 'lease: 65-char hash', method: 'GET', path: `/leases/${hashOf('a')}0`, status: 400, code: 'INVALID_FIELD', says: 'got 65' },
-    { name: 'lease: upper-case hash', method: 'GET', path: `/leases/${hashOf('a').toUpperCase()}`, status: 400, code: 'INVALID_FIELD', says: 'hash: expected lowercase hex' },
+    { name: 'lease: 63-char hash', method: 'GET', path: `/leases/${hashOf('a').slice(1)}`, status: 400, code: 'INVALID_FIELD', says: 'hash: expected 64 lowercase hex chars' },
+    { name: 'lease: 65-char hash', method: 'GET', path: `/leases/${hashOf('a')}0`, status: 400, code: 'INVALID_FIELD', says: 'hash: expected 64 lowercase hex chars' },
+    { name: 'lease: upper-case hash', method: 'GET', path: `/leases/${hashOf('a').toUpperCase()}`, status: 400, code: 'INVALID_FIELD', says: 'hash: expected 64 lowercase hex chars' },
     { name: 'lease: non-hex hash', method: 'GET', path: `/leases/${'g'.repeat(64)}`, status: 400, code: 'INVALID_FIELD', says: 'hash' },
     { name: 'vm: malformed hash', method: 'GET', path: '/vms/%00', status: 400, code: 'INVALID_FIELD', says: 'leaseHash' },
     { name: 'account: malformed address', method: 'GET', path: '/accounts/0x12', status: 400, code: 'INVALID_FIELD', says: 'address' },
