@@ -8,6 +8,13 @@ export TURBO_TELEMETRY_DISABLED=1 TURBO_NO_UPDATE_NOTIFIER=1 DO_NOT_TRACK=1
 bash scripts/bootstrap.sh || { echo "bootstrap failed"; echo "0 passed, 1 failed"; exit 1; }
 
 status=0
+# Files the build generates are committed; the build above rewrote them, so a difference
+# here means the committed copy is stale (a test cannot catch it after the build).
+echo "==> generated files"
+if ! git diff --exit-code -- packages/api-contract/openapi.json packages/crypto/src/pow-kernel-js.ts; then
+  echo "generated files differ from the committed ones: run pnpm build and commit packages/api-contract/openapi.json and packages/crypto/src/pow-kernel-js.ts"
+  status=1
+fi
 echo "==> typecheck"
 pnpm typecheck || status=1
 echo "==> lint"
