@@ -279,6 +279,7 @@ export class FinalityEngine implements AdmissionFinality {
     }
     await this.replayHeldVotes(block.hash, now);
     // held winners that waited for this block (built on it, or naming it) may be applied now
+    if (this.c.repos.candidates.none) return;
     const waiting = [
       ...(await this.c.repos.candidates.at(positionKeyBytes({ type: 'chain', account: block.account, previous: block.hash }))),
       ...(await this.c.repos.undo.dependents(block.hash, 1024)),

@@ -25,6 +25,11 @@ export class CandidateRepo {
     }
   }
 
+  /** True when no candidate is held anywhere (the common case). */
+  get none(): boolean {
+    return this.counts.size === 0;
+  }
+
   private bump(position: Uint8Array, by: number): void {
     const pos = bytesToHex(position);
     const n = (this.counts.get(pos) ?? 0) + by;
