@@ -77,8 +77,14 @@ export type Accelerator = 'kvm' | 'tcg';
  * `/dev/kvm` whose guests hang (nested virtualisation missing) fails the probe. Never
  * decides by the device's presence alone.
  */
-export async function probeAccelerator(deps: QemuDeps, image: QemuImage, deadlineMs: number, log: Logger): Promise<Accelerator> {
-  if (!existsSync('/dev/kvm')) {
+export async function probeAccelerator(
+  deps: Pick<QemuDeps, 'qemu'>,
+  image: Pick<QemuImage, 'kernel' | 'initrd'>,
+  deadlineMs: number,
+  log: Logger,
+  kvmDevice = '/dev/kvm',
+): Promise<Accelerator> {
+  if (!existsSync(kvmDevice)) {
     log.info('qemu accelerator: tcg (no /dev/kvm)');
     return 'tcg';
   }
