@@ -34,7 +34,7 @@ export const BLOCK_FIELDS: Record<BlockType, { required: readonly string[]; opti
   lease_accept: { required: ['source', 'locked_r', 'certificate_hash', 'attestations'], optional: ['amount'] },
   lease_settle: { required: ['source', 'amount', 'attestations'], optional: [] },
   genesis: { required: [], optional: [...GENESIS_TIMING_FIELDS] },
-  lease_cancel: { required: ['source'], optional: [] },
+  lease_cancel: { required: ['source', 'attestations'], optional: [] },
   lease_force_settle: { required: ['source', 'attestations'], optional: [] },
 };
 
@@ -100,7 +100,6 @@ export function parseBlock(input: unknown): Block {
       }
       break;
     case 'receive':
-    case 'lease_cancel':
       b.source = hash(need('source'), 'source');
       break;
     case 'lease':
@@ -122,6 +121,7 @@ export function parseBlock(input: unknown): Block {
       b.amount = u64(need('amount'), 'amount');
       b.attestations = attestations(need('attestations'));
       break;
+    case 'lease_cancel':
     case 'lease_force_settle':
       b.source = hash(need('source'), 'source');
       b.attestations = attestations(need('attestations'));

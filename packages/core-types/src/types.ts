@@ -1,4 +1,5 @@
 import type { Asset, BlockType } from './constants.js';
+import type { FinalityParams } from './finality.js';
 
 /** Hex strings: 64 lowercase hex chars unless noted. */
 export type Hash = string;
@@ -86,6 +87,7 @@ export interface GenesisBlock extends BlockCommon {
 export interface LeaseCancelBlock extends BlockCommon {
   type: 'lease_cancel';
   source: Hash;
+  attestations: Attestation[];
 }
 
 export interface LeaseForceSettleBlock extends BlockCommon {
@@ -239,6 +241,8 @@ export interface NetworkParams {
 
 /** A network: parameters plus the genesis and treasury blocks (SPEC §4). */
 export interface GenesisBundle extends NetworkParams {
+  /** representatives and quorum (SPEC §4, §12); required */
+  finality: FinalityParams;
   blocks: Block[];
 }
 

@@ -173,6 +173,7 @@ export function encodeAux(block: AnyBlock): Uint8Array {
       break;
     case 'lease_accept':
     case 'lease_settle':
+    case 'lease_cancel':
     case 'lease_force_settle': {
       parts.push(lp(block.type === 'lease_accept' ? fields.hash(block.certificate_hash, 'certificate_hash') : ''));
       const list = fields.array(block.attestations, 'attestations', Number.MAX_SAFE_INTEGER) as unknown as Attestation[];

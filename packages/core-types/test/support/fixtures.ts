@@ -69,7 +69,7 @@ export function sampleJson(): Record<BlockType, Record<string, unknown>> {
       lease_archive_gap_ns: 600_000_000_000n,
       max_attestation_skew_ns: 60_000_000_000n,
     },
-    lease_cancel: { type: 'lease_cancel', ...common, source: h('7') },
+    lease_cancel: { type: 'lease_cancel', ...common, source: h('7'), attestations: att },
     lease_force_settle: { type: 'lease_force_settle', ...common, source: h('7'), attestations: att },
   };
 }

@@ -27,14 +27,18 @@ describe('parseBlock on the shared vectors', () => {
   it('accepts every vector block and keeps its values exact', () => {
     const texts = [vectorText('xe-embedded-ledger-genesis.json'), vectorText('xe-testnet-0003-ledger-genesis.json')];
     const blocks: unknown[] = texts.map((t) => parseJson(t));
-    for (const name of ['blocks.json', 'lease-lifecycle.json']) {
-      blocks.push(...((parseJson(vectorText(name)) as { blocks: unknown[] }).blocks as unknown[]));
+    for (const name of ['blocks.json', 'lease-lifecycle.json', 'lease-cancel-attested.json']) {
+      const list = (parseJson(vectorText(name)) as { blocks: unknown[] }).blocks as unknown[];
+      // lease-lifecycle.json's lease_cancel predates attested cancels (SPEC §5 as amended)
+      blocks.push(...list.filter((raw) => name !== 'lease-lifecycle.json' || (raw as { type: string }).type !== 'lease_cancel'));
     }
     expect(blocks.length).toBeGreaterThanOrEqual(9);
     for (const raw of blocks) {
       const b = parseBlock(raw);
       expect(parseJson(stringifyJson(b))).toEqual(raw);
     }
+    const legacy = (parseJson(vectorText('lease-lifecycle.json')) as { blocks: { type: string }[] }).blocks.find((b) => b.type === 'lease_cancel');
+    expect(errorOf(() => parseBlock(legacy)).message).toMatch(/attestations/);
     const testnet = parseBlock(texts[1]!);
     expect(testnet.type).toBe('genesis');
     expect(testnet.balance).toBe(42_000_000_000_000n);

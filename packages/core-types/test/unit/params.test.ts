@@ -29,6 +29,7 @@ function bundleJson(overrides: Record<string, unknown> = {}): Record<string, unk
     pow_difficulty: 'ffff000000000000',
     timekeepers: { keys: [key('a'), key('b')], threshold: 1 },
     lease: Object.fromEntries(LEASE_PARAM_FIELDS.map((f) => [f, DEVNET_LEASE_PARAMS[f]])),
+    finality: { representatives: [{ address: key('c'), weight: 1n }, { address: key('d'), weight: 2n }], quorum_pct: 60 },
     blocks: [genesis],
     ...overrides,
   };
@@ -132,6 +133,7 @@ describe('parseGenesisBundle', () => {
     expect(b.pow_difficulty).toBe(0xffff000000000000n);
     expect(b.timekeepers).toEqual({ keys: [key('a'), key('b')], threshold: 1 });
     expect(b.lease).toEqual(DEVNET_LEASE_PARAMS);
+    expect(b.finality).toEqual({ representatives: [{ address: key('c'), weight: 1n }, { address: key('d'), weight: 2n }], quorum_pct: 60 });
     expect(b.blocks[0]!.hash).toBe('946597b85290426dfab812778387b93b2b3a41291ebceaac02ca0bbb0e3791ab');
     expect(parseGenesisBundle(stringifyJson(bundleToJson(b)))).toEqual(b);
     expect(bundleToJson({ ...b, pow_difficulty: 0xffn }).pow_difficulty).toBe('00000000000000ff');
@@ -157,6 +159,9 @@ describe('parseGenesisBundle', () => {
       [{ timekeepers: { keys: [key('a')], threshold: 1, extra: 1n } }, 'timekeepers.extra', ErrorCodes.UNKNOWN_FIELD],
       [{ extra: true }, 'extra', ErrorCodes.UNKNOWN_FIELD],
       [{ blocks: [{ type: 'genesis' }] }, 'blocks[0].account', ErrorCodes.MISSING_FIELD],
+      [{ finality: { representatives: [], quorum_pct: 60 } }, 'finality.representatives', ErrorCodes.INVALID_NETWORK_PARAMS],
+      [{ finality: { representatives: [{ address: key('c'), weight: 1n }], quorum_pct: 50 } }, 'finality.quorum_pct', ErrorCodes.INVALID_FIELD],
+      [{ finality: { representatives: [{ address: key('c'), weight: 0n }], quorum_pct: 60 } }, 'finality.representatives[0].weight', ErrorCodes.INVALID_NETWORK_PARAMS],
     ];
     for (const [override, field, code] of cases) {
       const err = errorOf(() => parseGenesisBundle(bundleJson(override)));
@@ -165,6 +170,12 @@ describe('parseGenesisBundle', () => {
     const noBlocks = bundleJson();
     delete noBlocks.blocks;
     expect(errorOf(() => parseGenesisBundle(noBlocks)).code).toBe(ErrorCodes.MISSING_FIELD);
+    const noFinality = bundleJson();
+    delete noFinality.finality;
+    expect([errorOf(() => parseGenesisBundle(noFinality)).field, errorOf(() => parseGenesisBundle(noFinality)).code]).toEqual([
+      'finality',
+      ErrorCodes.MISSING_FIELD,
+    ]);
     expect(errorOf(() => parseGenesisBundle('{')).code).toBe(ErrorCodes.INVALID_JSON);
   });
 });

@@ -76,7 +76,7 @@ export function unsignedBlocks(): Record<BlockType, UnsignedBlock> {
       lease_archive_gap_ns: 600_000_000_000n,
       max_attestation_skew_ns: 60_000_000_000n,
     },
-    lease_cancel: { type: 'lease_cancel', ...c, source: LEASE_HASH },
+    lease_cancel: { type: 'lease_cancel', ...c, source: LEASE_HASH, attestations: atts(T0 + 720_000_000_000n) },
     lease_force_settle: { type: 'lease_force_settle', ...c, source: LEASE_HASH, attestations: atts(T0 + 95_000_000_000_000n) },
   };
 }

@@ -125,9 +125,18 @@ describe('lease-lifecycle.json', () => {
     expect(signCertificate(unsigned, keys.provider!, lifecycle.network_id)).toEqual(cert);
   });
 
+  // the lease_cancel there predates attested cancels (SPEC §5 as amended): no attestations
+  const current = lifecycle.blocks.filter((raw) => (raw as { type: string }).type !== 'lease_cancel');
+
+  it('its legacy lease_cancel (no attestations) is refused by the current field set', () => {
+    const legacy = lifecycle.blocks.find((raw) => (raw as { type: string }).type === 'lease_cancel');
+    expect(legacy).toBeDefined();
+    expect(() => parseBlock(legacy)).toThrow(/attestations/);
+  });
+
   it('every block hashes to its hash and its signature verifies by its account key', () => {
-    expect(lifecycle.blocks.length).toBe(4);
-    for (const raw of lifecycle.blocks) {
+    expect(current.length).toBe(3);
+    for (const raw of current) {
       const b = parseBlock(raw);
       expect(hashBlock(b, lifecycle.network_id)).toBe(b.hash);
       const signer = b.account === keys.provider!.address ? keys.provider! : keys.consumer!;
@@ -138,12 +147,49 @@ describe('lease-lifecycle.json', () => {
 
   it('the attestations verify and give the lower median as attested time', () => {
     const tk = { keys: [keys.timekeeper_a!.pubKeyHex, keys.timekeeper_b!.pubKeyHex], threshold: 2 };
-    for (const raw of lifecycle.blocks) {
+    for (const raw of current) {
       const b = parseBlock(raw);
       if (!('attestations' in b)) continue;
       for (const a of b.attestations) expect(verifyAttestation(a, b.source)).toBe(true);
       const times = b.attestations.map((a) => a.timestamp).sort((x, y) => (x < y ? -1 : 1));
       expect(validateAttestations(b.attestations, b.source, tk, { now: 0n, skewNs: 0n, checkSkew: false })).toBe(times[0]);
     }
+  });
+});
+
+describe('lease-cancel-attested.json', () => {
+  const attestedCancel = vector<{ network_id: string; blocks: unknown[] }>('lease-cancel-attested.json');
+  const keys = Object.fromEntries(Object.entries(lifecycle.keys).map(([name, k]) => [name, keyPairFromSeed(k.seed)]));
+  const cancel = parseBlock(attestedCancel.blocks[0]);
+
+  it('the attested cancel hashes to its hash (attestations in the aux section, sorted by key) and its signature verifies', () => {
+    expect(cancel.type).toBe('lease_cancel');
+    expect(attestedCancel.network_id).toBe(lifecycle.network_id);
+    expect(hashBlock(cancel, attestedCancel.network_id)).toBe(cancel.hash);
+    expect(keys.consumer!.address).toBe(cancel.account);
+    expect(verifyBlockSignature(cancel, keys.consumer!.pubKeyHex, attestedCancel.network_id)).toBe(true);
+    const { hash: _h, signature: _s, ...unsigned } = cancel;
+    const resigned = signBlock(unsigned as Parameters<typeof signBlock>[0], keys.consumer!, attestedCancel.network_id);
+    expect([resigned.hash, resigned.signature]).toEqual([cancel.hash, cancel.signature]);
+  });
+
+  it('the aux section binds the attestations: dropping or changing one changes the hash; their order does not', () => {
+    if (cancel.type !== 'lease_cancel') throw new Error('not a cancel');
+    const reversed = { ...cancel, attestations: [...cancel.attestations].reverse() };
+    expect(hashBlock(reversed, attestedCancel.network_id)).toBe(cancel.hash);
+    const one = { ...cancel, attestations: cancel.attestations.slice(0, 1) };
+    expect(hashBlock(one, attestedCancel.network_id)).not.toBe(cancel.hash);
+    const none = { ...cancel, attestations: [] };
+    expect(hashBlock(none, attestedCancel.network_id)).not.toBe(cancel.hash);
+    const later = { ...cancel, attestations: [{ ...cancel.attestations[0]!, timestamp: cancel.attestations[0]!.timestamp + 1n }, cancel.attestations[1]!] };
+    expect(hashBlock(later, attestedCancel.network_id)).not.toBe(cancel.hash);
+  });
+
+  it('its attestations verify over the plain §8 digest and give the lower median', () => {
+    if (cancel.type !== 'lease_cancel') throw new Error('not a cancel');
+    const tk = { keys: [keys.timekeeper_a!.pubKeyHex, keys.timekeeper_b!.pubKeyHex], threshold: 2 };
+    for (const a of cancel.attestations) expect(verifyAttestation(a, cancel.source)).toBe(true);
+    const times = cancel.attestations.map((a) => a.timestamp).sort((x, y) => (x < y ? -1 : 1));
+    expect(validateAttestations(cancel.attestations, cancel.source, tk, { now: 0n, skewNs: 0n, checkSkew: false })).toBe(times[0]);
   });
 });
