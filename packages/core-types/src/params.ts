@@ -2,6 +2,7 @@ import { DEFAULT_POW_DIFFICULTY, MAX_LEASE_DURATION_SECS, NS_PER_SEC } from './c
 import { ErrorCodes, ValidationError } from './errors.js';
 import { isHex } from './hex.js';
 import { parseBlock } from './block.js';
+import { parseFinalityParams } from './finality.js';
 import type { GenesisBundle, LeaseParams, NetworkParams, TimekeeperSet } from './types.js';
 import { array, asJsonValue, describe, expectObject, hash, invalid, onlyFields, requireField, str, u64 } from './validate.js';
 
@@ -95,7 +96,7 @@ export function parseLeaseParams(value: unknown): LeaseParams {
   return out;
 }
 
-const BUNDLE_FIELDS = new Set(['network_id', 'pow_difficulty', 'timekeepers', 'lease', 'blocks']);
+const BUNDLE_FIELDS = new Set(['network_id', 'pow_difficulty', 'timekeepers', 'lease', 'finality', 'blocks']);
 
 /**
  * Parses and validates a genesis bundle (SPEC §4): JSON text or a parsed value.
@@ -114,6 +115,7 @@ export function parseGenesisBundle(input: unknown): GenesisBundle {
   );
   const threshold = Number(u64(requireField(tk, 'threshold', 'timekeepers.threshold'), 'timekeepers.threshold'));
   const lease = parseLeaseParams(o.lease);
+  const finality = parseFinalityParams(requireField(o, 'finality'));
   const blocks = array(requireField(o, 'blocks'), 'blocks', 100_000).map((b, i) => {
     try {
       return parseBlock(b);
@@ -129,6 +131,7 @@ export function parseGenesisBundle(input: unknown): GenesisBundle {
     pow_difficulty: BigInt(`0x${d}`),
     timekeepers: { keys, threshold },
     lease,
+    finality,
     blocks,
   };
   validateNetworkParams(bundle);
@@ -142,6 +145,10 @@ export function bundleToJson(bundle: GenesisBundle): Record<string, unknown> {
     pow_difficulty: bundle.pow_difficulty.toString(16).padStart(16, '0'),
     timekeepers: { keys: bundle.timekeepers.keys, threshold: bundle.timekeepers.threshold },
     lease: Object.fromEntries(LEASE_PARAM_FIELDS.map((f) => [f, bundle.lease[f]])),
+    finality: {
+      representatives: bundle.finality.representatives.map((r) => ({ address: r.address, weight: r.weight })),
+      quorum_pct: bundle.finality.quorum_pct,
+    },
     blocks: bundle.blocks,
   };
 }

@@ -3,10 +3,13 @@ import {
   DEFAULT_LEASE_PARAMS,
   type GenesisBundle,
   type GenesisBlock,
+  type FinalityParams,
   type LeaseParams,
   MICRO,
+  type Representative,
   type SendBlock,
   type UnsignedBlock,
+  validateFinalityParams,
   validateNetworkParams,
 } from '@xe/core-types';
 import { type KeyPair, signBlock } from '@xe/crypto';
@@ -24,6 +27,10 @@ export interface CreateGenesisOptions {
   difficulty: bigint;
   timekeepers: { keys: string[]; threshold: number };
   lease?: Partial<LeaseParams>;
+  /** the representatives with their weights (SPEC §4, §12) */
+  representatives: readonly Representative[];
+  /** share of the total weight a quorum needs, 51..100 (default 67, the production value) */
+  quorumPct?: number;
   treasuryKeys: Record<Asset, KeyPair>;
   /** total supply per asset (default 1,000,000,000 of each, in micro-units) */
   supply?: Partial<Record<Asset, bigint>>;
@@ -33,6 +40,9 @@ export interface CreateGenesisOptions {
   signal?: AbortSignal;
 }
 
+/** The production quorum (SPEC §12). */
+export const DEFAULT_QUORUM_PCT = 67;
+
 export const DEFAULT_GENESIS_SUPPLY = 1_000_000_000n * MICRO;
 
 /**
@@ -41,14 +51,20 @@ export const DEFAULT_GENESIS_SUPPLY = 1_000_000_000n * MICRO;
  */
 export async function createGenesisBundle(options: CreateGenesisOptions): Promise<GenesisBundle> {
   const lease: LeaseParams = { ...DEFAULT_LEASE_PARAMS, ...options.lease };
+  const finality: FinalityParams = {
+    representatives: options.representatives.map((r) => ({ address: r.address, weight: r.weight })),
+    quorum_pct: options.quorumPct ?? DEFAULT_QUORUM_PCT,
+  };
   const params = {
     network_id: options.networkId,
     pow_difficulty: options.difficulty,
     timekeepers: { keys: [...options.timekeepers.keys], threshold: options.timekeepers.threshold },
     lease,
+    finality,
   };
   try {
     validateNetworkParams(params);
+    validateFinalityParams(finality);
   } catch (err) {
     throw new LedgerOpenError(LedgerErrorCodes.INVALID_BUNDLE, (err as Error).message, { cause: err });
   }

@@ -18,7 +18,7 @@ export {
   LedgerStoreError,
   RETRYABLE_CODES,
 } from './errors.js';
-export { type CreateGenesisOptions, createGenesisBundle, DEFAULT_GENESIS_SUPPLY, type GenesisAllocation } from './genesis.js';
+export { type CreateGenesisOptions, createGenesisBundle, DEFAULT_GENESIS_SUPPLY, DEFAULT_QUORUM_PCT, type GenesisAllocation } from './genesis.js';
 export type { CertificateResult } from './admission/certificate.js';
 export { LedgerEvents, type LedgerEventMap } from './events.js';
 export { Election, type Tally, type VoteIntake } from './finality/election.js';

@@ -54,6 +54,8 @@ export function testBundle(): Promise<GenesisBundle> {
     difficulty: DIFFICULTY,
     timekeepers: { keys: [K.tk1.pubKeyHex, K.tk2.pubKeyHex, K.tk3.pubKeyHex], threshold: 2 },
     lease: LEASE,
+    representatives: [0x91, 0x92, 0x93].map((b) => ({ address: keyPairFromSeed(seed(b)).address, weight: 1n })),
+    quorumPct: 60,
     treasuryKeys: { XE: K.xeTreasury, XUSD: K.xusdTreasury },
     allocations: [
       { address: K.alice.address, asset: 'XUSD', amount: XUSD(1000n) },

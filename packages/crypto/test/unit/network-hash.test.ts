@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { DEVNET_LEASE_PARAMS, LEASE_PARAM_FIELDS } from '@xe/core-types';
-import { lp, sha256, u64be, utf8 } from '../../src/bytes.js';
-import { bytesToHex, hexToBytes, networkHash } from '../../src/index.js';
+import { bytesToHex, DEVNET_LEASE_PARAMS, hexToBytes, LEASE_PARAM_FIELDS } from '@xe/core-types';
+import { lp, networkHash, sha256, u64be, utf8 } from '../../src/index.js';
 
 const h = (c: string) => c.repeat(64);
 const base = {

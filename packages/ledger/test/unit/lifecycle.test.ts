@@ -213,6 +213,7 @@ describe('genesis bundle', () => {
       difficulty: 0xf000000000000000n,
       timekeepers: { keys: [K.tk1.pubKeyHex], threshold: 1 },
       lease: DEVNET_LEASE_PARAMS,
+      representatives: [{ address: K.alice.address, weight: 1n }],
       treasuryKeys: { XE: K.xeTreasury, XUSD: K.xusdTreasury },
       allocations: [],
     });
@@ -236,6 +237,7 @@ describe('vectors/lease-lifecycle.json', () => {
       difficulty: 0xf000000000000000n,
       timekeepers: { keys: [tka.pubKeyHex, tkb.pubKeyHex], threshold: 2 },
       lease: DEVNET_LEASE_PARAMS,
+      representatives: [{ address: K.alice.address, weight: 1n }],
       treasuryKeys: { XE: K.xeTreasury, XUSD: K.xusdTreasury },
       allocations: [],
     });

@@ -12,6 +12,7 @@ it('README example', async () => {
     difficulty: 0xf000000000000000n,
     timekeepers: { keys: [key(9).pubKeyHex], threshold: 1 },
     lease: DEVNET_LEASE_PARAMS,
+    representatives: [{ address: key(4).address, weight: 1n }],
     treasuryKeys: { XE: key(2), XUSD: key(3) },
     allocations: [{ address: alice.address, asset: 'XUSD', amount: 5_000_000n }],
   });
