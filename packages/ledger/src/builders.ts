@@ -106,11 +106,12 @@ export function buildSettle(head: AccountView, lease: LeaseRecord, f: { attestat
   };
 }
 
-export function buildCancel(head: AccountView, lease: LeaseRecord, f: { timestamp: bigint }): UnsignedBlock {
+export function buildCancel(head: AccountView, lease: LeaseRecord, f: { attestations: Attestation[]; timestamp: bigint }): UnsignedBlock {
   return {
     type: 'lease_cancel',
     ...common(head, 'XUSD', addU64(head.balances.XUSD, lease.cost), f.timestamp),
     source: lease.hash,
+    attestations: f.attestations,
   };
 }
 

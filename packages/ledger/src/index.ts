@@ -34,6 +34,7 @@ export { namedBy, positionsOf } from './finality/positions.js';
 export { type ConfirmationCheck, verifyConfirmation } from './finality/verify.js';
 export { checkConsistency, Ledger, type LedgerOptions, SCHEMA_VERSION } from './ledger.js';
 export { toApiLease } from './lease-view.js';
+export { cancelOpensAt } from './rules/outcome.js';
 export { sealBlock } from './seal.js';
 export { LevelStore } from './level-store.js';
 export { type BatchOp, MemoryStore, type RangeOptions, type Store } from './store.js';

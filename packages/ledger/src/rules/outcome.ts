@@ -3,6 +3,7 @@ import {
   type LeaseAcceptBlock,
   type LeaseCancelBlock,
   type LeaseForceSettleBlock,
+  type LeaseParams,
   type LeaseSettleBlock,
   NS_PER_SEC,
   subU64,
@@ -65,7 +66,12 @@ export async function applySettle(ctx: RuleContext, block: LeaseSettleBlock, m: 
   putLease(m, ctx.repos, lease, { ...lease, state: 'settled', settle_hash: block.hash, closed_at: t });
 }
 
-/** lease_cancel (SPEC §5): an unaccepted lease refunded to the consumer. */
+/** The earliest attested time at which a lease of `leaseTimestamp` can be cancelled (SPEC §5). */
+export function cancelOpensAt(leaseTimestamp: bigint, lp: Pick<LeaseParams, 'accept_window_ns' | 'max_attestation_skew_ns'>): bigint {
+  return leaseTimestamp + lp.accept_window_ns + lp.max_attestation_skew_ns;
+}
+
+/** lease_cancel (SPEC §5): an unaccepted lease refunded to the consumer, once attested time says the accept window is over. */
 export async function applyCancel(ctx: RuleContext, block: LeaseCancelBlock, m: Mutation): Promise<void> {
   const acct = m.account;
   const lp = ctx.params.lease;
@@ -73,14 +79,14 @@ export async function applyCancel(ctx: RuleContext, block: LeaseCancelBlock, m: 
   const lease = await leaseFor(ctx, block.source);
   if (block.account !== lease.consumer) reject(C.WRONG_SIGNER, 'account: not the lease consumer');
   requireState(lease, 'created');
-  if (block.timestamp < lease.timestamp + lp.accept_window_ns + lp.max_attestation_skew_ns) {
-    reject(C.CANCEL_TOO_EARLY, 'timestamp: before lease timestamp + accept window + skew');
-  }
+  // the attested time decides (SPEC §5 amended); the consumer's own timestamp decides nothing
+  const t = attested(ctx, block.attestations, lease.hash);
+  if (t < cancelOpensAt(lease.timestamp, lp)) reject(C.CANCEL_TOO_EARLY, 'attested time is before lease timestamp + accept window + skew');
   expectBalance(block, addU64(acct.balances.XUSD, lease.cost));
   acct.balances.XUSD = block.balance;
   const s = supplyOf(m, ctx.repos, 'XUSD');
   s.pending = subU64(s.pending, lease.cost);
-  putLease(m, ctx.repos, lease, { ...lease, state: 'cancelled', cancel_hash: block.hash, closed_at: block.timestamp });
+  putLease(m, ctx.repos, lease, { ...lease, state: 'cancelled', cancel_hash: block.hash, closed_at: t });
 }
 
 /** lease_force_settle (SPEC §5): the provider never settled; refund, stake forfeited. */

@@ -157,7 +157,7 @@ export async function generate(
       } else if (choice === 2 && cancellable.length > 0) {
         const l = pick(cancellable);
         const c = USERS.find((k) => k.address === l.consumer)!;
-        planned = { unsigned: buildCancel(await head(ledger, c), l, { timestamp: t }), key: c };
+        planned = { unsigned: buildCancel(await head(ledger, c), l, { attestations: attest(l.hash, t), timestamp: t }), key: c };
       } else if (forceable.length > 0) {
         const l = pick(forceable);
         const c = USERS.find((k) => k.address === l.consumer)!;

@@ -318,7 +318,7 @@ describe('finality: lease outcome positions', () => {
     const record = (await first.ledger.getLease(lease.hash))!;
     const accept = await seal(buildAccept(await head(first.ledger, K.prov), record, { attestations: attest(lease.hash, T0 + 10n * S), timestamp: T0 + 10n * S }, LEASE), K.prov);
     const cancelAt = T0 + LEASE.accept_window_ns + LEASE.max_attestation_skew_ns;
-    const cancel = await seal(buildCancel(await head(first.ledger, K.alice), record, { timestamp: cancelAt }), K.alice);
+    const cancel = await seal(buildCancel(await head(first.ledger, K.alice), record, { attestations: attest(lease.hash, cancelAt), timestamp: cancelAt }), K.alice);
     const orders = [
       [accept, cancel],
       [cancel, accept],

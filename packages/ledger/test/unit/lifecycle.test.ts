@@ -97,7 +97,7 @@ describe('lease lifecycles', () => {
     expect(toApiLease(lease)).toMatchObject({ settled: false, state: 'created', start_time: 0n });
     const t = T0 + LEASE.accept_window_ns + LEASE.max_attestation_skew_ns;
     w.clock.now = t;
-    const c = expectAccepted(await submit(w.ledger, buildCancel(await head(w.ledger, K.alice), lease, { timestamp: t }), K.alice, 'live'));
+    const c = expectAccepted(await submit(w.ledger, buildCancel(await head(w.ledger, K.alice), lease, { attestations: attest(lease.hash, t), timestamp: t }), K.alice, 'live'));
     const rec = (await w.ledger.getLease(lease.hash))!;
     expect(rec).toMatchObject({ state: 'cancelled', cancel_hash: c.hash });
     expect(toApiLease(rec)).toMatchObject({ settled: false, state: 'cancelled', start_time: 0n });
@@ -244,7 +244,11 @@ describe('vectors/lease-lifecycle.json', () => {
     const ledger = await Ledger.open(new MemoryStore(), bundle);
     const cert = parseCertificate(v.certificate);
     expect((await ledger.addCertificate(cert)).status).toBe('accepted');
-    const blocks = (v.blocks as unknown[]).map((b) => parseBlock(b));
+    // its lease_cancel predates attested cancels (SPEC §5 as amended); the attested one is its own vector
+    const attested = parseJson(readFileSync(new URL('../../../../../shared/vectors/lease-cancel-attested.json', import.meta.url), 'utf8')) as {
+      blocks: unknown[];
+    };
+    const blocks = [...(v.blocks as { type: string }[]).filter((b) => b.type !== 'lease_cancel'), ...attested.blocks].map((b) => parseBlock(b));
     const expected = [C.UNKNOWN_PREVIOUS, C.UNKNOWN_PREVIOUS, C.UNKNOWN_PREVIOUS, C.UNKNOWN_PREVIOUS];
     for (const [i, b] of blocks.entries()) {
       const pub = b.type === 'lease_accept' || b.type === 'lease_settle' ? keysOf.provider!.pub_key : keysOf.consumer!.pub_key;

@@ -4,6 +4,7 @@ import { signBlock } from '@xe/crypto';
 import {
   buildAccept,
   buildCancel,
+  cancelOpensAt,
   buildForceSettle,
   buildLease,
   buildReceive,
@@ -304,24 +305,54 @@ describe('lease (SPEC §5)', () => {
     await expectRejected(w, await mk(t + S), K.prov, C.LEASE_STATE);
   });
 
-  it('lease_cancel: too early, after accept, signer', async () => {
+  it('lease_cancel: attested time decides, never the consumer timestamp; after accept, signer', async () => {
     const w = await world();
     const lease = await makeLease(w);
-    const tooEarly = T0 + LEASE.accept_window_ns + LEASE.max_attestation_skew_ns - 1n;
-    w.clock.now = tooEarly;
-    await expectRejected(w, buildCancel(await head(w.ledger, K.alice), lease, { timestamp: tooEarly }), K.alice, C.CANCEL_TOO_EARLY);
-    const t = tooEarly + 1n;
-    w.clock.now = t;
-    const ok = buildCancel(await head(w.ledger, K.alice), lease, { timestamp: t });
+    const opens = T0 + LEASE.accept_window_ns + LEASE.max_attestation_skew_ns;
+    expect(cancelOpensAt(lease.timestamp, LEASE)).toBe(opens);
+    const mk = async (t: bigint, atts: ReturnType<typeof attest>, key = K.alice) => buildCancel(await head(w.ledger, key), lease, { attestations: atts, timestamp: t });
+    // one second after the lease, post-dated past the window (within the ±1 h live check): no attestations, too few, unlisted
+    w.clock.now = T0 + S;
+    const postDated = opens + S;
+    await expectRejected(w, await mk(postDated, []), K.alice, C.ATTESTATIONS_INVALID);
+    await expectRejected(w, await mk(postDated, attest(lease.hash, T0 + S, [K.tk1])), K.alice, C.ATTESTATIONS_INVALID);
+    await expectRejected(w, await mk(postDated, attest(lease.hash, postDated, [K.alice, K.bob])), K.alice, C.ATTESTATIONS_INVALID);
+    // honest attestations of that moment: refused whatever the block's timestamp, live or synced
+    await expectRejected(w, await mk(postDated, attest(lease.hash, T0 + S)), K.alice, C.CANCEL_TOO_EARLY);
+    await expectRejected(w, await mk(postDated, attest(lease.hash, T0 + S)), K.alice, C.CANCEL_TOO_EARLY, undefined, 'sync');
+    // attestations for another lease do not verify for this one
+    await expectRejected(w, await mk(postDated, attest('ab'.repeat(32), opens)), K.alice, C.ATTESTATIONS_INVALID, undefined, 'sync');
+    // forged future attestations are outside the skew on a live block
+    await expectRejected(w, await mk(T0 + S, attest(lease.hash, opens)), K.alice, C.ATTESTATIONS_INVALID);
+    // one nanosecond before the window opens, by attested time
+    w.clock.now = opens - 1n;
+    await expectRejected(w, await mk(opens - 1n, attest(lease.hash, opens - 1n)), K.alice, C.CANCEL_TOO_EARLY);
+    // the consumer's own timestamp may be anything ≥ its previous block: attested time at the edge is enough
+    w.clock.now = opens;
+    const ok = await mk(opens, attest(lease.hash, opens));
     await expectRejected(w, ok, K.alice, C.BALANCE_MISMATCH, (x) => (x.balance = 0n));
-    await expectRejected(w, buildCancel(await head(w.ledger, K.prov), lease, { timestamp: t }), K.prov, C.WRONG_SIGNER);
-    expectAccepted(await submit(w.ledger, ok, K.alice, 'live'));
-    await expectRejected(w, buildCancel(await head(w.ledger, K.alice), lease, { timestamp: t }), K.alice, C.LEASE_STATE);
+    await expectRejected(w, await mk(opens, attest(lease.hash, opens), K.prov), K.prov, C.WRONG_SIGNER);
+    const r = expectAccepted(await submit(w.ledger, ok, K.alice, 'live'));
+    expect((await w.ledger.getLease(lease.hash))!).toMatchObject({ state: 'cancelled', cancel_hash: r.hash, closed_at: opens });
+    await expectRejected(w, await mk(opens, attest(lease.hash, opens)), K.alice, C.LEASE_STATE);
 
     const w2 = await world();
     const accepted = await makeAccepted(w2);
-    w2.clock.now = t;
-    await expectRejected(w2, buildCancel(await head(w2.ledger, K.alice), accepted, { timestamp: t }), K.alice, C.LEASE_STATE);
+    w2.clock.now = opens;
+    await expectRejected(w2, buildCancel(await head(w2.ledger, K.alice), accepted, { attestations: attest(accepted.hash, opens), timestamp: opens }), K.alice, C.LEASE_STATE);
+  });
+
+  it('lease_force_settle: a synced block is held to the attested window too', async () => {
+    const w = await world();
+    const lease = await makeAccepted(w);
+    const open = lease.expiry + LEASE.settle_grace_ns + LEASE.force_settle_gap_ns;
+    const mk = async (t: bigint, stamp: bigint) => buildForceSettle(await head(w.ledger, K.alice), lease, { attestations: attest(lease.hash, t), timestamp: stamp });
+    w.clock.now = lease.expiry + S;
+    // post-dated block, attested inside the settle grace: refused live and synced
+    await expectRejected(w, await mk(lease.expiry + S, open + S), K.alice, C.FORCE_SETTLE_WINDOW);
+    await expectRejected(w, await mk(lease.expiry + S, open + S), K.alice, C.FORCE_SETTLE_WINDOW, undefined, 'sync');
+    await expectRejected(w, await mk(open - 1n, open), K.alice, C.FORCE_SETTLE_WINDOW, undefined, 'sync');
+    expectAccepted(await submit(w.ledger, await mk(open, lease.expiry + S), K.alice, 'sync'));
   });
 
   it('lease_force_settle: dead zone, window end, state, signer', async () => {
