@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { type Certificate, leaseCost, waitUntil } from '@xe/core-types';
-import type { LeaseRecord } from '@xe/ledger';
+import { buildLease, type LeaseRecord, sealBlock } from '@xe/ledger';
 import { ProviderService } from '../../src/services/provider.js';
+import { ACCEPT_LEAD_NS } from '../../src/services/provider/accept.js';
 import { OFFER_HOLD_MS } from '../../src/services/provider/capacity.js';
 import { ATTEST_RATE_RETRY_MS, SETTLE_MARGIN_MS, SETTLE_RETRY_MS } from '../../src/services/provider/settle.js';
 import { KEYS, LEASE, type LeaseWorld, leaseWorld, NS_PER_MS } from '../support/lease-world.js';
@@ -54,6 +55,16 @@ async function writeLease(w: LeaseWorld, cert: Certificate): Promise<string> {
     access_pub_key: KEYS.consumer.pubKeyHex,
     certificate_hash: cert.hash,
   }));
+  return block.hash;
+}
+
+/** A lease block the consumer signs with a timestamp of its choosing (the ledger takes live blocks within ±1 h). */
+async function backDatedLease(w: LeaseWorld, cert: Certificate, timestamp: bigint): Promise<string> {
+  const consumer = (await w.ledger.getAccount(KEYS.consumer.address))!;
+  const unsigned = buildLease(consumer, { certificate: cert, vcpus: 1n, memory_mb: 1024n, disk_gb: 1n, duration: BigInt(DURATION), access_pub_key: KEYS.consumer.pubKeyHex, timestamp });
+  const block = await sealBlock(unsigned, KEYS.consumer, { networkId: w.bundle.network_id, difficulty: w.bundle.pow_difficulty });
+  const r = await w.ledger.addBlock(block, { origin: 'live' });
+  expect(r.status).toBe('accepted');
   return block.hash;
 }
 
@@ -139,6 +150,24 @@ describe('ProviderService: accept', () => {
     await waitUntil(() => w.logged('lease not accepted: accept window passed'), { ...WAIT, what: 'the refusal' });
     expect(w.vms.provisioned).toEqual([]);
     expect((await w.ledger.getLease(hash))?.state).toBe('created');
+  });
+
+  it('does not provision a back-dated lease: acts only while now ≤ lease timestamp + accept window − 30 s (SPEC §10.5)', async () => {
+    const w = await leaseWorld();
+    const p = await providerIn(w);
+    const cert = p.currentCertificate()!;
+    await w.time.advance(Number(LEASE.accept_window_ns / NS_PER_MS));
+    const lastStart = w.time.nowNs - LEASE.accept_window_ns + ACCEPT_LEAD_NS;
+    // one millisecond too old: the window would still be open for 30 s − 1 ms, but that is too little to boot and attest
+    const late = await backDatedLease(w, cert, lastStart - NS_PER_MS);
+    await waitUntil(() => w.logged('lease not accepted: accept window passed'), { ...WAIT, what: 'the refusal' });
+    expect(w.vms.provisioned).toEqual([]);
+    expect(w.attest.calls).toEqual([]);
+    expect((await w.ledger.getLease(late))?.state).toBe('created');
+    // exactly at the edge it still provisions and accepts
+    const edge = await backDatedLease(w, cert, lastStart);
+    await leaseIn(w, edge, 'accepted');
+    expect(w.vms.provisioned).toEqual([edge]);
   });
 
   it('gives up when provisioning outlasts the accept window', async () => {

@@ -6,6 +6,18 @@ import type { AttestPort, NetPort, Timers, VmPort } from '../ports.js';
 import { deadline, sleep } from '../scheduler.js';
 import { type Capacity, fits } from './capacity.js';
 
+/**
+ * SPEC §10.5: the provider acts only on a lease whose timestamp leaves this much of the
+ * accept window (the consumer sets that timestamp), so a back-dated lease never boots a
+ * VM that could not be accepted in time.
+ */
+export const ACCEPT_LEAD_NS = 30_000_000_000n;
+
+/** The last moment the provider starts on `lease` (lease timestamp + accept window − 30 s). */
+export function acceptStartBy(lease: Pick<LeaseRecord, 'timestamp'>, p: Pick<LeaseParams, 'accept_window_ns'>): bigint {
+  return lease.timestamp + p.accept_window_ns - ACCEPT_LEAD_NS;
+}
+
 /** The shortest time given to provisioning and the accept, even when the accept window is nearly over. */
 const MIN_ACCEPT_MS = 1000;
 const VM_INFO_PUSH_ATTEMPTS = 5;
@@ -60,8 +72,8 @@ export class LeaseAcceptor {
     let clear = () => {};
     try {
       const acceptBy = lease.timestamp + this.options.lease.accept_window_ns;
-      if (clock() > acceptBy) {
-        log.info('lease not accepted: accept window passed', { lease: lease.hash });
+      if (clock() > acceptStartBy(lease, this.options.lease)) {
+        log.info('lease not accepted: accept window passed', { lease: lease.hash, timestamp: lease.timestamp, accept_by: acceptBy });
         return;
       }
       const own = await ledger.getCertificate(lease.certificate_hash);
