@@ -15,6 +15,7 @@ import type { Ledger } from '@xe/ledger';
 import { type AttestationSigner, parseAttestRequest, TimekeeperError, TimekeeperErrorCodes } from '@xe/timekeeper';
 import type { BlockIntake } from './block-intake.js';
 import { NodeError, NodeErrorCodes } from './errors.js';
+import { addressOfPeerId } from './peer-address.js';
 import { type LeaseRequestMsg, type MarketplaceBook, parseMarketplace, verifyMarketplaceMsg } from './services/marketplace.js';
 import type { NetPort } from './services/ports.js';
 import type { TunnelServer } from './services/tunnel.js';
@@ -124,7 +125,9 @@ export function wireGossip(w: GossipWiring): void {
   );
   gossip.handle(PROTOCOLS.attest, async (req, ctx) => {
     if (!w.signer) throw new TimekeeperError(TimekeeperErrorCodes.NOT_A_TIMEKEEPER, 'this node is not a timekeeper');
-    const a = await w.signer.sign(parseAttestRequest(req), { requester: ctx.peerId, signal: ctx.signal });
+    // the peer's authenticated address decides whether it may use a lease party's rate slot (SPEC §8)
+    const requesterAddress = addressOfPeerId(ctx.peerId);
+    const a = await w.signer.sign(parseAttestRequest(req), { requester: ctx.peerId, ...(requesterAddress ? { requesterAddress } : {}), signal: ctx.signal });
     return a as unknown as JsonValue;
   });
   gossip.handle(PROTOCOLS.cert, async (req) => {

@@ -129,10 +129,13 @@ export class XeNode {
         log.warn('--timekeeper given but this node key is not a listed timekeeper of the network; not signing', { pub_key: key.pubKeyHex });
       } else {
         signer = new AttestationSigner(
-          { key, timekeepers: bundle.timekeepers },
+          { key, timekeepers: bundle.timekeepers, lease: leaseParams },
           {
             clock,
-            leaseState: async (h) => (await ledger.getLease(h))?.state,
+            leaseState: async (h) => {
+              const l = await ledger.getLease(h);
+              return l && { state: l.state, provider: l.provider, consumer: l.consumer, timestamp: l.timestamp };
+            },
             ingest: (block) => intake.ingest(block, 'live'),
             logger: log.child('timekeeper'),
           },

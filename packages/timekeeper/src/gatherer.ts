@@ -276,7 +276,8 @@ export class AttestationGatherer {
           continue;
         }
         try {
-          const a = await this.ask(key, hash, options.block, ctrl.signal);
+          // forwarded for someone else: marked relayed, so it never uses this node's own slot as a lease party
+          const a = await this.ask(key, hash, options.block, ctrl.signal, true);
           this.checkOne(a, key, hash);
           return a;
         } catch (err) {
@@ -292,13 +293,14 @@ export class AttestationGatherer {
   }
 
   /** Asks one timekeeper; on UNKNOWN_LEASE asks once more, sending the lease block. */
-  private async ask(key: string, leaseHash: string, block: Block | undefined, signal: AbortSignal): Promise<Attestation> {
+  private async ask(key: string, leaseHash: string, block: Block | undefined, signal: AbortSignal, relayed = false): Promise<Attestation> {
+    const mark = relayed ? { relayed: true } : {};
     try {
-      return await this.attempt(key, { lease_hash: leaseHash }, signal);
+      return await this.attempt(key, { lease_hash: leaseHash, ...mark }, signal);
     } catch (err) {
       if (codeOf(err) !== TimekeeperErrorCodes.UNKNOWN_LEASE || block === undefined || signal.aborted) throw err;
       this.log.debug('timekeeper lacks the lease; sending it', { lease: leaseHash, timekeeper: key });
-      return await this.attempt(key, { lease_hash: leaseHash, block }, signal);
+      return await this.attempt(key, { lease_hash: leaseHash, block, ...mark }, signal);
     }
   }
 

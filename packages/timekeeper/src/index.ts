@@ -16,7 +16,10 @@ export {
   type AttestationSignerOptions,
   AttestationSigner,
   type BlockIngest,
+  type LeaseFacts,
   type LeaseStateLookup,
+  MAX_OTHER_SLOTS,
+  type RateBucket,
   type SignContext,
 } from './signer.js';
 export { type AttestRequest, parseAttestRequest, parseAttestResponse } from './wire.js';

@@ -6,9 +6,15 @@ export interface AttestRequest {
   lease_hash: string;
   /** The lease block, so a timekeeper that lacks the lease can admit it first. */
   block?: Block;
+  /**
+   * Set by a node that forwards the request for someone else (`POST /attestation/request`
+   * on a node that is not a timekeeper): the timekeeper counts it in the third-party rate
+   * bucket, never in the slot of the lease's provider or consumer.
+   */
+  relayed?: boolean;
 }
 
-const REQUEST_FIELDS = new Set(['lease_hash', 'block']);
+const REQUEST_FIELDS = new Set(['lease_hash', 'block', 'relayed']);
 
 function invalidRequest(err: unknown): TimekeeperError {
   if (err instanceof TimekeeperError) return err;
@@ -56,7 +62,11 @@ export function parseAttestRequest(input: unknown): AttestRequest {
     const o = fields.expectObject(fields.asJsonValue(input), 'request');
     fields.onlyFields(o, REQUEST_FIELDS, 'an attestation request');
     const lease_hash = fields.hash(fields.requireField(o, 'lease_hash'), 'lease_hash');
-    if (o.block === undefined || o.block === null) return { lease_hash };
+    if (o.relayed !== undefined && typeof o.relayed !== 'boolean') {
+      throw new TimekeeperError(TimekeeperErrorCodes.INVALID_REQUEST, 'relayed: expected a boolean', { field: 'relayed' });
+    }
+    const relayed = o.relayed === true ? { relayed: true } : {};
+    if (o.block === undefined || o.block === null) return { lease_hash, ...relayed };
     let block: Block;
     try {
       block = parseBlock(o.block);
@@ -68,7 +78,7 @@ export function parseAttestRequest(input: unknown): AttestRequest {
       });
     }
     assertLeaseBlock(block, lease_hash);
-    return { lease_hash, block };
+    return { lease_hash, block, ...relayed };
   } catch (err) {
     throw invalidRequest(err);
   }
