@@ -7,6 +7,7 @@ export const VmErrorCodes = {
   INVALID_RESOURCES: ErrorCodes.INVALID_RESOURCES,
   INVALID_OPTION: 'INVALID_OPTION',
   VM_EXISTS: 'VM_EXISTS',
+  VM_NAME_COLLISION: 'VM_NAME_COLLISION',
   VM_NOT_FOUND: 'VM_NOT_FOUND',
   VM_NOT_RUNNING: 'VM_NOT_RUNNING',
   SANDBOX_DEPS_MISSING: 'SANDBOX_DEPS_MISSING',
@@ -28,8 +29,8 @@ export class VmInputError extends XeError<
   'INVALID_LEASE_HASH' | 'INVALID_ACCESS_KEY' | 'INVALID_RESOURCES' | 'INVALID_OPTION'
 > {}
 
-/** The VM is not in a state that allows the operation (exists already, unknown, not running). */
-export class VmStateError extends XeError<'VM_EXISTS' | 'VM_NOT_FOUND' | 'VM_NOT_RUNNING'> {}
+/** The VM is not in a state that allows the operation (exists already, its name taken by another lease, unknown, not running). */
+export class VmStateError extends XeError<'VM_EXISTS' | 'VM_NAME_COLLISION' | 'VM_NOT_FOUND' | 'VM_NOT_RUNNING'> {}
 
 /** A program the sandbox backend needs is not on this machine. */
 export class SandboxDepsError extends XeError<'SANDBOX_DEPS_MISSING'> {

@@ -142,13 +142,22 @@ export class VmStateStore {
 }
 
 /**
- * Claims `name` for a provision: synchronously in `busy`, so two concurrent provisions of
- * one lease cannot both pass, then against the stored records. The caller releases `busy`.
+ * Claims `name` for a provision of `leaseHash`: synchronously in `busy` (name → lease), so
+ * two concurrent provisions cannot both pass, then against the stored records. A name is
+ * only 48 bits of the lease hash, so another lease may map to it: that is refused with
+ * VM_NAME_COLLISION (never mistaken for, or merged with, the other lease's VM). The caller
+ * releases `busy`.
  */
-export async function claimVm(busy: Set<string>, store: Pick<VmStateStore, 'get'>, leaseHash: string, name: string): Promise<void> {
-  const exists = () => new VmStateError(VmErrorCodes.VM_EXISTS, `a VM for lease ${leaseHash} exists already`, { details: { name } });
-  if (busy.has(name)) throw exists();
-  busy.add(name);
+export async function claimVm(busy: Map<string, Hash>, store: Pick<VmStateStore, 'get'>, leaseHash: Hash, name: string): Promise<void> {
+  const taken = (other: Hash) =>
+    other === leaseHash
+      ? new VmStateError(VmErrorCodes.VM_EXISTS, `a VM for lease ${leaseHash} exists already`, { details: { name } })
+      : new VmStateError(VmErrorCodes.VM_NAME_COLLISION, `VM name ${name} of lease ${leaseHash} is taken by another lease`, {
+          details: { name, lease_hash: leaseHash, other_lease_hash: other },
+        });
+  const inFlight = busy.get(name);
+  if (inFlight !== undefined) throw taken(inFlight);
+  busy.set(name, leaseHash);
   let existing: VmRecord | undefined;
   try {
     existing = await store.get(name);
@@ -158,6 +167,16 @@ export async function claimVm(busy: Set<string>, store: Pick<VmStateStore, 'get'
   }
   if (existing) {
     busy.delete(name);
-    throw exists();
+    throw taken(existing.lease_hash);
   }
+}
+
+/**
+ * The record of `leaseHash`'s VM: the record under its name only when it names this very
+ * lease (full hash). Another lease whose name collides gets undefined, so teardown, exec,
+ * dialSsh and get never act on a VM that is not the lease's own.
+ */
+export async function recordOfLease(store: Pick<VmStateStore, 'get'>, leaseHash: Hash, name: string): Promise<VmRecord | undefined> {
+  const rec = await store.get(name);
+  return rec !== undefined && rec.lease_hash === leaseHash ? rec : undefined;
 }

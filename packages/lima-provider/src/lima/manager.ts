@@ -21,7 +21,7 @@ import { LimaError, VmErrorCodes, VmInputError, VmStateError } from '../errors.j
 import { checkAccessKey, checkLeaseHash, checkResources, vmName } from '../keys.js';
 import { connectTcp, portClosed, sshBannerReady } from '../net.js';
 import { pollUntil } from '../proc.js';
-import { claimVm, type VmRecord, VmStateStore } from '../state.js';
+import { claimVm, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
@@ -90,7 +90,7 @@ export class LimaVmManager implements VmManager {
   private readonly store: VmStateStore;
   private readonly log: Logger;
   private readonly clock: Clock;
-  private readonly busy = new Set<string>();
+  private readonly busy = new Map<string, Hash>();
 
   constructor(
     private readonly options: LimaVmManagerOptions,
@@ -196,7 +196,7 @@ export class LimaVmManager implements VmManager {
   async teardown(leaseHash: Hash, options: AbortOptions = {}): Promise<void> {
     const name = vmName(leaseHash);
     throwIfAborted(options.signal);
-    const rec = await this.store.get(name);
+    const rec = await recordOfLease(this.store, leaseHash, name);
     if (!rec) return;
     await this.destroy(name, options.signal);
     this.log.info('vm torn down', { vm: name, lease: leaseHash });
@@ -204,8 +204,8 @@ export class LimaVmManager implements VmManager {
 
   private async running(leaseHash: Hash, signal?: AbortSignal): Promise<LimaInstance> {
     const name = vmName(leaseHash);
-    const rec = await this.store.get(name);
-    if (!rec || rec.lease_hash !== leaseHash) {
+    const rec = await recordOfLease(this.store, leaseHash, name);
+    if (!rec) {
       throw new VmStateError(VmErrorCodes.VM_NOT_FOUND, `no VM for lease ${leaseHash}`, { details: { name } });
     }
     const inst = rec.status === 'running' ? await this.instance(name, signal) : undefined;
@@ -238,8 +238,8 @@ export class LimaVmManager implements VmManager {
   }
 
   async get(leaseHash: Hash, options: AbortOptions = {}): Promise<VmInfo | undefined> {
-    const rec = await this.store.get(vmName(leaseHash));
-    if (!rec || rec.lease_hash !== leaseHash) return undefined;
+    const rec = await recordOfLease(this.store, leaseHash, vmName(leaseHash));
+    if (!rec) return undefined;
     if (rec.status !== 'running') return info(rec, rec.status);
     return info(rec, statusOf(await this.instance(rec.name, options.signal)));
   }
@@ -252,8 +252,8 @@ export class LimaVmManager implements VmManager {
   }
 
   async details(leaseHash: Hash, options: AbortOptions = {}): Promise<VmDetails | undefined> {
-    const rec = await this.store.get(vmName(leaseHash));
-    if (!rec || rec.lease_hash !== leaseHash) return undefined;
+    const rec = await recordOfLease(this.store, leaseHash, vmName(leaseHash));
+    if (!rec) return undefined;
     const inst = await this.instance(rec.name, options.signal);
     const status = rec.status === 'running' ? statusOf(inst) : rec.status;
     const out: VmDetails = {

@@ -26,7 +26,7 @@ import { connectTcp, freePort, portClosed, sshBannerReady } from '../net.js';
 import { isProcessAlive, killGroup, pollUntil, processArgs, processStartTime, runCapped } from '../proc.js';
 import { ext4Template } from '../sandbox/disk.js';
 import { DEFAULT_PIDS_MAX, vmInfoOf } from '../sandbox/manager.js';
-import { type VmRecord, VmStateStore, claimVm } from '../state.js';
+import { type VmRecord, VmStateStore, claimVm, recordOfLease } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
@@ -163,7 +163,7 @@ export class QemuVmManager implements VmManager {
   private readonly store: VmStateStore;
   private readonly log: Logger;
   private readonly clock: Clock;
-  private readonly busy = new Set<string>();
+  private readonly busy = new Map<string, Hash>();
   private accel: Promise<Accelerator> | undefined;
 
   constructor(
@@ -372,7 +372,7 @@ export class QemuVmManager implements VmManager {
   async teardown(leaseHash: Hash, options: AbortOptions = {}): Promise<void> {
     const name = vmName(leaseHash);
     throwIfAborted(options.signal);
-    const rec = await this.store.get(name);
+    const rec = await recordOfLease(this.store, leaseHash, name);
     if (rec?.backend !== 'qemu') return;
     await this.destroy(rec);
     this.log.info('vm torn down', { vm: name, lease: leaseHash });
@@ -380,8 +380,8 @@ export class QemuVmManager implements VmManager {
 
   private async running(leaseHash: Hash): Promise<VmRecord> {
     const name = vmName(leaseHash);
-    const rec = await this.store.get(name);
-    if (!rec || rec.lease_hash !== leaseHash || rec.backend !== 'qemu') {
+    const rec = await recordOfLease(this.store, leaseHash, name);
+    if (rec?.backend !== 'qemu') {
       throw new VmStateError(VmErrorCodes.VM_NOT_FOUND, `no VM for lease ${leaseHash}`, { details: { name } });
     }
     if (rec.status !== 'running' || !isOurQemu(rec)) {
@@ -418,8 +418,8 @@ export class QemuVmManager implements VmManager {
 
   async get(leaseHash: Hash, options: AbortOptions = {}): Promise<ProviderVmInfo | undefined> {
     throwIfAborted(options.signal);
-    const rec = await this.store.get(vmName(leaseHash));
-    return rec && rec.lease_hash === leaseHash && rec.backend === 'qemu' ? vmInfoOf(rec, this.status(rec)) : undefined;
+    const rec = await recordOfLease(this.store, leaseHash, vmName(leaseHash));
+    return rec?.backend === 'qemu' ? vmInfoOf(rec, this.status(rec)) : undefined;
   }
 
   async list(options: AbortOptions = {}): Promise<ProviderVmInfo[]> {
@@ -429,8 +429,8 @@ export class QemuVmManager implements VmManager {
 
   async details(leaseHash: Hash, options: AbortOptions = {}): Promise<VmDetails | undefined> {
     throwIfAborted(options.signal);
-    const rec = await this.store.get(vmName(leaseHash));
-    if (!rec || rec.lease_hash !== leaseHash || rec.backend !== 'qemu') return undefined;
+    const rec = await recordOfLease(this.store, leaseHash, vmName(leaseHash));
+    if (rec?.backend !== 'qemu') return undefined;
     const status = this.status(rec);
     const out: VmDetails = { name: rec.name, lease_hash: rec.lease_hash, backend: 'qemu', status, pids: rec.qemu ? [rec.qemu.pid] : [], limits: rec.limits };
     if (status === 'running' && rec.qemu) out.ssh_port = rec.qemu.ssh_port;

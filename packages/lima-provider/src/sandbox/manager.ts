@@ -18,7 +18,7 @@ import {
 import { VmErrorCodes, VmInputError, VmLifecycleError, VmStateError } from '../errors.js';
 import { checkAccessKey, checkLeaseHash, checkResources, sshAuthorizedKeyLine, vmName, withMinimums } from '../keys.js';
 import { runCapped } from '../proc.js';
-import { claimVm, type VmRecord, VmStateStore } from '../state.js';
+import { claimVm, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
@@ -106,7 +106,7 @@ export class SandboxVmManager implements VmManager {
   private readonly log: Logger;
   private readonly clock: Clock;
   /** Leases with a provision or teardown in flight in this process. */
-  private readonly busy = new Set<string>();
+  private readonly busy = new Map<string, Hash>();
 
   constructor(
     private readonly options: SandboxVmManagerOptions,
@@ -224,7 +224,7 @@ export class SandboxVmManager implements VmManager {
   async teardown(leaseHash: Hash, options: AbortOptions = {}): Promise<void> {
     const name = vmName(leaseHash);
     throwIfAborted(options.signal);
-    const rec = await this.store.get(name);
+    const rec = await recordOfLease(this.store, leaseHash, name);
     if (!rec) return;
     await this.destroy(rec);
     this.log.info('vm torn down', { vm: name, lease: leaseHash });
@@ -232,8 +232,8 @@ export class SandboxVmManager implements VmManager {
 
   private async running(leaseHash: Hash): Promise<{ rec: VmRecord; handle: SandboxHandle }> {
     const name = vmName(leaseHash);
-    const rec = await this.store.get(name);
-    if (!rec || rec.lease_hash !== leaseHash) {
+    const rec = await recordOfLease(this.store, leaseHash, name);
+    if (!rec) {
       throw new VmStateError(VmErrorCodes.VM_NOT_FOUND, `no VM for lease ${leaseHash}`, { details: { name } });
     }
     const handle = toHandle(rec);
@@ -275,8 +275,8 @@ export class SandboxVmManager implements VmManager {
 
   async get(leaseHash: Hash, options: AbortOptions = {}): Promise<ProviderVmInfo | undefined> {
     throwIfAborted(options.signal);
-    const rec = await this.store.get(vmName(leaseHash));
-    return rec && rec.lease_hash === leaseHash ? vmInfoOf(rec, this.status(rec)) : undefined;
+    const rec = await recordOfLease(this.store, leaseHash, vmName(leaseHash));
+    return rec ? vmInfoOf(rec, this.status(rec)) : undefined;
   }
 
   async list(options: AbortOptions = {}): Promise<ProviderVmInfo[]> {
@@ -286,8 +286,8 @@ export class SandboxVmManager implements VmManager {
 
   async details(leaseHash: Hash, options: AbortOptions = {}): Promise<VmDetails | undefined> {
     throwIfAborted(options.signal);
-    const rec = await this.store.get(vmName(leaseHash));
-    if (!rec || rec.lease_hash !== leaseHash) return undefined;
+    const rec = await recordOfLease(this.store, leaseHash, vmName(leaseHash));
+    if (!rec) return undefined;
     const status = this.status(rec);
     const out: VmDetails = {
       name: rec.name,

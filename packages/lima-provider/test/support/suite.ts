@@ -140,6 +140,24 @@ export function vmManagerTests(harness: VmManagerHarness): void {
       expect(r.stdout).toBe('');
     }, T);
 
+    it('a lease whose VM name collides with another lease is refused and cannot touch that VM', async () => {
+      // Same first 12 hex (the VM name), a different lease: a ground collision of the name.
+      const twin = `${lease.slice(0, 12)}${lease.slice(12).replace(/./, (c) => (c === '0' ? '1' : '0'))}`;
+      expect(twin).not.toBe(lease);
+      expect(vmName(twin)).toBe(vmName(lease));
+      let refused: { code?: string; details?: Record<string, unknown> } = {};
+      await m.provision(twin, RES, key.pubHex).catch((err: { code?: string; details?: Record<string, unknown> }) => (refused = err));
+      expect(refused.code).toBe('VM_NAME_COLLISION');
+      expect(refused.details).toMatchObject({ name: vmName(lease), lease_hash: twin, other_lease_hash: lease });
+      expect(await codeOf(m.exec(twin, 'true'))).toBe('VM_NOT_FOUND');
+      expect(await codeOf(m.dialSsh(twin))).toBe('VM_NOT_FOUND');
+      expect(await m.get(twin)).toBeUndefined();
+      expect(await m.details(twin)).toBeUndefined();
+      await m.teardown(twin); // not its VM: a no-op
+      expect((await m.get(lease))?.status).toBe('running');
+      expect((await m.exec(lease, 'echo still-here')).stdout).toBe('still-here\n');
+    }, T);
+
     it('dialSsh gives a stream to the VM sshd', async () => {
       const s = await m.dialSsh(lease);
       const data = await new Promise<Buffer>((resolve, reject) => {
