@@ -64,7 +64,7 @@ export class ConsumerService {
     this.scheduler = new Scheduler({ clock, timers });
     const scheduler = this.scheduler;
     this.round = new OfferRound(options, { ledger, writer, net, book, clock, timers, logger, metrics });
-    this.canceller = new LeaseCanceller({ address, lease: network.lease, signal }, { ledger, writer, scheduler, clock, logger });
+    this.canceller = new LeaseCanceller({ address, lease: network.lease, signal }, { ledger, writer, attest, scheduler, clock, logger });
     this.forceSettler = new ForceSettler({ address, lease: network.lease, signal }, { ledger, writer, attest, scheduler, clock, logger });
     this.vms = new VmInfoStore({ signal }, { ledger, net, scheduler });
     this.watch = new LeaseWatch({ address }, { ledger, canceller: this.canceller, forceSettler: this.forceSettler, vmInfo: this.vms });

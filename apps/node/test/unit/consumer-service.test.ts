@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { type JsonValue, waitUntil } from '@xe/core-types';
 import type { LeaseRecord } from '@xe/ledger';
 import { ConsumerService } from '../../src/services/consumer.js';
-import { CANCEL_MARGIN_MS, CANCEL_RETRY_MS, cancelAllowedAt } from '../../src/services/consumer/cancel.js';
+import { CANCEL_MARGIN_MS, CANCEL_RATE_RETRY_MS, CANCEL_RETRY_MS, cancelAllowedAt } from '../../src/services/consumer/cancel.js';
 import { FORCE_SETTLE_MARGIN_MS, FORCE_SETTLE_RETRY_MS, forceSettleAllowedAt } from '../../src/services/consumer/force-settle.js';
 import { ProviderService } from '../../src/services/provider.js';
 import { KEYS, LEASE, type LeaseWorld, leaseWorld, NS_PER_MS } from '../support/lease-world.js';
@@ -117,10 +117,39 @@ describe('ConsumerService: cancel', () => {
     const cancelAt = cancelAllowedAt(lease, LEASE) + BigInt(CANCEL_MARGIN_MS) * NS_PER_MS;
     await w.time.advanceTo(cancelAt - NS_PER_MS);
     expect((await w.ledger.getLease(hash))?.state).toBe('created');
+    expect(w.attest.calls).toEqual([]);
     await w.time.advanceTo(cancelAt);
     const cancelled = await leaseIn(w, hash, 'cancelled');
+    // attested (SPEC §5 amended): the timekeepers were asked, and their time is the lease's end
+    expect(w.attest.calls).toEqual([hash]);
+    const block = (await w.ledger.getBlock(cancelled.cancel_hash!))!;
+    expect(block).toMatchObject({ type: 'lease_cancel', attestations: [{ timestamp: cancelAt }] });
     expect(cancelled.closed_at).toBe(cancelAt);
     expect(await xusd(w)).toBe(before);
+  });
+
+  it('waits out the rate window (31 s) when the timekeepers answer RATE_LIMITED; an operator cancel in the meantime is taken', async () => {
+    const w = await leaseWorld();
+    const { consumer } = await pair(w);
+    w.vms.hang = true;
+    const result = consumer.requestLease(REQ).catch((err) => err);
+    await waitUntil(() => offers(w) === 1, { ...WAIT, what: 'the offer' });
+    await w.time.advance(OFFER_WINDOW_MS);
+    await waitUntil(() => leaseBlocks(w).length === 1, { ...WAIT, what: 'the lease block' });
+    const hash = leaseBlocks(w)[0]!.hash;
+    w.attest.failures.push('RATE_LIMITED');
+    const cancelAt = cancelAllowedAt((await w.ledger.getLease(hash))!, LEASE) + BigInt(CANCEL_MARGIN_MS) * NS_PER_MS;
+    await w.time.advanceTo(cancelAt);
+    await waitUntil(() => w.time.dueInMs().includes(CANCEL_RATE_RETRY_MS), { ...WAIT, what: 'the rate-limited cancel' });
+    await w.time.advance(CANCEL_RATE_RETRY_MS - 1);
+    expect((await w.ledger.getLease(hash))?.state).toBe('created');
+    // the operator's cancel now runs one gather, and the retry that fires meanwhile joins or finds it done
+    const block = await consumer.cancelNow(hash);
+    await w.time.advance(1);
+    const cancelled = await leaseIn(w, hash, 'cancelled');
+    expect(cancelled.cancel_hash).toBe(block.hash);
+    expect(w.attest.calls).toEqual([hash, hash]);
+    expect(await result).toMatchObject({ code: 'ACCEPT_TIMEOUT' });
   });
 
   it('retries a failed cancel 5 s later', async () => {
