@@ -187,6 +187,18 @@ export interface LeaseQuery {
   limit: number;
 }
 
+/** `GET /events`: one client's subscription to the node's event feed (SPEC §11). */
+export interface EventSubscription {
+  /**
+   * The next piece of `text/event-stream` text: the events queued for this client (a
+   * bounded batch), or a heartbeat comment after an idle while; undefined once the stream
+   * ends (after `overflow`, on shutdown, after `close`). Never rejects.
+   */
+  next(): Promise<string | undefined>;
+  /** Ends the subscription (the client went away); a pending `next` resolves undefined. */
+  close(): void;
+}
+
 /**
  * What the HTTP API needs from the node; `apps/node` implements it. Failures are
  * `XeError`s whose `code` the API maps to a status (`STATUS_BY_CODE`); an error with
@@ -247,4 +259,12 @@ export interface ApiDeps {
   certificateOf(provider: Address): Promise<Certificate | undefined>;
   /** A certificate by its hash, expired ones included. */
   certificateByHash(hash: Hash): Promise<Certificate | undefined>;
+
+  /**
+   * `GET /events`: a subscription from now, or resumed after `lastEventId` (an id older than
+   * what the node keeps gets a `reset` event first). `onOverflow` is called when the client
+   * fell too far behind: its stream ends after an `overflow` event, and the server closes a
+   * connection that does not take even that.
+   */
+  subscribeEvents(lastEventId: bigint | undefined, onOverflow: () => void): EventSubscription;
 }

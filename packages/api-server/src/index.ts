@@ -6,6 +6,7 @@ export type {
   CancelLeaseResult,
   ChainPage,
   ConflictRecord,
+  EventSubscription,
   ExecOptions,
   FinalityInfo,
   LeaseQuery,

@@ -1,5 +1,6 @@
 import { ROUTE_DEFS, type RouteDef as ContractRouteDef } from '@xe/api-contract';
 import type { JsonValue } from '@xe/core-types';
+import { eventHandlers } from './events.js';
 import { leaseHandlers } from './leases.js';
 import { nodeHandlers } from './node.js';
 import { accountHandlers, blockHandlers, prepareTypedBlock, providerHandlers, vmHandlers } from './resources.js';
@@ -8,6 +9,7 @@ import { type Handler, type Handlers, NOT_SERVED, type RouteInfo, type ServedOpe
 /** One handler per route the contract defines (but `NOT_SERVED`): a missing one does not compile. */
 export const HANDLERS: Handlers = {
   ...nodeHandlers,
+  ...eventHandlers,
   ...leaseHandlers,
   ...providerHandlers,
   ...vmHandlers,

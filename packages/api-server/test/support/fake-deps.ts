@@ -24,6 +24,7 @@ import type {
   CancelLeaseResult,
   ChainPage,
   ConflictRecord,
+  EventSubscription,
   ExecOptions,
   LeaseQuery,
   LeaseRequest,
@@ -279,6 +280,22 @@ export class FakeDeps implements ApiDeps {
 
   async certificateByHash(hash: string): Promise<Certificate | undefined> {
     return this.certificates.find((c) => c.hash === hash);
+  }
+
+  /** `GET /events`: the text of event i is `eventFrames[i]` (its id is i + 1); a stream ends after the last one. */
+  readonly eventFrames: string[] = [];
+  lastEventIds: Array<bigint | undefined> = [];
+
+  subscribeEvents(lastEventId: bigint | undefined): EventSubscription {
+    this.lastEventIds.push(lastEventId);
+    let i = lastEventId === undefined ? 0 : Number(lastEventId);
+    let closed = false;
+    return {
+      next: async () => (closed || i >= this.eventFrames.length ? undefined : this.eventFrames[i++]),
+      close: () => {
+        closed = true;
+      },
+    };
   }
 }
 
