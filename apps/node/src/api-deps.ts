@@ -6,6 +6,7 @@ import type {
   CancelLeaseResult,
   ChainPage,
   ConflictRecord,
+  EventSubscription,
   NodeInfo,
   PendingEntry,
   ProviderInfo,
@@ -32,6 +33,7 @@ import { type Ledger, toApiLease } from '@xe/ledger';
 import type { VmManager } from '@xe/lima-provider';
 import type { AttestationGatherer } from '@xe/timekeeper';
 import { NodeError, NodeErrorCodes } from './errors.js';
+import type { EventHub } from './events.js';
 import type { ConsumerService } from './services/consumer.js';
 import { cancelAllowedAt } from './services/consumer/cancel.js';
 import type { MarketplaceBook } from './services/marketplace.js';
@@ -56,6 +58,8 @@ export interface NodeApiComponents {
   submit(block: Block): Promise<AdmitResult>;
   /** The clock certificates expire by; the system clock when absent. */
   clock?: Clock;
+  /** `GET /events`'s feed */
+  events: Pick<EventHub, 'subscribe'>;
 }
 
 /** Receivable sends `GET /pending/{address}` lists at most. */
@@ -313,6 +317,10 @@ export class NodeApi implements ApiDeps {
 
   certificateByHash(hash: string): Promise<Certificate | undefined> {
     return this.components.ledger.getCertificate(hash);
+  }
+
+  subscribeEvents(lastEventId: bigint | undefined, onOverflow: () => void): EventSubscription {
+    return this.components.events.subscribe(lastEventId, onOverflow);
   }
 }
 

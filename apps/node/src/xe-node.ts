@@ -10,6 +10,7 @@ import { BlockIntake } from './block-intake.js';
 import type { NodeConfig } from './config.js';
 import { DataDir } from './datadir.js';
 import { NodeError, NodeErrorCodes } from './errors.js';
+import { EventHub, feedEventHub } from './events.js';
 import { gossipNetPort, intakeSyncSink, ledgerSyncSource, wireGossip } from './gossip-wiring.js';
 import { Metrics } from './metrics.js';
 import { ChainWriter } from './services/chain-writer.js';
@@ -274,7 +275,10 @@ export class XeNode {
     this.stopFns.push(() => this.status.stop());
 
     // 7. HTTP API: one replay cache, one registry and the same limits for routes and tunnel upgrades
+    const events = new EventHub({}, { clock, logger: log, metrics });
+    const stopFeed = feedEventHub(events, { ledger, vms, logger: log });
     const deps = new NodeApi({
+      events,
       address: this.address,
       network: bundle,
       ledger,
@@ -315,6 +319,10 @@ export class XeNode {
       logger: log.child('api'),
     });
     this.stopFns.push(() => this.api?.close());
+    this.stopFns.push(() => {
+      stopFeed();
+      events.close();
+    });
     log.info('node ready', { api: this.api.url, p2p: gossip.multiaddrs() });
   }
 
