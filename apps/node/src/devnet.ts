@@ -34,6 +34,8 @@ export interface DevnetOptions {
   lease?: Partial<LeaseParams>;
   /** VM backend of the provider nodes: sandbox (default) or qemu. */
   vmBackend?: DevnetVmBackend;
+  /** Roles per node instead of `devnetRoles(nodes)` (one entry per node); with 3+ timekeepers the threshold is 2. */
+  roles?: NodeRole[][];
 }
 
 export type DevnetVmBackend = 'sandbox' | 'qemu';
@@ -91,7 +93,8 @@ export async function prepareDevnet(opts: DevnetOptions): Promise<Prepared> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const infoFile = join(dir, 'devnet.json');
   const genesisFile = join(dir, 'genesis.json');
-  const roles = devnetRoles(opts.nodes);
+  const roles = opts.roles ?? devnetRoles(opts.nodes);
+  if (roles.length !== opts.nodes) throw new NodeError(NodeErrorCodes.CONFIG_INVALID, `roles: ${roles.length} entries for ${opts.nodes} nodes`);
   const ports = roles.map((_, i) => ({ p2p: opts.basePort + 2 * i, api: opts.basePort + 2 * i + 1 }));
   if (existsSync(infoFile) && existsSync(genesisFile)) {
     const info = parseJson(readFileSync(infoFile, 'utf8')) as unknown as DevnetInfo;

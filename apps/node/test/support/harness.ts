@@ -3,7 +3,7 @@ import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type JsonValue, type LeaseParams, stringifyJson, waitUntil } from '@xe/core-types';
+import { type JsonValue, type LeaseParams, type NodeRole, stringifyJson, waitUntil } from '@xe/core-types';
 import { type KeyPair, generateKeyPair, openSshPrivateKey } from '@xe/crypto';
 import { ApiClient } from '../../src/cli/client.js';
 import { type DevnetVmBackend, devnetNodeArgs, devnetVmManager, prepareDevnet } from '../../src/devnet.js';
@@ -28,12 +28,14 @@ export class TestNet {
       extraArgs?: (info: Prepared['info']) => Record<number, string[]>;
       /** VM backend of the provider nodes (default sandbox). */
       vmBackend?: DevnetVmBackend;
+      /** Roles per node (default `devnetRoles`). */
+      roles?: NodeRole[][];
     } = {},
   ): Promise<TestNet> {
     const dir = mkdtempSync(join(tmpdir(), 'xe-e2e-'));
     // below the kernel's ephemeral range (32768+), so no outgoing connection takes one of these ports
     const basePort = 20000 + Math.floor(Math.random() * 1000) * 10;
-    const prepared = await prepareDevnet({ dir, nodes: opts.nodes ?? 3, basePort, fresh: false, logLevel: 'info', ...(opts.lease ? { lease: opts.lease } : {}), ...(opts.vmBackend ? { vmBackend: opts.vmBackend } : {}) });
+    const prepared = await prepareDevnet({ dir, nodes: opts.nodes ?? 3, basePort, fresh: false, logLevel: 'info', ...(opts.lease ? { lease: opts.lease } : {}), ...(opts.vmBackend ? { vmBackend: opts.vmBackend } : {}), ...(opts.roles ? { roles: opts.roles } : {}) });
     return new TestNet(dir, prepared, opts.extraArgs?.(prepared.info) ?? {});
   }
 
