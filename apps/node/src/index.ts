@@ -1,5 +1,5 @@
 export { NodeApi } from './api-deps.js';
-export { ApiClient, openTunnel } from './cli/client.js';
+export { nodeClient, openTunnel } from './cli/client.js';
 export { loadConfig, type NodeConfig, parseMultiplier, parseStartArgs } from './config.js';
 export { DataDir, readGenesis, readKeyFile } from './datadir.js';
 export {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { type Command, CommanderError, Option } from 'commander';
+import { XeApiError, type XeClient } from '@xe/client';
 import { XeError } from '@xe/core-types';
-import { ApiClient } from './client.js';
+import { nodeClient } from './client.js';
 
 /** A mistake in the command line: printed with a pointer to the command's help, exit code 2. */
 export class UsageError extends Error {
@@ -78,8 +79,9 @@ export function operatorToken(o: ClientOptions, topic: string, env: NodeJS.Proce
   return undefined;
 }
 
-export function apiClient(o: ClientOptions, topic: string): ApiClient {
-  return new ApiClient(nodeUrl(o.node), operatorToken(o, topic));
+/** The node's client for a command: `@xe/client` at --node with the operator token, if any. */
+export function apiClient(o: ClientOptions, topic: string): XeClient {
+  return nodeClient(nodeUrl(o.node), operatorToken(o, topic));
 }
 
 /** The command's path below the program, e.g. `lease show`. */
@@ -110,6 +112,8 @@ export function isCleanExit(err: unknown): boolean {
 /** The one line printed for a failure, and the exit code. */
 export function failure(err: unknown): { line: string; exitCode: number } {
   if (err instanceof UsageError) return { line: `${err.message}\n\nRun \`xe-node ${err.topic}${err.topic ? ' ' : ''}--help\` for usage.`, exitCode: 2 };
+  // A node's answer names its HTTP status: "409 LEASE_NOT_CANCELLABLE: …".
+  if (err instanceof XeApiError && err.status > 0) return { line: `${err.status} ${err.code}: ${err.message}`, exitCode: 1 };
   if (err instanceof XeError) return { line: `${err.code}: ${err.message}`, exitCode: 1 };
   return { line: (err as Error)?.stack ?? String(err), exitCode: 1 };
 }

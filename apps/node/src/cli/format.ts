@@ -1,4 +1,5 @@
-import { type JsonValue, MICRO, stringifyJson } from '@xe/core-types';
+import type { Reply } from '@xe/api-contract';
+import { MICRO, stringifyJson } from '@xe/core-types';
 
 /** 1234567 µ → "1.234567" */
 export function units(micro: bigint): string {
@@ -26,15 +27,15 @@ export function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
-export function leaseLines(l: Record<string, JsonValue>): string {
-  const start = typeof l.start_time === 'bigint' && l.start_time > 0n ? new Date(Number(l.start_time / 1_000_000n)).toISOString() : '-';
+export function leaseLines(l: Reply<'getLease'>): string {
+  const start = l.start_time > 0n ? new Date(Number(l.start_time / 1_000_000n)).toISOString() : '-';
   return [
     `lease     ${l.lease_hash}`,
     `state     ${l.state}${l.settled ? ' (settled)' : ''}`,
     `consumer  ${l.consumer}`,
     `provider  ${l.provider}`,
     `resources ${l.vcpus} vCPU, ${l.memory_mb} MB, ${l.disk_gb} GB for ${l.duration} s`,
-    `cost      ${units(BigInt(l.cost as bigint))} XUSD (stake ${units(BigInt(l.stake as bigint))})`,
+    `cost      ${units(l.cost)} XUSD (stake ${units(l.stake)})`,
     `started   ${start}`,
     `access    ${l.access_pub_key}`,
   ].join('\n');

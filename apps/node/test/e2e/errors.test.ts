@@ -1,6 +1,7 @@
 import { waitUntil } from '@xe/core-types';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { generateKeyPair } from '@xe/crypto';
+import { checkedFetch } from '../support/contract.js';
 import { requestLease, TestNet } from '../support/harness.js';
 
 let net: TestNet;
@@ -10,7 +11,7 @@ beforeAll(async () => {
   // stops; and it waits only 8 s for an accept.
   net = await TestNet.create({ extraArgs: (info) => ({ 2: ['--bootstrap', info.nodes[1]!.p2p, '--accept-timeout', '8'] }) });
   await net.startAll();
-  await waitUntil(async () => ((await net.client(2).call('GET', '/providers')) as unknown[]).length === 1, { timeoutMs: 30_000, what: 'the provider advert' });
+  await waitUntil(async () => (await net.client(2).listProviders()).length === 1, { timeoutMs: 30_000, what: 'the provider advert' });
 });
 
 afterAll(async () => {
@@ -37,7 +38,7 @@ describe('lease request failures', () => {
     expect(lost.body.code).toBe('NO_PROVIDERS');
     const won = String((a.status === 200 ? a : b).body.lease_hash);
     // let it settle before the timekeeper goes away
-    await waitUntil(async () => ((await net.client(2).call('GET', `/leases/${won}`)) as Record<string, string>).state === 'settled', { timeoutMs: 60_000, what: 'settled', intervalMs: 500 });
+    await waitUntil(async () => (await net.client(2).getLease(won)).state === 'settled', { timeoutMs: 60_000, what: 'settled', intervalMs: 500 });
   });
 
   it('timekeeper stopped → the provider does not accept (504 with the hash) and POST /attestation/request answers 503', async () => {
@@ -48,14 +49,14 @@ describe('lease request failures', () => {
     const hash = String(res.body.lease_hash);
     expect(hash).toMatch(/^[0-9a-f]{64}$/);
     for (const i of [1, 2]) {
-      const lease = (await net.client(i).call('GET', `/leases/${hash}`)) as Record<string, string>;
+      const lease = await net.client(i).getLease(hash);
       expect(lease.state).toBe('created');
     }
     // the provider gave up and removed the VM it had provisioned
-    await waitUntil(async () => (await fetch(`${net.url(1)}/vms/${hash}`)).status === 404, { timeoutMs: 30_000, what: 'no VM on the provider' });
+    await waitUntil(async () => (await checkedFetch(`${net.url(1)}/vms/${hash}`)).status === 404, { timeoutMs: 30_000, what: 'no VM on the provider' });
     expect(net.log(1)).toMatch(/lease not accepted.*TIMEKEEPER_UNAVAILABLE/);
 
-    const att = await fetch(`${net.url(2)}/attestation/request`, {
+    const att = await checkedFetch(`${net.url(2)}/attestation/request`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ lease_hash: hash }),

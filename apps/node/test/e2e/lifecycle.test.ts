@@ -4,6 +4,7 @@ import { type JsonValue, leaseCost, leaseEmission, leaseStake, parseJson, waitUn
 import type { KeyPair } from '@xe/crypto';
 import { createVmManager, vmName } from '@xe/lima-provider';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { checkedFetch } from '../support/contract.js';
 import { noProcessMentions, processAlive, requestLease, runCli, TestNet } from '../support/harness.js';
 
 /** Three `xe-node start` processes: 0 timekeeper, 1 provider (sandbox VMs), 2 consumer. */
@@ -45,10 +46,10 @@ describe('a lease across three node processes', () => {
     const seen: string[] = [];
     for (const i of [0, 1, 2]) {
       await waitUntil(async () => {
-        const r = await fetch(`${net.url(i)}/leases/${hash}`);
+        const r = await checkedFetch(`${net.url(i)}/leases/${hash}`);
         return r.ok && JSON.parse(await r.text()).state === 'accepted';
       }, { timeoutMs: 20_000, what: `accepted lease on node ${i}` });
-      const text = await (await fetch(`${net.url(i)}/leases/${hash}`)).text();
+      const text = await (await checkedFetch(`${net.url(i)}/leases/${hash}`)).text();
       seen.push(text);
       const raw = JSON.parse(text) as Record<string, unknown>;
       expect(Object.keys(raw).sort()).toEqual(
@@ -64,13 +65,14 @@ describe('a lease across three node processes', () => {
     expect(new Set(seen).size).toBe(1);
 
     // The provider's capacity is taken.
-    const providers = (await net.client(2).call('GET', '/providers')) as Array<Record<string, bigint>>;
-    expect(providers[0]).toMatchObject({ address: provider, vcpus: 4n, active_leases: 1n, available_vcpus: 3n, available_memory_mb: 4096n - 512n, available_disk_gb: 39n });
+    const providers = await net.client(2).listProviders();
+    expect(providers[0]).toMatchObject({ address: provider, vcpus: 4, active_leases: 1, available_vcpus: 3, available_memory_mb: 4096 - 512, available_disk_gb: 39 });
+    expect(providers[0]).toMatchObject({ account: provider, used_vcpus: 1, used_memory_mb: 512, used_disk_gb: 1, total_leases: 1 });
 
     // exec on the provider's node
-    const exec = (await net.client(1).call('POST', `/vms/${hash}/exec`, { command: 'uname -a' }, { auth: true })) as Record<string, JsonValue>;
-    expect(exec.exit_code).toBe(0n);
-    expect(String(exec.stdout)).toMatch(/^Linux /);
+    const exec = await net.client(1).exec(hash, { command: 'uname -a' });
+    expect(exec.exit_code).toBe(0);
+    expect(exec.stdout).toMatch(/^Linux /);
 
     // ssh with the lease key through the consumer node's tunnel (consumer → libp2p → provider → sshd)
     const ssh = await runCli(['ssh', '-i', keyFile, hash, '--node', net.url(2), '--', 'hostname']);
@@ -79,7 +81,7 @@ describe('a lease across three node processes', () => {
     expect(ssh.code).toBe(0);
 
     // The consumer's node learned the VM info from the provider's.
-    await waitUntil(async () => (await fetch(`${net.url(2)}/vms/${hash}`)).ok, { timeoutMs: 20_000, what: 'VM info on the consumer node' });
+    await waitUntil(async () => (await checkedFetch(`${net.url(2)}/vms/${hash}`)).ok, { timeoutMs: 20_000, what: 'VM info on the consumer node' });
 
     const vms = createVmManager({ backend: 'sandbox', dataDir: join(net.info.nodes[1]!.data_dir, 'vms') });
     const details = await vms.details(hash);
@@ -90,7 +92,7 @@ describe('a lease across three node processes', () => {
     // After the duration: settled on every node, money moved exactly, the VM is gone.
     for (const i of [0, 1, 2]) {
       await waitUntil(async () => {
-        const l = (await net.client(i).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>;
+        const l = await net.client(i).getLease(hash);
         return l.state === 'settled' && l.settled === true;
       }, { timeoutMs: 60_000, what: `settled lease on node ${i}`, intervalMs: 500 });
     }
@@ -99,7 +101,7 @@ describe('a lease across three node processes', () => {
       expect(await net.balances(i, consumer)).toEqual({ XE: cBefore.XE, XUSD: cBefore.XUSD - cost });
       expect(await net.balances(i, provider)).toEqual({ XE: pBefore.XE + emission, XUSD: pBefore.XUSD });
     }
-    await waitUntil(async () => (await fetch(`${net.url(1)}/vms/${hash}`)).status === 404, { timeoutMs: 20_000, what: 'VM removed' });
+    await waitUntil(async () => (await checkedFetch(`${net.url(1)}/vms/${hash}`)).status === 404, { timeoutMs: 20_000, what: 'VM removed' });
     for (const pid of details!.pids) expect(processAlive(pid)).toBe(false);
     expect(noProcessMentions(vmName(hash))).toBe(true);
   });

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type JsonValue, leaseCost, leaseEmission, waitUntil } from '@xe/core-types';
+import { leaseCost, leaseEmission, waitUntil } from '@xe/core-types';
 import type { KeyPair } from '@xe/crypto';
 import { QemuVmManager, vmName } from '@xe/lima-provider';
 import { noProcessMentions, processAlive, requestLease, runCli, TestNet } from '../support/harness.js';
@@ -44,16 +44,16 @@ describe('a lease on a QEMU provider', () => {
     }
 
     // The VM object on the provider's node carries the VM's own host key fingerprint.
-    const vm = (await net.client(1).call('GET', `/vms/${hash}`)) as Record<string, JsonValue>;
+    const vm = await net.client(1).getVm(hash);
     expect(vm.status).toBe('running');
     expect(String(vm.host_key_fingerprint)).toMatch(/^SHA256:/);
     expect(vm.limits_not_enforced).toBeUndefined();
 
     // exec: the guest's kernel, not the host's.
     const vms = new QemuVmManager({ dataDir: join(net.info.nodes[1]!.data_dir, 'vms') });
-    const exec = (await net.client(1).call('POST', `/vms/${hash}/exec`, { command: 'uname -a' }, { auth: true })) as Record<string, JsonValue>;
-    expect(exec.exit_code).toBe(0n);
-    expect(String(exec.stdout)).toMatch(new RegExp(`^Linux ${vmName(hash)} ${vms.image.kernelVersion.replace(/[.+]/g, '\\$&')} `));
+    const exec = await net.client(1).exec(hash, { command: 'uname -a' });
+    expect(exec.exit_code).toBe(0);
+    expect(exec.stdout).toMatch(new RegExp(`^Linux ${vmName(hash)} ${vms.image.kernelVersion.replace(/[.+]/g, '\\$&')} `));
 
     // ssh with the lease key through the consumer node's tunnel (consumer → libp2p → provider → the VM's sshd).
     const ssh = await runCli(['ssh', '-i', keyFile, hash, '--node', net.url(2), '--', 'hostname']);
@@ -67,7 +67,7 @@ describe('a lease on a QEMU provider', () => {
     // After the duration: settled, money moved, the VM and its QEMU process are gone.
     for (const i of [1, 2]) {
       await waitUntil(async () => {
-        const l = (await net.client(i).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>;
+        const l = await net.client(i).getLease(hash);
         return l.state === 'settled' && l.settled === true;
       }, { timeoutMs: 120_000, what: `settled lease on node ${i}`, intervalMs: 500 });
     }

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type JsonValue, leaseCost, leaseEmission, waitUntil } from '@xe/core-types';
+import { leaseCost, leaseEmission, waitUntil } from '@xe/core-types';
 import type { KeyPair } from '@xe/crypto';
 import { createVmManager, vmName } from '@xe/lima-provider';
 import { processAlive, requestLease, runCli, TestNet } from '../support/harness.js';
@@ -57,7 +57,7 @@ describe('provider restart', () => {
 
     // settles on time: the settle's attested time is within the grace period after expiry
     for (const i of [0, 1, 2]) {
-      await waitUntil(async () => ((await net.client(i).call('GET', `/leases/${hash}`)) as Record<string, JsonValue>).state === 'settled', { timeoutMs: 90_000, what: `settled on node ${i}`, intervalMs: 500 });
+      await waitUntil(async () => (await net.client(i).getLease(hash)).state === 'settled', { timeoutMs: 90_000, what: `settled on node ${i}`, intervalMs: 500 });
     }
     const cost = leaseCost({ ...req, multiplier_milli: 1000 });
     const emission = leaseEmission(cost, 2000n);
@@ -66,11 +66,11 @@ describe('provider restart', () => {
       expect(await net.balances(i, consumer)).toEqual({ XE: cBefore.XE, XUSD: cBefore.XUSD - cost });
       expect(await net.balances(i, provider)).toEqual({ XE: pBefore.XE + emission, XUSD: pBefore.XUSD });
     }
-    const lease = (await net.client(0).call('GET', `/leases/${hash}`)) as Record<string, bigint>;
-    const settleBlock = (await net.client(0).call('GET', `/accounts/${provider}`)) as Record<string, string>;
+    const lease = await net.client(0).getLease(hash);
+    const settleBlock = await net.client(0).getAccount(provider);
     expect(settleBlock.frontier).toMatch(/^[0-9a-f]{64}$/);
     // expiry = start + duration; the settle came within the grace (60 s on the devnet)
-    const expiry = lease.start_time! + BigInt(req.duration) * 1_000_000_000n;
+    const expiry = lease.start_time + BigInt(req.duration) * 1_000_000_000n;
     expect(BigInt(Date.now()) * 1_000_000n).toBeLessThan(expiry + 60_000_000_000n);
     await waitUntil(async () => (await vms.details(hash)) === undefined, { timeoutMs: 20_000, what: 'VM removed after settle' });
   });

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type JsonValue, type LeaseParams, type NodeRole, stringifyJson, waitUntil } from '@xe/core-types';
 import { type KeyPair, generateKeyPair, openSshPrivateKey } from '@xe/crypto';
-import { ApiClient } from '../../src/cli/client.js';
+import type { XeClient } from '@xe/client';
 import { type DevnetVmBackend, devnetNodeArgs, devnetVmManager, prepareDevnet } from '../../src/devnet.js';
+import { checkedClient, checkedFetch } from './contract.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -51,8 +52,9 @@ export class TestNet {
     return this.info.nodes[i]!.api;
   }
 
-  client(i: number): ApiClient {
-    return new ApiClient(this.url(i), this.token);
+  /** `@xe/client` for node i with the operator token; every answer is checked against the API contract. */
+  client(i: number): XeClient {
+    return checkedClient(this.url(i), { operatorToken: this.token });
   }
 
   address(i: number): string {
@@ -61,7 +63,7 @@ export class TestNet {
 
   /** Balances of `address` as node i sees them. */
   async balances(i: number, address: string): Promise<{ XE: bigint; XUSD: bigint }> {
-    return ((await this.client(i).call('GET', `/accounts/${address}`)) as { balances: { XE: bigint; XUSD: bigint } }).balances;
+    return (await this.client(i).getBalance(address)).balances;
   }
 
   /** A fresh lease access key, written as an OpenSSH private key file in the net's dir. */
@@ -74,7 +76,7 @@ export class TestNet {
 
   /** Waits until the consumer node (2) sees the provider's advert and both hold XUSD. */
   async waitMarket(consumer = 2, provider = 1): Promise<void> {
-    await waitUntil(async () => ((await this.client(consumer).call('GET', '/providers')) as unknown[]).length >= 1, { timeoutMs: 30_000, what: 'the provider advert' });
+    await waitUntil(async () => (await this.client(consumer).listProviders()).length >= 1, { timeoutMs: 30_000, what: 'the provider advert' });
     await waitUntil(
       async () => (await this.balances(consumer, this.address(consumer))).XUSD > 0n && (await this.balances(consumer, this.address(provider))).XUSD > 0n,
       { timeoutMs: 30_000, what: 'funds received' },
@@ -151,7 +153,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
 }
 
 export async function requestLease(net: TestNet, i: number, body: Record<string, unknown>): Promise<{ status: number; body: Record<string, JsonValue> }> {
-  const res = await fetch(`${net.url(i)}/lease/request`, {
+  const res = await checkedFetch(`${net.url(i)}/lease/request`, {
     method: 'POST',
     headers: { authorization: `Bearer ${net.token}`, 'content-type': 'application/json' },
     body: stringifyJson(body),

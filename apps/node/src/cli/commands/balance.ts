@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { isHash, type JsonValue } from '@xe/core-types';
+import { isHash } from '@xe/core-types';
 import { action, apiClient, type CliRun, type ClientOptions, clientOptions, usage } from '../common.js';
 import { printJson, units } from '../format.js';
 
@@ -16,14 +16,12 @@ Examples
     .action(
       action(run, async (given: string | undefined, flags: ClientOptions) => {
         const client = apiClient(flags, 'balance');
-        const address = given ?? String(((await client.call('GET', '/node')) as Record<string, JsonValue>).address);
+        const address = given ?? (await client.node()).address;
         if (!isHash(address)) usage('ADDRESS: expected 64 lowercase hex chars', 'balance');
-        const a = (await client.call('GET', `/accounts/${address}`)) as Record<string, JsonValue>;
+        const a = await client.getAccount(address);
         if (flags.json) printJson(a);
         else {
-          const b = a.balances as Record<string, bigint>;
-          const p = (a.pending ?? {}) as Record<string, bigint>;
-          const line = (asset: 'XUSD' | 'XE') => `${units(b[asset] ?? 0n)}${p[asset] ? `  (+${units(p[asset])} pending)` : ''}`;
+          const line = (asset: 'XUSD' | 'XE') => `${units(a.balances[asset])}${a.pending[asset] ? `  (+${units(a.pending[asset])} pending)` : ''}`;
           process.stdout.write(`${address}\nXUSD  ${line('XUSD')}\nXE    ${line('XE')}\n`);
         }
         return 0;

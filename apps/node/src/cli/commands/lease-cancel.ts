@@ -15,7 +15,7 @@ Example
     .action(
       action(run, async (hash: string, flags: ClientOptions) => {
         if (!isHash(hash)) usage('LEASE_HASH: expected 64 lowercase hex chars', 'lease cancel');
-        const r = await apiClient(flags, 'lease cancel').call('POST', `/leases/${hash}/cancel`, {}, { auth: true });
+        const r = await apiClient(flags, 'lease cancel').cancelLease(hash);
         if (flags.json) printJson(r);
         else process.stdout.write(`lease cancelled: ${hash}\n`);
         return 0;

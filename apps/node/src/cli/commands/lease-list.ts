@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import type { JsonValue } from '@xe/core-types';
-import { action, apiClient, type CliRun, type ClientOptions, clientOptions } from '../common.js';
+import { LEASE_STATES } from '@xe/core-types';
+import { action, apiClient, type CliRun, type ClientOptions, clientOptions, usage } from '../common.js';
 import { printJson, table, units } from '../format.js';
 
 interface ListFlags extends ClientOptions {
@@ -25,16 +25,28 @@ Example
     )
     .action(
       action(run, async (flags: ListFlags) => {
-        const q = new URLSearchParams();
-        for (const k of ['state', 'offset', 'limit'] as const) if (flags[k]) q.set(k, flags[k]);
-        const list = (await apiClient(flags, 'lease list').call('GET', `/leases${q.size ? `?${q}` : ''}`)) as Array<Record<string, JsonValue>>;
+        const topic = 'lease list';
+        const whole = (name: string, v: string | undefined) => {
+          if (v === undefined) return undefined;
+          if (!/^\d{1,15}$/.test(v)) usage(`--${name}: expected a whole number`, topic);
+          return Number(v);
+        };
+        const state = flags.state === undefined ? undefined : LEASE_STATES.find((s) => s === flags.state);
+        if (flags.state !== undefined && state === undefined) usage(`--state: one of ${LEASE_STATES.join(', ')}`, topic);
+        const offset = whole('offset', flags.offset);
+        const limit = whole('limit', flags.limit);
+        const list = await apiClient(flags, topic).listLeases({
+          ...(state === undefined ? {} : { state }),
+          ...(offset === undefined ? {} : { offset }),
+          ...(limit === undefined ? {} : { limit }),
+        });
         if (flags.json) printJson(list);
         else if (list.length === 0) process.stdout.write('no leases\n');
         else
           process.stdout.write(
             `${table([
               ['LEASE', 'STATE', 'RESOURCES', 'DURATION', 'COST (XUSD)'],
-              ...list.map((l) => [String(l.lease_hash), String(l.state), `${l.vcpus}c/${l.memory_mb}M/${l.disk_gb}G`, `${l.duration}s`, units(BigInt(l.cost as bigint))]),
+              ...list.map((l) => [l.lease_hash, l.state, `${l.vcpus}c/${l.memory_mb}M/${l.disk_gb}G`, `${l.duration}s`, units(l.cost)]),
             ])}\n`,
           );
         return 0;

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import type { JsonValue } from '@xe/core-types';
 import { keyPairFromSeed } from '@xe/crypto';
 import { readAccessKeySeed } from '../../ssh-key.js';
 import { action, apiClient, type CliRun, type ClientOptions, clientOptions, usage } from '../common.js';
@@ -56,7 +55,7 @@ Example
         };
         const client = apiClient(flags, topic);
         process.stderr.write('requesting a lease (collecting offers, then waiting for the provider to accept)…\n');
-        const res = (await client.call('POST', '/lease/request', body, { auth: true, timeoutMs: LEASE_REQUEST_TIMEOUT_MS })) as Record<string, JsonValue>;
+        const res = await client.requestLease(body, { timeoutMs: LEASE_REQUEST_TIMEOUT_MS });
         if (flags.json) printJson(res);
         else process.stdout.write(`lease accepted: ${res.lease_hash}\n`);
         return 0;

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { isHash, type JsonValue } from '@xe/core-types';
+import { isHash } from '@xe/core-types';
 import { action, apiClient, type CliRun, type ClientOptions, clientOptions, usage } from '../common.js';
 import { leaseLines, printJson } from '../format.js';
 
@@ -15,7 +15,7 @@ Example
     .action(
       action(run, async (hash: string, flags: ClientOptions) => {
         if (!isHash(hash)) usage('LEASE_HASH: expected 64 lowercase hex chars', 'lease show');
-        const l = (await apiClient(flags, 'lease show').call('GET', `/leases/${hash}`)) as Record<string, JsonValue>;
+        const l = await apiClient(flags, 'lease show').getLease(hash);
         if (flags.json) printJson(l);
         else process.stdout.write(`${leaseLines(l)}\n`);
         return 0;

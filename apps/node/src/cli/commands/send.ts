@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { isHash, type JsonValue, systemClock, XeError } from '@xe/core-types';
+import { isHash, systemClock, XeError } from '@xe/core-types';
+import { XeApiError } from '@xe/client';
 import { attachPow, type KeyPair, signBlock } from '@xe/crypto';
 import { readGenesis, readKeyFile } from '../../datadir.js';
 import { action, apiClient, type CliRun, type ClientOptions, clientOptions, usage } from '../common.js';
@@ -52,30 +53,33 @@ async function runSend(flags: SendFlags): Promise<number> {
   const to = flags.to ?? '';
   if (!isHash(to)) usage('--to: expected a 64-hex address', 'send');
   if (!flags.amount) usage('--amount is required', 'send');
-  const asset = flags.asset ?? 'XUSD';
-  if (asset !== 'XUSD' && asset !== 'XE') usage('--asset: XUSD or XE', 'send');
+  const given = flags.asset ?? 'XUSD';
+  if (given !== 'XUSD' && given !== 'XE') usage('--asset: XUSD or XE', 'send');
+  const asset: 'XUSD' | 'XE' = given;
   const amount = parseUnits(flags.amount);
   const { key, genesisFile } = signingKey(flags);
   const bundle = readGenesis(genesisFile);
   const client = apiClient(flags, 'send');
-  const acct = (await client.call('GET', `/accounts/${key.address}`).catch(() => null)) as Record<string, JsonValue> | null;
+  const acct = await client.getAccount(key.address).catch((err: unknown) => {
+    if (err instanceof XeApiError && err.code === 'ACCOUNT_NOT_FOUND') return undefined;
+    throw err;
+  });
   if (!acct) throw new XeError('CLIENT', `account ${key.address} has no blocks yet on this node; it must receive funds first`);
-  const balances = acct.balances as Record<string, bigint>;
-  const have = balances[asset] ?? 0n;
+  const have = acct.balances[asset];
   if (have < amount) throw new XeError('INSUFFICIENT_BALANCE', `balance ${units(have)} ${asset} is less than ${units(amount)}`);
   const unsigned = {
     type: 'send' as const,
     account: key.address,
-    previous: String(acct.frontier),
+    previous: acct.frontier,
     balance: have - amount,
     timestamp: systemClock(),
-    asset: asset as 'XUSD' | 'XE',
+    asset,
     destination: to,
     amount,
     ...(flags.memo ? { memo: flags.memo } : {}),
   };
   const block = await attachPow(signBlock(unsigned, key, bundle.network_id), bundle.pow_difficulty);
-  const res = await client.call('POST', '/blocks', block);
+  const res = await client.submitBlock(block);
   if (flags.json) printJson(res);
   else process.stdout.write(`sent ${units(amount)} ${asset} to ${to}\nblock ${block.hash}\n`);
   return 0;
