@@ -58,6 +58,7 @@ export const TOPICS = {
   marketplace: 'xe/marketplace',
   certificates: 'xe/certificates',
   nodes: 'xe/nodes',
+  votes: 'xe/votes',
 } as const;
 export const PROTOCOLS = {
   hello: '/xe/hello/1.0.0',
@@ -66,6 +67,7 @@ export const PROTOCOLS = {
   cert: '/xe/cert/1.0.0',
   vminfo: '/xe/vminfo/1.0.0',
   tunnel: '/xe/tunnel/1.0.0',
+  votes: '/xe/votes/1.0.0',
 } as const;
 export const WRONG_NETWORK_BAN_MS = 10 * 60 * 1000;
 export const SYNC_INTERVAL_MS = 30_000;

@@ -40,3 +40,25 @@ export {
   type ValidationResult,
   type Validator,
 } from './validation.js';
+export { type ConfirmationIntake, MAX_PAGE_CONFIRMATIONS } from './sync-confirmations.js';
+export {
+  answerVotesRequest,
+  type ConfirmationSource,
+  checkVoteMessage,
+  fetchConfirmations,
+  MAX_VOTE_FETCH_HASHES,
+  parseVotesAnswer,
+  parseVotesRequest,
+  publishVote,
+  serveVotes,
+  type VoteCheckOptions,
+  type VoteIntake,
+  type VotesAnswer,
+  type VoteVerifier,
+  VOTES_MAX_RESPONSE_BYTES,
+  VOTES_PROTOCOL,
+  VOTES_TIMEOUT_MS,
+  VOTES_TOPIC,
+  voteOfMessage,
+  voteValidator,
+} from './votes.js';

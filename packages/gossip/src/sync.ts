@@ -4,6 +4,7 @@ import {
   type Block,
   type Certificate,
   type CertificateAdmitResult,
+  type Confirmation,
   isHash,
   type JsonValue,
   type Logger,
@@ -14,12 +15,22 @@ import {
 import { GossipError, GossipErrorCodes } from './errors.js';
 import { encodeJsonFrame, encodeTextFrame, StreamReader, writeBytes } from './frames.js';
 import type { Counters } from './metrics.js';
+import {
+  accountsToConfirm,
+  ConfirmationIntakeState,
+  type ConfirmationIntake,
+  confirmedHeightOf,
+  MAX_PAGE_CONFIRMATIONS,
+  sendConfirmationPages,
+} from './sync-confirmations.js';
 
 /** One account chain as a node holds it: its head block and its height (first block = 1). */
 export interface Frontier {
   account: string;
   frontier: string;
   height: number;
+  /** height of the newest confirmed block (SPEC §12); absent: 0 */
+  confirmed?: number;
 }
 
 /** What sync reads from the local ledger. */
@@ -28,12 +39,16 @@ export interface SyncSource {
   /** Blocks of `account` at heights `height+1 … height+limit`, in chain order. */
   blocksAfter(account: string, height: number, limit: number): Promise<Block[]>;
   certificate(hash: string): Promise<Certificate | undefined>;
+  /** The confirmation of the account's newest confirmed block (SPEC §12); without it, pages carry none. */
+  confirmation?(account: string): Promise<Confirmation | undefined>;
 }
 
 /** Where sync hands what it receives (the ledger's admission), answered with core-types' admission results. */
 export interface SyncSink {
   ingestBlock(block: Block, origin: 'sync'): Promise<AdmitResult>;
   ingestCertificate(cert: Certificate): Promise<CertificateAdmitResult>;
+  /** Verifies and applies a confirmation (the ledger checks it against the bundle's weights). */
+  ingestConfirmation?(confirmation: Confirmation): Promise<ConfirmationIntake>;
 }
 
 export interface SyncLimits {
@@ -74,6 +89,8 @@ export interface SyncSummary {
   /** Accepted on a retry pass. */
   retried: number;
   certificates: number;
+  /** Confirmations verified and applied (SPEC §12). */
+  confirmations: number;
   durationMs: number;
 }
 
@@ -162,6 +179,7 @@ export async function serveSync(stream: Stream, source: SyncSource, ctx: Ctx): P
   const reader = new StreamReader(stream);
   const maxFrame = syncMaxFrameBytes(limits);
   const theirs = new Map<string, number>();
+  const theirsConfirmed = new Map<string, number>();
   for (;;) {
     const frame = asObject(await reader.readJson(maxFrame, signal), 'sync request');
     if (frame.type !== 'frontiers' || !Array.isArray(frame.frontiers)) throw protocolError('sync request: expected frontiers');
@@ -173,6 +191,7 @@ export async function serveSync(stream: Stream, source: SyncSource, ctx: Ctx): P
         throw protocolError('sync request: malformed frontier');
       }
       theirs.set(o.account, Number(h));
+      theirsConfirmed.set(o.account, confirmedHeightOf(o));
     }
     if (theirs.size > limits.maxFrontiers) throw protocolError('sync request: too many frontiers');
     if (frame.done === true) break;
@@ -232,6 +251,11 @@ export async function serveSync(stream: Stream, source: SyncSource, ctx: Ctx): P
     total++;
   }
   await flush();
+  if (source.confirmation !== undefined) {
+    const confirmationOf = source.confirmation.bind(source);
+    const write = (text: string) => writeBytes(stream, encodeTextFrame(text), signal);
+    await sendConfirmationPages(accountsToConfirm(mine, theirsConfirmed), confirmationOf, limits.maxPageBytes, write, signal);
+  }
   await writeBytes(stream, encodeJsonFrame({ type: 'end', blocks: total }), signal);
   ctx.counters.inc('xe_sync_served_blocks_total', {}, total);
   return total;
@@ -267,8 +291,12 @@ export async function requestSync(
     rejected: 0,
     retried: 0,
     certificates: 0,
+    confirmations: 0,
     durationMs: 0,
   };
+  const confirmations = new ConfirmationIntakeState(sink.ingestConfirmation?.bind(sink), limits.maxPending, (code) =>
+    counters.inc('xe_sync_rejected_total', { code }),
+  );
   const frontiers = await source.frontiers();
   for (let i = 0; i === 0 || i < frontiers.length; i += limits.frontiersPerFrame) {
     const chunk = frontiers.slice(i, i + limits.frontiersPerFrame);
@@ -349,6 +377,7 @@ export async function requestSync(
         }
       } else count(o);
     }
+    await confirmations.page(frame.confirmations, MAX_PAGE_CONFIRMATIONS);
   }
   if (!ended) throw protocolError('sync response: no end frame');
 
@@ -381,6 +410,8 @@ export async function requestSync(
     if (!progress) break;
   }
   for (const p of blocks) count({ status: 'rejected', code: p.code, message: 'dependency never arrived', retryable: true });
+  await confirmations.retry();
+  summary.confirmations = confirmations.confirmed;
   summary.durationMs = performance.now() - started;
   counters.inc('xe_sync_sessions_total', { role: 'requester' });
   counters.inc('xe_sync_received_blocks_total', {}, summary.received);

@@ -227,6 +227,11 @@ export class Ledger {
     return this.engine !== undefined;
   }
 
+  /** Positions where a rival candidate is held, undecided (0 without finality). */
+  get openConflicts(): number {
+    return this.engine === undefined ? 0 : this.repos.candidates.positions;
+  }
+
   /** True when this node's key signed a vote it did not cast: it stopped voting. */
   get votingHalted(): boolean {
     return this.engine?.halted ?? false;
@@ -400,6 +405,11 @@ export class Ledger {
   /** Recorded forks, ordered by the rejected block's hash. */
   conflicts(options: { limit?: number } & AbortOptions = {}): Promise<ConflictRecord[]> {
     return this.repos.conflicts.list(options);
+  }
+
+  /** The conflict record of a dropped (or first-seen rejected) block, by its hash. */
+  async getConflict(hash: string): Promise<ConflictRecord | undefined> {
+    return isHash(hash) ? this.repos.conflicts.get(hash) : undefined;
   }
 
   /** Waits for pending admissions, then closes the store. */

@@ -11,7 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { type JsonValue, parseBlock, parseCertificate, PROTOCOLS, TOPICS, XeError, waitUntil } from '@xe/core-types';
 import { createLibp2p } from 'libp2p';
 import { encodeFrame, encodeJsonFrame, StreamReader } from '../../src/frames.js';
-import { type GossipNode, reject } from '../../src/index.js';
+import { type GossipNode, reject, voteValidator } from '../../src/index.js';
 import { MemoryLedger, NETWORK_HASH, NETWORK_ID } from '../support/chain.mjs';
 import { Nodes } from '../support/nodes.js';
 
@@ -56,6 +56,7 @@ describe('garbage on every topic and protocol', () => {
       (msg) => (typeof (msg as { type?: unknown }).type === 'string' ? { action: 'accept' } : reject('invalid_shape')),
       () => undefined,
     );
+    target.subscribe(TOPICS.votes, voteValidator({ networkId: NETWORK_ID, clock: () => 0n, admit: async () => ({ status: 'counted' }) }), () => undefined);
     target.handle('/xe/vminfo/1.0.0', async (req) => {
       if (typeof (req as { lease_hash?: unknown }).lease_hash !== 'string') throw new XeError('INVALID_FIELD', 'lease_hash: expected a string');
       return { ok: true };

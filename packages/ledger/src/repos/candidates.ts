@@ -30,6 +30,11 @@ export class CandidateRepo {
     return this.counts.size === 0;
   }
 
+  /** Positions holding at least one held candidate (open conflicts). */
+  get positions(): number {
+    return this.counts.size;
+  }
+
   private bump(position: Uint8Array, by: number): void {
     const pos = bytesToHex(position);
     const n = (this.counts.get(pos) ?? 0) + by;
