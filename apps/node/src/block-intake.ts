@@ -5,6 +5,8 @@ import type { Metrics } from './metrics.js';
 
 /** Blocks held for a missing dependency at most, and for how long. */
 export const RETRY_QUEUE_MAX = 2000;
+/** Blocks one sender (a gossip peer) may have held at once, so one sender cannot fill the queue. */
+export const RETRY_QUEUE_PER_SENDER = 200;
 export const RETRY_TTL_MS = 5 * 60_000;
 
 export interface BlockIntakeComponents {
@@ -23,7 +25,8 @@ export interface BlockIntakeComponents {
  * (bounded, for a while) and retried when something new is admitted.
  */
 export class BlockIntake {
-  private readonly held = new Map<string, { block: Block; atNs: bigint }>();
+  private readonly held = new Map<string, { block: Block; atNs: bigint; from: string }>();
+  private readonly heldBySender = new Map<string, number>();
   private retrying = false;
   private readonly countBlock: (labels: { origin: string; result: string }) => void;
 
@@ -36,15 +39,36 @@ export class BlockIntake {
     return this.held.size;
   }
 
-  /** Admits a block; holds retryable rejections of live blocks to retry when dependencies arrive. */
-  async ingest(block: Block, origin: 'live' | 'sync'): Promise<AdmitResult> {
+  /** Blocks held for a sender (a gossip peer id; `local` for the node's own and the API's). */
+  heldFrom(sender: string): number {
+    return this.heldBySender.get(sender) ?? 0;
+  }
+
+  private unhold(hash: string): void {
+    const e = this.held.get(hash);
+    if (!e) return;
+    this.held.delete(hash);
+    const n = (this.heldBySender.get(e.from) ?? 1) - 1;
+    if (n <= 0) this.heldBySender.delete(e.from);
+    else this.heldBySender.set(e.from, n);
+  }
+
+  /**
+   * Admits a block; holds retryable rejections of live blocks to retry when dependencies
+   * arrive — at most RETRY_QUEUE_PER_SENDER for one sender, RETRY_QUEUE_MAX in all.
+   */
+  async ingest(block: Block, origin: 'live' | 'sync', from = 'local'): Promise<AdmitResult> {
     const r = await this.components.ledger.addBlock(block, { origin });
     this.countBlock({ origin, result: r.status === 'rejected' ? r.code : r.status });
     if (r.status === 'accepted') {
-      this.held.delete(block.hash);
+      this.unhold(block.hash);
       if (this.held.size > 0) this.retryHeld();
     } else if (r.status === 'rejected' && r.retryable && origin === 'live') {
-      if (this.held.size < RETRY_QUEUE_MAX) this.held.set(block.hash, { block, atNs: this.components.clock() });
+      const mine = this.heldBySender.get(from) ?? 0;
+      if (!this.held.has(block.hash) && this.held.size < RETRY_QUEUE_MAX && (from === 'local' || mine < RETRY_QUEUE_PER_SENDER)) {
+        this.held.set(block.hash, { block, atNs: this.components.clock(), from });
+        this.heldBySender.set(from, mine + 1);
+      }
       if (r.code === 'UNKNOWN_CERTIFICATE' && (block.type === 'lease' || block.type === 'lease_accept')) void this.fetchCertificateFor(block);
     }
     return r;
@@ -69,11 +93,11 @@ export class BlockIntake {
           progress = false;
           for (const [hash, { block, atNs }] of [...this.held]) {
             if (clock() - atNs > msToNs(RETRY_TTL_MS)) {
-              this.held.delete(hash);
+              this.unhold(hash);
               continue;
             }
             const r = await ledger.addBlock(block, { origin: 'live' });
-            if (r.status !== 'rejected' || !r.retryable) this.held.delete(hash);
+            if (r.status !== 'rejected' || !r.retryable) this.unhold(hash);
             if (r.status === 'accepted') progress = true;
           }
         }

@@ -16,7 +16,7 @@ import { type AttestationSigner, parseAttestRequest, TimekeeperError, Timekeeper
 import type { BlockIntake } from './block-intake.js';
 import { NodeError, NodeErrorCodes } from './errors.js';
 import { addressOfPeerId } from './peer-address.js';
-import { type LeaseRequestMsg, type MarketplaceBook, parseMarketplace, verifyMarketplaceMsg } from './services/marketplace.js';
+import { type LeaseRequestMsg, type MarketplaceAdmission, type MarketplaceBook, parseMarketplace, verifyMarketplaceMsg } from './services/marketplace.js';
 import type { NetPort } from './services/ports.js';
 import type { TunnelServer } from './services/tunnel.js';
 
@@ -53,6 +53,8 @@ export interface GossipWiring {
   intake: BlockIntake;
   ledger: Pick<Ledger, 'getCertificate' | 'getLease' | 'getAccount'>;
   book: MarketplaceBook;
+  /** Decides which marketplace messages count (and are relayed). */
+  admission: MarketplaceAdmission;
   /** This node's account address. */
   address: string;
   networkId: string;
@@ -72,14 +74,14 @@ export function wireGossip(w: GossipWiring): void {
   const { gossip, intake, ledger, book, logger: log } = w;
   gossip.subscribe(
     TOPICS.blocks,
-    async (msg): Promise<ValidationResult> => {
+    async (msg, ctx): Promise<ValidationResult> => {
       let block: Block;
       try {
         block = parseBlock((msg as { block?: unknown }).block ?? msg);
       } catch {
         return reject('bad_shape');
       }
-      const r = await intake.ingest(block, 'live');
+      const r = await intake.ingest(block, 'live', ctx.from);
       if (r.status === 'accepted') return ACCEPT;
       if (r.status === 'duplicate') return ignore('duplicate');
       if (r.retryable) return ignore('unknown_dependency');
@@ -105,14 +107,16 @@ export function wireGossip(w: GossipWiring): void {
   );
   gossip.subscribe(
     TOPICS.marketplace,
-    (msg): ValidationResult => {
+    async (msg): Promise<ValidationResult> => {
+      let m: ReturnType<typeof parseMarketplace>;
       try {
-        const m = parseMarketplace(msg);
-        if (!verifyMarketplaceMsg(m, w.networkId)) return reject('bad_signature');
-        return ACCEPT;
+        m = parseMarketplace(msg);
       } catch {
         return reject('bad_shape');
       }
+      if (!verifyMarketplaceMsg(m, w.networkId)) return reject('bad_signature');
+      const verdict = await w.admission.admit(m);
+      return verdict.ok ? ACCEPT : ignore(verdict.reason);
     },
     (msg) => {
       const m = parseMarketplace(msg);

@@ -16,7 +16,7 @@ import { Metrics } from './metrics.js';
 import { ChainWriter } from './services/chain-writer.js';
 import { ConsumerService, parseVmInfo } from './services/consumer.js';
 import { Housekeeping } from './services/housekeeping.js';
-import { MarketplaceBook } from './services/marketplace.js';
+import { MarketplaceAdmission, MarketplaceBook } from './services/marketplace.js';
 import { ProviderService } from './services/provider.js';
 import { TunnelServer } from './services/tunnel.js';
 import { NodeStatus } from './status.js';
@@ -220,6 +220,7 @@ export class XeNode {
       intake,
       ledger,
       book,
+      admission: new MarketplaceAdmission({ stakeDivisor: bundle.lease.stake_divisor }, { ledger, clock }),
       address: this.address,
       networkId: bundle.network_id,
       consumer,

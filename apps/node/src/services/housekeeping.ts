@@ -17,20 +17,20 @@ export class Housekeeping {
 
   constructor(
     private readonly options: { address: string; sweepIntervalMs?: number },
-    private readonly c: { ledger: Ledger; writer: ChainWriter; clock: Clock; timers?: Timers; logger: Logger },
+    private readonly components: { ledger: Ledger; writer: ChainWriter; clock: Clock; timers?: Timers; logger: Logger },
   ) {
-    this.scheduler = new Scheduler({ clock: c.clock, timers: c.timers ?? systemTimers });
+    this.scheduler = new Scheduler({ clock: components.clock, timers: components.timers ?? systemTimers });
   }
 
   async start(): Promise<void> {
-    this.c.ledger.events.on('block', this.onBlock);
+    this.components.ledger.events.on('block', this.onBlock);
     this.scheduleSweep();
     void this.receivePending();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.c.ledger.events.off('block', this.onBlock);
+    this.components.ledger.events.off('block', this.onBlock);
     this.scheduler.stop();
   }
 
@@ -55,16 +55,16 @@ export class Housekeeping {
     try {
       do {
         this.again = false;
-        const pending = await this.c.ledger.pendingFor(this.options.address);
+        const pending = await this.components.ledger.pendingFor(this.options.address);
         for (const p of pending) {
           if (this.stopped) return;
           try {
-            await this.c.writer.write((s) => ({ type: 'receive' as const, asset: p.asset, balance: s.balances[p.asset] + p.amount, source: p.hash }), {
+            await this.components.writer.write((s) => ({ type: 'receive' as const, asset: p.asset, balance: s.balances[p.asset] + p.amount, source: p.hash }), {
               what: 'receive',
             });
-            this.c.logger.info('funds received', { from: p.from, asset: p.asset, amount: p.amount });
+            this.components.logger.info('funds received', { from: p.from, asset: p.asset, amount: p.amount });
           } catch (err) {
-            this.c.logger.warn('receive failed', { send: p.hash, err });
+            this.components.logger.warn('receive failed', { send: p.hash, err });
           }
         }
       } while (this.again && !this.stopped);
@@ -75,11 +75,11 @@ export class Housekeeping {
 
   async sweep(): Promise<void> {
     try {
-      const archived = await this.c.ledger.archiveSweep(this.c.clock());
+      const archived = await this.components.ledger.archiveSweep(this.components.clock());
       const n = Array.isArray(archived) ? archived.length : Number(archived ?? 0);
-      if (n > 0) this.c.logger.info('leases archived', { count: n });
+      if (n > 0) this.components.logger.info('leases archived', { count: n });
     } catch (err) {
-      this.c.logger.error('archive sweep failed', { err });
+      this.components.logger.error('archive sweep failed', { err });
     }
   }
 }

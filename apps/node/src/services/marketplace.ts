@@ -1,5 +1,24 @@
-import { type Clock, fields, type JsonValue } from '@xe/core-types';
+import { type Clock, fields, type JsonValue, leaseCost, leaseStake, MIN_PRICE_MULTIPLIER_MILLI, nsToMs, type RateLimit, RateLimiter } from '@xe/core-types';
 import { type MarketplaceKind, verifyMarketplace } from '@xe/crypto';
+import type { Ledger } from '@xe/ledger';
+
+/** An advertisement lives at most this long, whatever its `expires_at` says. */
+export const ADVERT_MAX_TTL_MS = 60 * 60_000;
+/** Providers the book holds at most; past it the advert expiring first makes room. */
+export const BOOK_MAX_PROVIDERS = 10_000;
+/** Lease requests one consumer account may gossip: 6 a minute, 3 at once. */
+export const REQUEST_RATE: RateLimit = { ratePerSec: 6 / 60, burst: 3 };
+/** Own requests waiting for offers at once, and offers kept per request. */
+export const MAX_OPEN_OWN_REQUESTS = 64;
+export const MAX_OFFERS_PER_REQUEST = 64;
+
+/**
+ * The XUSD an account can spend, the one balance read of marketplace admission. Today the
+ * ledger's balance; with finality wired into the node it becomes the confirmed balance.
+ */
+export async function spendableXusd(ledger: Pick<Ledger, 'getAccount'>, address: string): Promise<bigint> {
+  return (await ledger.getAccount(address))?.balances.XUSD ?? 0n;
+}
 
 /** A provider's signed capacity advertisement (SPEC §9). */
 export interface Advertisement {
@@ -119,31 +138,65 @@ export function verifyMarketplaceMsg(msg: MarketplaceMsg, networkId: string): bo
  * and the waiters for offers to this node's own requests.
  */
 export class MarketplaceBook {
-  private readonly adverts = new Map<string, Advertisement>();
+  /** Per provider: its latest advert and when it stops counting (`expires_at` capped at receipt + 1 h). */
+  private readonly adverts = new Map<string, { ad: Advertisement; untilNs: bigint }>();
   private readonly offerWaiters = new Map<string, (offer: OfferMsg) => void>();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly limits: { maxProviders?: number } = {},
+  ) {}
 
+  /** Keeps the newest advert of a provider, for at most an hour; a full book drops the advert that ends first (expired ones before). */
   putAdvert(ad: Advertisement): boolean {
+    const now = this.clock();
+    if (ad.expires_at <= now) return false;
     const cur = this.adverts.get(ad.provider);
-    if (cur && cur.timestamp >= ad.timestamp) return false;
-    this.adverts.set(ad.provider, ad);
+    if (cur && cur.ad.timestamp >= ad.timestamp) return false;
+    const cap = now + BigInt(ADVERT_MAX_TTL_MS) * 1_000_000n;
+    const untilNs = ad.expires_at < cap ? ad.expires_at : cap;
+    if (!cur && this.adverts.size >= (this.limits.maxProviders ?? BOOK_MAX_PROVIDERS)) {
+      this.prune();
+      if (this.adverts.size >= (this.limits.maxProviders ?? BOOK_MAX_PROVIDERS)) {
+        let victim: string | undefined;
+        let end = untilNs;
+        for (const [k, e] of this.adverts) if (e.untilNs < end) [victim, end] = [k, e.untilNs];
+        if (victim === undefined) return false;
+        this.adverts.delete(victim);
+      }
+    }
+    this.adverts.set(ad.provider, { ad, untilNs });
     return true;
+  }
+
+  private prune(): void {
+    const now = this.clock();
+    for (const [k, e] of this.adverts) if (e.untilNs <= now) this.adverts.delete(k);
+  }
+
+  /** The unexpired advert of a provider. */
+  advertOf(provider: string): Advertisement | undefined {
+    const e = this.adverts.get(provider);
+    return e && e.untilNs > this.clock() ? e.ad : undefined;
+  }
+
+  get size(): number {
+    return this.adverts.size;
   }
 
   /** Unexpired advertisements. */
   liveAdverts(): Advertisement[] {
-    const now = this.clock();
-    const out: Advertisement[] = [];
-    for (const [k, ad] of this.adverts) {
-      if (ad.expires_at <= now) this.adverts.delete(k);
-      else out.push(ad);
-    }
-    return out;
+    this.prune();
+    return [...this.adverts.values()].map((e) => e.ad);
   }
 
+  /** Collects offers to an own request (at most MAX_OFFERS_PER_REQUEST); TOO_MANY when MAX_OPEN_OWN_REQUESTS are open. */
   waitOffers(requestId: string, onOffer: (o: OfferMsg) => void): () => void {
-    this.offerWaiters.set(requestId, onOffer);
+    if (this.offerWaiters.size >= MAX_OPEN_OWN_REQUESTS) throw new RangeError('too many open lease requests');
+    let n = 0;
+    this.offerWaiters.set(requestId, (o) => {
+      if (n++ < MAX_OFFERS_PER_REQUEST) onOffer(o);
+    });
     return () => this.offerWaiters.delete(requestId);
   }
 
@@ -153,5 +206,53 @@ export class MarketplaceBook {
     if (!w) return false;
     w(offer);
     return true;
+  }
+}
+
+/** Why a marketplace message does not count (ignored: not relayed, not acted on). */
+export type AdmissionVerdict = { ok: true } | { ok: false; reason: string };
+
+/**
+ * Admission of gossiped marketplace messages (SPEC §9, §10), run by every node before it
+ * acts on or relays one. Messages cost nothing to sign, so a request counts only when its
+ * consumer can pay for it at the cheapest multiplier and stays within REQUEST_RATE, and
+ * an offer only when its provider holds the XUSD for the lease's stake.
+ */
+export class MarketplaceAdmission {
+  private readonly rate: RateLimiter;
+
+  constructor(
+    private readonly options: { stakeDivisor: bigint },
+    private readonly components: { ledger: Pick<Ledger, 'getAccount'>; clock: Clock; rate?: RateLimit },
+  ) {
+    this.rate = new RateLimiter(components.rate ?? REQUEST_RATE, { clock: components.clock }, { maxKeys: 10_000 });
+  }
+
+  async admit(msg: MarketplaceMsg): Promise<AdmissionVerdict> {
+    if (msg.type === 'request') return this.admitRequest(msg);
+    if (msg.type === 'offer') return this.admitOffer(msg);
+    return msg.expires_at > this.components.clock() ? { ok: true } : { ok: false, reason: 'expired' };
+  }
+
+  async admitOffer(offer: OfferMsg): Promise<AdmissionVerdict> {
+    if ((await spendableXusd(this.components.ledger, offer.provider)) < leaseStake(offer.total_cost, this.options.stakeDivisor)) {
+      return { ok: false, reason: 'no_stake' };
+    }
+    return { ok: true };
+  }
+
+  async admitRequest(req: LeaseRequestMsg): Promise<AdmissionVerdict> {
+    const nowMs = nsToMs(this.components.clock());
+    const ageMs = nowMs - nsToMs(req.timestamp);
+    if (ageMs > 60_000 || ageMs < -60_000) return { ok: false, reason: 'stale' };
+    let cheapest: bigint;
+    try {
+      cheapest = leaseCost({ ...req, multiplier_milli: MIN_PRICE_MULTIPLIER_MILLI });
+    } catch {
+      return { ok: false, reason: 'bad_size' };
+    }
+    if ((await spendableXusd(this.components.ledger, req.consumer)) < cheapest) return { ok: false, reason: 'unfunded' };
+    if (!this.rate.allow(req.consumer)) return { ok: false, reason: 'rate' };
+    return { ok: true };
   }
 }

@@ -6,6 +6,7 @@ import type { ChainWriter } from './chain-writer.js';
 import type { LeaseRequestMsg, MarketplaceBook } from './marketplace.js';
 import type { AttestPort, NetPort, Timers, TunnelPort, VmPort } from './ports.js';
 import { LeaseAcceptor } from './provider/accept.js';
+import { allLeases } from './lease-pages.js';
 import { Capacity } from './provider/capacity.js';
 import { CertificateKeeper } from './provider/certificate.js';
 import { Offers } from './provider/offers.js';
@@ -52,6 +53,7 @@ export class ProviderService {
   private readonly offers: Offers;
   private readonly acceptor: LeaseAcceptor;
   private readonly settler: LeaseSettler;
+  private readonly capacity: Capacity;
   private readonly advertIntervalMs: number;
 
   constructor(
@@ -69,6 +71,7 @@ export class ProviderService {
       { ledger, net, scheduler: this.scheduler, clock, logger },
     );
     const capacity = new Capacity({ address: key.address, total: options.capacity }, { ledger, clock });
+    this.capacity = capacity;
     this.offers = new Offers(
       { key, networkId: network.network_id, advertIntervalMs: this.advertIntervalMs },
       { certificates: this.certificates, capacity, net, book, clock, logger, metrics },
@@ -109,11 +112,11 @@ export class ProviderService {
       if (info) this.acceptor.remember(hash, info);
     }
     // Resume: settle what is accepted; consider what is still waiting for us.
-    for (const lease of await ledger.listLeases({ provider: this.address, state: 'accepted', limit: 1000 })) {
+    for (const lease of await allLeases(ledger, { provider: this.address, state: 'accepted' })) {
       if (rec.lost.includes(lease.hash)) logger.warn('VM of an active lease was lost while the provider was down', { lease: lease.hash });
       this.settler.schedule(lease);
     }
-    for (const lease of await ledger.listLeases({ provider: this.address, state: 'created', limit: 1000 })) {
+    for (const lease of await allLeases(ledger, { provider: this.address, state: 'created' })) {
       void this.acceptor.accept(lease);
     }
     ledger.events.on('lease', this.onLeaseEvent);
@@ -125,6 +128,7 @@ export class ProviderService {
     this.abort.abort();
     this.scheduler.stop();
     this.components.ledger.events.off('lease', this.onLeaseEvent);
+    this.capacity.close();
   }
 
   /** Signs and gossips a capacity advertisement. */

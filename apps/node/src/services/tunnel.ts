@@ -8,6 +8,10 @@ import { NodeError, NodeErrorCodes } from '../errors.js';
 export type TunnelAuth = TunnelAuthFrame;
 
 const MAX_FRAME = 4096;
+/** Tunnels one lease may have open at once on the provider; more are refused. */
+export const MAX_TUNNELS_PER_LEASE = 16;
+/** The opener waits this long for the provider's status byte unless its signal says otherwise. */
+export const TUNNEL_OPEN_TIMEOUT_MS = 15_000;
 
 /** Reads exactly `n` bytes from a stream, pushing back what is left over. */
 export function readExact(stream: Duplex, n: number, signal?: AbortSignal): Promise<Buffer> {
@@ -69,9 +73,17 @@ async function readLp(stream: Duplex, signal?: AbortSignal): Promise<Buffer> {
 }
 
 /** Opener side: sends the auth frame, reads the status byte. Resolves with the stream, now raw bytes to sshd. */
-export async function openTunnelStream(stream: Duplex, auth: TunnelAuth, signal?: AbortSignal): Promise<Duplex> {
+export async function openTunnelStream(stream: Duplex, auth: TunnelAuth, callerSignal?: AbortSignal): Promise<Duplex> {
+  const deadline = AbortSignal.timeout(TUNNEL_OPEN_TIMEOUT_MS);
+  const signal = callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline;
   stream.write(lpFrame(Buffer.from(stringifyJson(auth))));
-  const status = await readExact(stream, 1, signal);
+  let status: Buffer;
+  try {
+    status = await readExact(stream, 1, signal);
+  } catch (err) {
+    stream.destroy();
+    throw err;
+  }
   if (status[0] === 0) return stream;
   const why = await readLp(stream, signal).then((b) => b.toString('utf8')).catch(() => 'refused');
   stream.destroy();
@@ -127,6 +139,9 @@ export class TunnelServer {
       }
       auth = { lease_hash: v.lease_hash, timestamp: v.timestamp, signature: v.signature };
       await this.check(auth);
+      if (this.openCount(auth.lease_hash) >= MAX_TUNNELS_PER_LEASE) {
+        throw new NodeError(NodeErrorCodes.TUNNEL_REFUSED, `lease has ${MAX_TUNNELS_PER_LEASE} tunnels open`);
+      }
     } catch (err) {
       const why = err instanceof Error ? err.message : 'refused';
       stream.end(Buffer.concat([Buffer.from([1]), lpFrame(Buffer.from(why))]));
@@ -145,6 +160,15 @@ export class TunnelServer {
     logger.info('tunnel opened', { lease: auth.lease_hash });
   }
 
+  /** Tunnels of a lease open here (each is a pair of streams). */
+  openCount(leaseHash: string): number {
+    return Math.ceil((this.open.get(leaseHash)?.size ?? 0) / 2);
+  }
+
+  private forget(leaseHash: string, set: Set<unknown>): void {
+    if (set.size === 0 && this.open.get(leaseHash) === set) this.open.delete(leaseHash);
+  }
+
   /** Tracks a stream of a lease that someone else pipes (closed at settle with the rest). */
   register(leaseHash: string, s: Duplex | Socket): void {
     let set = this.open.get(leaseHash);
@@ -154,7 +178,10 @@ export class TunnelServer {
     }
     const entry = set;
     entry.add(s);
-    s.once('close', () => entry.delete(s));
+    s.once('close', () => {
+      entry.delete(s);
+      this.forget(leaseHash, entry);
+    });
   }
 
   /** Pipes two streams both ways; either end closes both; tracked per lease. */
@@ -169,6 +196,7 @@ export class TunnelServer {
     pipeBoth(a, b, () => {
       set.delete(a);
       set.delete(b);
+      this.forget(leaseHash, set);
     });
   }
 

@@ -106,12 +106,24 @@ describe('ProviderService: certificate and offers', () => {
     await p.onRequest(request('b', KEYS.provider));
     expect(offers().map((o) => o.request_id)).toEqual(['a'.repeat(32)]);
     await w.time.advance(OFFER_HOLD_MS - 1);
-    await p.onRequest(request('c'));
+    await p.onRequest(request('c', KEYS.timekeeper));
     expect(offers()).toHaveLength(1);
     await w.time.advance(1);
     await p.onRequest(request('d'));
     expect(offers().map((o) => o.request_id)).toEqual(['a'.repeat(32), 'd'.repeat(32)]);
     expect(offers()[1]!.total_cost).toBe(leaseCost({ ...RES, duration: DURATION, multiplier_milli: 1000n }));
+  });
+
+  it('a consumer holds one offer at a time: its next request replaces the hold instead of adding one (requests used to stack holds)', async () => {
+    const w = await leaseWorld();
+    const p = await providerIn(w, { vcpus: 2, memory_mb: 2048, disk_gb: 10 });
+    const offers = () => w.net.marketplace.filter((m) => m.type === 'offer');
+    for (const id of ['a', 'b', 'c', 'd']) await p.onRequest(request(id));
+    // four requests of one consumer, each answered: each replaced the hold of the one before
+    expect(offers()).toHaveLength(4);
+    // and another consumer still finds room for the second slot
+    await p.onRequest(request('e', KEYS.timekeeper));
+    expect(offers()).toHaveLength(5);
   });
 
   it('re-advertises every interval on the clock', async () => {

@@ -1,4 +1,5 @@
 import type { Ledger, LeaseRecord } from '@xe/ledger';
+import { allLeases } from '../lease-pages.js';
 import type { LeaseCanceller } from './cancel.js';
 import type { ForceSettler } from './force-settle.js';
 import type { VmInfoStore } from './vm-info.js';
@@ -19,7 +20,7 @@ export class LeaseWatch {
     const { ledger } = this.components;
     ledger.events.on('lease', this.onLeaseEvent);
     for (const state of ['created', 'accepted'] as const) {
-      for (const lease of await ledger.listLeases({ consumer: this.options.address, state, limit: 1000 })) this.track(lease);
+      for (const lease of await allLeases(ledger, { consumer: this.options.address, state })) this.track(lease);
     }
   }
 

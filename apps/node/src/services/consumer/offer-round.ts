@@ -1,20 +1,53 @@
 import { randomBytes } from 'node:crypto';
 import type { LeaseRequest } from '@xe/api-server';
-import { type Clock, type LeaseBlock, leaseCost, type Logger, MIN_PRICE_MULTIPLIER_MILLI, type NetworkParams, parseCertificate } from '@xe/core-types';
+import {
+  type Certificate,
+  type Clock,
+  type LeaseBlock,
+  leaseCost,
+  leaseStake,
+  type Logger,
+  MIN_PRICE_MULTIPLIER_MILLI,
+  type NetworkParams,
+  parseCertificate,
+} from '@xe/core-types';
 import { type KeyPair, signMarketplace, verifyCertificate } from '@xe/crypto';
 import type { Ledger, LeaseRecord } from '@xe/ledger';
 import { NodeError, NodeErrorCodes } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { ChainWriter } from '../chain-writer.js';
-import type { MarketplaceBook, OfferMsg } from '../marketplace.js';
+import { allLeases } from '../lease-pages.js';
+import { type MarketplaceBook, type OfferMsg, spendableXusd } from '../marketplace.js';
 import type { NetPort, Timers } from '../ports.js';
 import { sleep } from '../scheduler.js';
 
 const CERT_FETCH_TIMEOUT_MS = 3000;
+/** Unknown certificates fetched per round at most (all at once, inside the offer window). */
+export const MAX_CERT_FETCHES = 8;
+/** A provider with at least this many cancelled leases in a day, and more cancelled than settled, is skipped unless alone. */
+export const UNRELIABLE_MIN_CANCELLED = 3;
+const DAY_NS = 86_400n * 1_000_000_000n;
 
-/** Cheapest first; ties go to the provider with the most free capacity. */
-export function compareOffers(a: OfferMsg, b: OfferMsg): number {
+/** A provider's record from the ledger over the last 24 h (by lease timestamp). */
+export interface Reputation {
+  settled: number;
+  cancelled: number;
+}
+
+export function unreliable(r: Reputation): boolean {
+  return r.cancelled >= UNRELIABLE_MIN_CANCELLED && r.cancelled > r.settled;
+}
+
+/** An offer that passed the checks, its available capacity capped by the provider's advert and the ledger. */
+export interface RankedOffer extends OfferMsg {
+  reputation: Reputation;
+}
+
+/** Cheapest first; ties go to the better record (settled − cancelled), then to the most free capacity. */
+export function compareOffers(a: OfferMsg & { reputation?: Reputation }, b: OfferMsg & { reputation?: Reputation }): number {
   if (a.total_cost !== b.total_cost) return a.total_cost < b.total_cost ? -1 : 1;
+  const score = (o: { reputation?: Reputation }) => (o.reputation ? o.reputation.settled - o.reputation.cancelled : 0);
+  if (score(a) !== score(b)) return score(b) - score(a);
   const cap = (o: OfferMsg) => [o.available_vcpus, o.available_memory_mb, o.available_disk_gb];
   const ca = cap(a);
   const cb = cap(b);
@@ -62,8 +95,20 @@ export class OfferRound {
       throw new NodeError(NodeErrorCodes.INSUFFICIENT_BALANCE, `insufficient XUSD: balance ${balance} µXUSD, the lease costs at least ${cheapest} µXUSD`);
     }
     const request_id = randomBytes(16).toString('hex');
-    const offers: OfferMsg[] = [];
-    const stopWaiting = book.waitOffers(request_id, (o) => offers.push(o));
+    // Each offer is checked as it arrives, so certificate fetches run in parallel inside the window.
+    const checks: Promise<RankedOffer | undefined>[] = [];
+    const fetches = { left: MAX_CERT_FETCHES, byHash: new Map<string, Promise<Certificate | undefined>>() };
+    const seen = new Set<string>();
+    let stopWaiting: () => void;
+    try {
+      stopWaiting = book.waitOffers(request_id, (o) => {
+        if (seen.has(o.provider)) return;
+        seen.add(o.provider);
+        checks.push(this.checkOffer(o, req, fetches).catch(() => undefined));
+      });
+    } catch {
+      throw new NodeError(NodeErrorCodes.NO_PROVIDERS, 'too many lease requests are open on this node; retry shortly');
+    }
     try {
       const msg = signMarketplace(
         'request',
@@ -77,9 +122,13 @@ export class OfferRound {
     } finally {
       stopWaiting();
     }
-    const valid: OfferMsg[] = [];
-    for (const o of offers) if (await this.checkOffer(o, req)) valid.push(o);
+    // Offers whose certificate is still being fetched get a short grace, never a full fetch each.
+    const grace = new Promise<undefined>((resolve) => timers.after(Math.min(1000, CERT_FETCH_TIMEOUT_MS), () => resolve(undefined)));
+    const checked = await Promise.all(checks.map((c) => Promise.race([c, grace])));
+    let valid = checked.filter((o): o is RankedOffer => o !== undefined);
     if (valid.length === 0) throw new NodeError(NodeErrorCodes.NO_PROVIDERS, 'no providers: no provider with room answered the request');
+    const reliable = valid.filter((o) => !unreliable(o.reputation));
+    if (reliable.length > 0) valid = reliable;
     valid.sort(compareOffers);
     const best = valid[0]!;
     if (best.total_cost > balance) {
@@ -112,14 +161,48 @@ export class OfferRound {
     return { lease_hash: lease.hash };
   }
 
-  /** An offer for exactly what was asked, by a provider with a known unexpired certificate, at that certificate's price. */
-  private async checkOffer(o: OfferMsg, req: LeaseRequest): Promise<boolean> {
-    if (o.vcpus !== req.vcpus || o.memory_mb !== req.memory_mb || o.disk_gb !== req.disk_gb || o.duration !== req.duration) return false;
-    let cert = await this.components.ledger.getCertificate(o.certificate_hash);
-    if (!cert) cert = await this.fetchCertificate(o.provider, o.certificate_hash);
-    if (!cert || cert.provider !== o.provider) return false;
-    if (cert.expires_at <= this.components.clock()) return false;
-    return leaseCost({ ...req, multiplier_milli: cert.price_multiplier_milli }) === o.total_cost;
+  /**
+   * An offer counts when it is for exactly what was asked, by a provider with an unexpired
+   * certificate (known, or fetched — at most MAX_CERT_FETCHES a round), at that
+   * certificate's price, whose XUSD covers the lease's stake. Its `available_*` is capped by
+   * the provider's advert less what the ledger says its accepted leases use.
+   */
+  private async checkOffer(
+    o: OfferMsg,
+    req: LeaseRequest,
+    fetches: { left: number; byHash: Map<string, Promise<Certificate | undefined>> },
+  ): Promise<RankedOffer | undefined> {
+    const { ledger, clock, book } = this.components;
+    if (o.vcpus !== req.vcpus || o.memory_mb !== req.memory_mb || o.disk_gb !== req.disk_gb || o.duration !== req.duration) return undefined;
+    let cert = await ledger.getCertificate(o.certificate_hash);
+    if (!cert) {
+      let p = fetches.byHash.get(o.certificate_hash);
+      if (!p) {
+        if (fetches.left <= 0) return undefined;
+        fetches.left--;
+        p = this.fetchCertificate(o.provider, o.certificate_hash);
+        fetches.byHash.set(o.certificate_hash, p);
+      }
+      cert = await p;
+    }
+    if (!cert || cert.provider !== o.provider) return undefined;
+    const now = clock();
+    if (cert.expires_at <= now) return undefined;
+    if (leaseCost({ ...req, multiplier_milli: cert.price_multiplier_milli }) !== o.total_cost) return undefined;
+    if ((await spendableXusd(ledger, o.provider)) < leaseStake(o.total_cost, this.options.network.lease.stake_divisor)) return undefined;
+    const ad = book.advertOf(o.provider);
+    const used = await ledger.providerUsage(o.provider);
+    const cap = (offered: number, advertised: number | undefined, inUse: number) => Math.max(0, Math.min(offered, (advertised ?? 0) - inUse));
+    const since = now - DAY_NS;
+    const recent = async (state: 'settled' | 'cancelled') =>
+      (await allLeases(ledger, { provider: o.provider, state })).filter((l) => l.timestamp >= since).length;
+    return {
+      ...o,
+      available_vcpus: cap(o.available_vcpus, ad?.vcpus, used.vcpus),
+      available_memory_mb: cap(o.available_memory_mb, ad?.memory_mb, used.memory_mb),
+      available_disk_gb: cap(o.available_disk_gb, ad?.disk_gb, used.disk_gb),
+      reputation: { settled: await recent('settled'), cancelled: await recent('cancelled') },
+    };
   }
 
   private async fetchCertificate(provider: string, hash: string) {

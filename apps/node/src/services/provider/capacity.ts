@@ -3,6 +3,8 @@ import type { Ledger } from '@xe/ledger';
 
 /** How long an offer holds its capacity: a consumer picks within its offer window (2 s by default), then makes and gossips the lease. */
 export const OFFER_HOLD_MS = 10_000;
+/** Offers holding capacity at once, over all consumers (each consumer holds at most one). */
+export const MAX_OFFER_HOLDS = 16;
 
 export function fits(want: Resources, free: Resources): boolean {
   return want.vcpus <= free.vcpus && want.memory_mb <= free.memory_mb && want.disk_gb <= free.disk_gb;
@@ -22,11 +24,28 @@ export class Capacity {
   /** Capacity promised in offers, until the consumer's lease arrives or the hold expires. */
   private readonly offerHolds = new Map<string, { consumer: string; res: Resources; untilMs: number }>();
   private lock: Promise<unknown> = Promise.resolve();
+  /** The ledger's usage of this provider, read again only after one of its leases changed. */
+  private usage: Promise<Resources> | undefined;
+  private readonly onLease = ({ lease }: { lease: { provider: string } }) => {
+    if (lease.provider === this.options.address) this.usage = undefined;
+  };
 
   constructor(
-    private readonly options: { address: string; total: Resources },
-    private readonly components: { ledger: Ledger; clock: Clock },
-  ) {}
+    private readonly options: { address: string; total: Resources; maxHolds?: number },
+    private readonly components: { ledger: Pick<Ledger, 'providerUsage' | 'events'>; clock: Clock },
+  ) {
+    components.ledger.events.on('lease', this.onLease);
+  }
+
+  /** Stops following the ledger's lease events. */
+  close(): void {
+    this.components.ledger.events.off('lease', this.onLease);
+  }
+
+  /** Offer holds currently counted (for status and tests). */
+  get holds(): number {
+    return this.offerHolds.size;
+  }
 
   get total(): Resources {
     return this.options.total;
@@ -41,7 +60,11 @@ export class Capacity {
 
   /** Free capacity, floored at 0; drops expired offer holds. */
   async free(): Promise<Resources> {
-    const used = await this.components.ledger.providerUsage(this.options.address);
+    this.usage ??= this.components.ledger.providerUsage(this.options.address).catch((err) => {
+      this.usage = undefined;
+      throw err;
+    });
+    const used = await this.usage;
     let { vcpus, memory_mb, disk_gb } = this.options.total;
     vcpus -= used.vcpus;
     memory_mb -= used.memory_mb;
@@ -60,9 +83,15 @@ export class Capacity {
     return { vcpus: Math.max(0, vcpus), memory_mb: Math.max(0, memory_mb), disk_gb: Math.max(0, disk_gb) };
   }
 
-  /** Holds `res` for an offer to `consumer` when it fits; returns the free capacity before the hold, or undefined. Call inside `exclusive`. */
+  /**
+   * Holds `res` for an offer to `consumer` when it fits; returns the free capacity before
+   * the hold, or undefined. A consumer holds one offer at a time (a new request replaces its
+   * hold) and at most `maxHolds` (MAX_OFFER_HOLDS) are held in all. Call inside `exclusive`.
+   */
   async holdForOffer(requestId: string, consumer: string, res: Resources): Promise<Resources | undefined> {
+    for (const [id, h] of this.offerHolds) if (h.consumer === consumer) this.offerHolds.delete(id);
     const f = await this.free();
+    if (this.offerHolds.size >= (this.options.maxHolds ?? MAX_OFFER_HOLDS)) return undefined;
     if (!fits(res, f)) return undefined;
     this.offerHolds.set(requestId, { consumer, res, untilMs: nsToMs(this.components.clock()) + OFFER_HOLD_MS });
     return f;
