@@ -94,7 +94,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
     this.ctx = ctx;
     this.records = new NodeRecordStore(
       { networkId: options.networkId, ...(options.nodeRecordExpiryMs !== undefined ? { expiryMs: options.nodeRecordExpiryMs } : {}) },
-      { clock },
+      { clock, isConnected: (peerId) => ctx.host !== undefined && ctx.host.getConnections(peerIdFromString(peerId)).length > 0 },
     );
     this.hello = new Hello(ctx, {
       onHello: (peerId, version) => this.onHello(peerId, version),
@@ -298,7 +298,12 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
     return this.syncer.sync(peerId);
   }
 
-  /** Syncs with every peer that completed hello. */
+  /** Sync sessions open now: served, requested, and peers queued for a requested one. */
+  syncSessions(): { inbound: number; outbound: number; queued: number } {
+    return this.syncer.sessions();
+  }
+
+  /** Syncs with every peer that completed hello (up to `maxOutbound` sessions at once). */
   syncAll(): Promise<SyncSummary[]> {
     return this.syncer.syncAll();
   }

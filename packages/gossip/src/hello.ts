@@ -5,6 +5,8 @@ import { GossipError, GossipErrorCodes } from './errors.js';
 import { StreamReader, writeJson } from './frames.js';
 
 const HELLO_MAX_BYTES = 4096;
+/** Peers banned at once at most; past it expired bans go first, then the oldest. */
+export const MAX_BANNED_PEERS = 4096;
 
 export type HelloMessage = {
   network_id: string;
@@ -56,6 +58,21 @@ export class Hello {
       return false;
     }
     return true;
+  }
+
+  /** Bans a peer until `untilMs`; the ban list is bounded by MAX_BANNED_PEERS. */
+  ban(peerId: string, untilMs: number): void {
+    this.banned.delete(peerId);
+    if (this.banned.size >= MAX_BANNED_PEERS) {
+      const now = this.ctx.nowMs();
+      for (const [p, until] of this.banned) if (until <= now) this.banned.delete(p);
+      if (this.banned.size >= MAX_BANNED_PEERS) this.banned.delete(this.banned.keys().next().value as string);
+    }
+    this.banned.set(peerId, untilMs);
+  }
+
+  get bannedCount(): number {
+    return this.banned.size;
   }
 
   /** A peer left: its hello no longer counts and its waiters fail. */
@@ -131,7 +148,7 @@ export class Hello {
     const hello = parseHello(value);
     const o = this.ctx.options;
     if (hello.network_id !== o.networkId || hello.network_hash !== o.networkHash) {
-      this.banned.set(peerId, this.ctx.nowMs() + WRONG_NETWORK_BAN_MS);
+      this.ban(peerId, this.ctx.nowMs() + WRONG_NETWORK_BAN_MS);
       this.ctx.counters.inc('xe_hello_failures_total', { reason: 'wrong_network' });
       this.ctx.log.info('peer of another network refused', { peerId, networkId: hello.network_id });
       this.events.onWrongNetwork(peerId, hello);

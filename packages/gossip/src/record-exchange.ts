@@ -1,14 +1,16 @@
-import { type JsonValue, type NodeRecord, TOPICS } from '@xe/core-types';
+import { type JsonValue, type NodeRecord, RateLimiter, TOPICS } from '@xe/core-types';
 import { signNodeRecord } from '@xe/crypto';
-import type { NodeContext } from './context.js';
+import { type NodeContext, perMinute } from './context.js';
 import type { NodeRecordStore } from './node-records.js';
 import type { Rpc } from './rpc.js';
 import type { Topics } from './topics.js';
-import { reject } from './validation.js';
+import { ignore, reject } from './validation.js';
 
 /** Node-record exchange on connect (ours): request `{}` → `{records: NodeRecord[]}`. */
 export const NODES_PROTOCOL = '/xe/nodes/1.0.0';
 const RECORDS_PER_EXCHANGE = 256;
+/** Records of addresses not yet known that one relaying peer may bring in a minute. */
+export const NEW_RECORDS_PER_PEER_PER_MINUTE = 120;
 
 /**
  * Our node record and everyone else's: publishes ours (at start, after new peers, every
@@ -16,6 +18,7 @@ const RECORDS_PER_EXCHANGE = 256;
  */
 export class RecordExchange {
   private debounce: NodeJS.Timeout | undefined;
+  private readonly newRecords: RateLimiter;
 
   constructor(
     private readonly ctx: NodeContext,
@@ -24,14 +27,21 @@ export class RecordExchange {
     private readonly rpc: Rpc,
     private readonly onRecord: (record: NodeRecord) => void,
   ) {
+    this.newRecords = new RateLimiter(perMinute(NEW_RECORDS_PER_PEER_PER_MINUTE), { clock: ctx.clock }, { maxKeys: 4096 });
     rpc.handle(NODES_PROTOCOL, async () => ({ records: store.list().slice(0, RECORDS_PER_EXCHANGE) as unknown as JsonValue[] }), {
       ratePerMinute: 60,
     });
     topics.set(
       TOPICS.nodes,
-      (value) => {
+      (value, { from }) => {
         if (value === null || typeof value !== 'object' || Array.isArray(value) || !('record' in value)) return reject('invalid_shape');
-        return this.store.validate(value.record).result;
+        const { result, record } = this.store.validate(value.record);
+        // A peer relaying records of ever new addresses (fresh keys cost nothing) gets a quota.
+        if (record && !this.store.has(record.address) && !this.newRecords.allow(from)) {
+          this.ctx.counters.inc('xe_node_records_dropped_total', { reason: 'peer_quota' });
+          return ignore('peer_quota');
+        }
+        return result;
       },
       (value) => {
         const { record } = this.store.validate((value as { record: JsonValue }).record);

@@ -58,18 +58,33 @@ export interface SyncLimits {
   maxPageBytes: number;
   /** Frontier entries per request frame (default 4096). */
   frontiersPerFrame: number;
-  /** Frontier entries per session the responder accepts (default 1,000,000). */
+  /** Frontier entries per session the responder reads (default 250,000); it keeps only those of chains it has. */
   maxFrontiers: number;
-  /** Blocks held for retry at most (default 100,000). */
+  /** Blocks held for retry at most (default 10,000). */
   maxPending: number;
+  /** A whole session, either side, ends after this (default 120 s). */
+  sessionTimeoutMs: number;
+  /** A session in which no frame moved for this long ends (default 10 s). */
+  idleTimeoutMs: number;
+  /** Sessions we serve at once (default 4); when full, one idle for `evictIdleMs` makes room. */
+  maxInbound: number;
+  /** An inbound session idle this long is evicted when a new one needs its slot (default 2 s). */
+  evictIdleMs: number;
+  /** Outbound sessions run at once, each with a different peer (default 3). */
+  maxOutbound: number;
 }
 
 export const DEFAULT_SYNC_LIMITS: SyncLimits = {
   maxPageBlocks: 512,
   maxPageBytes: 1 << 20,
   frontiersPerFrame: 4096,
-  maxFrontiers: 1_000_000,
-  maxPending: 100_000,
+  maxFrontiers: 250_000,
+  maxPending: 10_000,
+  sessionTimeoutMs: 120_000,
+  idleTimeoutMs: 10_000,
+  maxInbound: 4,
+  evictIdleMs: 2_000,
+  maxOutbound: 3,
 };
 
 /** Largest frame either side accepts: a full page plus one block's slack. */
@@ -99,6 +114,8 @@ interface Ctx {
   counters: Counters;
   limits: SyncLimits;
   signal?: AbortSignal;
+  /** Called whenever a frame was read or written (the session's idle clock). */
+  onProgress?: () => void;
 }
 
 function protocolError(message: string): GossipError {
@@ -178,10 +195,15 @@ export async function serveSync(stream: Stream, source: SyncSource, ctx: Ctx): P
   const { limits, signal } = ctx;
   const reader = new StreamReader(stream);
   const maxFrame = syncMaxFrameBytes(limits);
+  // Only their heights of chains we hold are kept: what we hold bounds the memory, not what they send.
+  const mine = await source.frontiers();
+  const ours = new Set(mine.map((f) => f.account));
   const theirs = new Map<string, number>();
   const theirsConfirmed = new Map<string, number>();
+  let entries = 0;
   for (;;) {
     const frame = asObject(await reader.readJson(maxFrame, signal), 'sync request');
+    ctx.onProgress?.();
     if (frame.type !== 'frontiers' || !Array.isArray(frame.frontiers)) throw protocolError('sync request: expected frontiers');
     if (frame.frontiers.length > limits.frontiersPerFrame) throw protocolError('sync request: too many frontiers in a frame');
     for (const e of frame.frontiers) {
@@ -190,14 +212,16 @@ export async function serveSync(stream: Stream, source: SyncSource, ctx: Ctx): P
       if (!isHash(o.account) || typeof h !== 'bigint' || h < 0n || h > BigInt(Number.MAX_SAFE_INTEGER)) {
         throw protocolError('sync request: malformed frontier');
       }
-      theirs.set(o.account, Number(h));
-      theirsConfirmed.set(o.account, confirmedHeightOf(o));
+      if (ours.has(o.account)) {
+        theirs.set(o.account, Number(h));
+        theirsConfirmed.set(o.account, confirmedHeightOf(o));
+      }
     }
-    if (theirs.size > limits.maxFrontiers) throw protocolError('sync request: too many frontiers');
+    entries += frame.frontiers.length;
+    if (entries > limits.maxFrontiers) throw protocolError('sync request: too many frontiers');
     if (frame.done === true) break;
   }
 
-  const mine = await source.frontiers();
   const lagging = mine.filter((f) => f.height > (theirs.get(f.account) ?? 0));
   const lookahead = Math.max(8, Math.min(256, Math.floor(65_536 / Math.max(1, lagging.length))));
   const heap = new CursorHeap();
@@ -228,6 +252,7 @@ export async function serveSync(stream: Stream, source: SyncSource, ctx: Ctx): P
     blocks = [];
     bytes = 0;
     await writeBytes(stream, encodeTextFrame(text), signal);
+    ctx.onProgress?.();
   };
 
   while (heap.size > 0) {
@@ -253,7 +278,10 @@ export async function serveSync(stream: Stream, source: SyncSource, ctx: Ctx): P
   await flush();
   if (source.confirmation !== undefined) {
     const confirmationOf = source.confirmation.bind(source);
-    const write = (text: string) => writeBytes(stream, encodeTextFrame(text), signal);
+    const write = async (text: string) => {
+      await writeBytes(stream, encodeTextFrame(text), signal);
+      ctx.onProgress?.();
+    };
     await sendConfirmationPages(accountsToConfirm(mine, theirsConfirmed), confirmationOf, limits.maxPageBytes, write, signal);
   }
   await writeBytes(stream, encodeJsonFrame({ type: 'end', blocks: total }), signal);
@@ -302,6 +330,7 @@ export async function requestSync(
     const chunk = frontiers.slice(i, i + limits.frontiersPerFrame);
     const done = i + limits.frontiersPerFrame >= frontiers.length;
     await writeBytes(stream, encodeJsonFrame({ type: 'frontiers', frontiers: chunk, done }), signal);
+    ctx.onProgress?.();
   }
 
   const reader = new StreamReader(stream, 2 * syncMaxFrameBytes(limits));
@@ -318,6 +347,7 @@ export async function requestSync(
     }
   };
   const ingestBlock = async (block: Block): Promise<AdmitResult> => {
+    ctx.onProgress?.();
     try {
       return await sink.ingestBlock(block, 'sync');
     } catch (err) {
@@ -336,6 +366,7 @@ export async function requestSync(
   let ended = false;
   for (;;) {
     const frame = asObject(await reader.readJson(maxFrame, signal), 'sync response');
+    ctx.onProgress?.();
     if (frame.type === 'end') {
       ended = true;
       break;
