@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { parseJson, waitUntil } from '@xe/core-types';
 import { vmName } from '@xe/lima-provider';
+import { checkedFetch } from '../support/contract.js';
 import { CLI, noProcessMentions, runCli } from '../support/harness.js';
 
 let devnet: ChildProcess | undefined;
@@ -45,15 +46,15 @@ describe('xe-node devnet', () => {
     expect(readFileSync(`${keyFile}.pub`, 'utf8')).toMatch(/^ssh-ed25519 /);
 
     // curl -s $API/providers, then curl -X POST $API/lease/request -H "Authorization: Bearer $TOKEN" ...
-    await waitUntil(async () => ((await (await fetch(`${consumer.api}/providers`)).json()) as unknown[]).length === 1, { timeoutMs: 30_000, what: 'a provider' });
-    const res = await fetch(`${consumer.api}/lease/request`, {
+    await waitUntil(async () => ((await (await checkedFetch(`${consumer.api}/providers`)).json()) as unknown[]).length === 1, { timeoutMs: 30_000, what: 'a provider' });
+    const res = await checkedFetch(`${consumer.api}/lease/request`, {
       method: 'POST',
       headers: { authorization: `Bearer ${info.operator_token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ vcpus: 1, memory_mb: 512, disk_gb: 1, duration: 60, access_pub_key: accessPub }),
     });
     expect(res.status).toBe(200);
     const { lease_hash: hash } = (await res.json()) as { lease_hash: string };
-    const lease = (await (await fetch(`${consumer.api}/leases/${hash}`)).json()) as { state: string };
+    const lease = (await (await checkedFetch(`${consumer.api}/leases/${hash}`)).json()) as { state: string };
     expect(lease.state).toBe('accepted');
 
     // xe-node ssh -i KEY <hash> --node $API -- hostname

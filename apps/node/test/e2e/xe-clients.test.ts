@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type StoredBlock, SUBMITTABLE_BLOCK_TYPES } from '@xe/api-contract';
-import { XeApiError, XeClient } from '@xe/client';
+import { XeApiError } from '@xe/client';
 import { type Block, type JsonValue, parseJson, stringifyJson, waitUntil } from '@xe/core-types';
 import { attachPow, generateKeyPair, type KeyPair, powWork, signBlock, tunnelAuthHeaders } from '@xe/crypto';
 import { readGenesis, readKeyFile } from '../../src/datadir.js';
@@ -54,6 +54,14 @@ async function post(i: number, path: string, text: string): Promise<Answer> {
   return { status: res.status, text: body, body: parseJson(body) };
 }
 
+/** Waits until node i serves the block as confirmed (representative votes, SPEC §12). */
+async function confirmedOn(i: number, hash: string): Promise<void> {
+  await waitUntil(async () => ((await get(i, `/blocks/${hash}`)).body as { confirmed?: boolean }).confirmed === true, {
+    timeoutMs: 30_000,
+    what: `block ${hash.slice(0, 12)} confirmed on node ${i}`,
+  });
+}
+
 /** XE's `pow_difficulty`: 16 hex chars, `"0"` when off. */
 function difficultyOf(hex: string): bigint {
   return hex === '0' ? 0n : BigInt(`0x${hex}`);
@@ -70,7 +78,15 @@ describe("the XE wallet's and CLI's request sequences", () => {
     const difficulty = difficultyOf(node.pow_difficulty);
     expect(difficulty).toBe(bundle.pow_difficulty);
 
-    // 2. The sender's balance and frontier (GET /accounts/{a}/balance, /chain?limit=1).
+    // 2. The sender's balance and frontier (GET /accounts/{a}/balance, /chain?limit=1), once its chain is confirmed.
+    await waitUntil(
+      async () => {
+        const b = (await get(2, `/accounts/${funded.address}/balance`)).body as { final_height: bigint };
+        const c = (await get(2, `/accounts/${funded.address}/chain?limit=1`)).body as { total: bigint };
+        return b.final_height === c.total;
+      },
+      { timeoutMs: 30_000, what: "the sender's chain confirmed" },
+    );
     const bal = (await get(2, `/accounts/${funded.address}/balance`)).body as { balances: { XUSD: bigint }; spendable: { XUSD: bigint } };
     const head = (await get(2, `/accounts/${funded.address}/chain?limit=1`)).body as { total: bigint; blocks: { hash: string; confirmed: boolean }[] };
     expect(head.blocks).toHaveLength(1);
@@ -100,7 +116,8 @@ describe("the XE wallet's and CLI's request sequences", () => {
     expect(sendText).toMatch(/"timestamp":\d{19},/); // a bare JSON number above 2^53
     const sent = await post(2, '/blocks/send', sendText);
     expect(sent.status).toBe(201);
-    expect(sent.body).toEqual({ ...send, confirmed: true });
+    expect(sent.body).toEqual({ ...send, confirmed: (sent.body as { confirmed: boolean }).confirmed });
+    await confirmedOn(2, send.hash);
 
     // 4. GET /pending/{a}: the send, in XE's key spelling.
     const pending = (await get(2, `/pending/${wallet.address}`)).body as { pending: Record<string, JsonValue>[] };
@@ -126,7 +143,8 @@ describe("the XE wallet's and CLI's request sequences", () => {
     );
     const opened = await post(2, '/blocks/receive', stringifyJson(receive));
     expect(opened.status).toBe(201);
-    expect(opened.body).toEqual({ ...receive, confirmed: true });
+    expect(opened.body).toEqual({ ...receive, confirmed: (opened.body as { confirmed: boolean }).confirmed });
+    await confirmedOn(2, receive.hash);
     // Sent again: already stored, the same block.
     expect((await post(2, '/blocks/receive', stringifyJson(receive))).status).toBe(200);
 
@@ -144,7 +162,7 @@ describe("the XE wallet's and CLI's request sequences", () => {
     expect([senderChain.total, senderChain.blocks[0]!.hash]).toEqual([head.total + 1n, send.hash]);
 
     // Gossiped: another node serves the same blocks.
-    await waitUntil(async () => (await get(0, `/blocks/${receive.hash}`)).status === 200, { timeoutMs: 20_000, what: 'the receive on node 0' });
+    await confirmedOn(0, receive.hash);
     expect((await get(0, `/blocks/${receive.hash}`)).body).toEqual({ ...receive, confirmed: true });
 
     // 7. The CLI: GET /providers (XE's fields), then /certificate/{provider}.
@@ -247,10 +265,25 @@ describe('@xe/client against a real node', () => {
     const nonce = highNonce(signed.hash, difficulty);
     expect(nonce).toBeGreaterThan(2n ** 63n);
     const send: Block = { ...signed, pow_nonce: nonce! };
+    // GET /events: the stream names the block (and its confirmation) once it is stored.
+    const stop = new AbortController();
+    const deadline = setTimeout(() => stop.abort(), 30_000);
+    const heard = (async () => {
+      const kinds = new Set<string>();
+      for await (const e of consumer.events({ signal: stop.signal })) {
+        if ((e.event === 'block' || e.event === 'confirmed') && (e.data as { hash: string }).hash === send.hash) kinds.add(e.event);
+        if (kinds.has('confirmed')) return [...kinds].sort();
+      }
+      return [...kinds].sort();
+    })();
     const stored = await consumer.submitTypedBlock(send);
-    expect(stored).toEqual({ ...send, confirmed: true });
+    expect(stored).toEqual({ ...send, confirmed: stored.confirmed });
     expect(stored.pow_nonce).toBe(nonce); // far above 2^53: exact both ways
+    await confirmedOn(2, send.hash);
     expect(await consumer.getBlock(send.hash)).toEqual({ ...send, confirmed: true });
+    expect(await heard).toContain('confirmed');
+    stop.abort();
+    clearTimeout(deadline);
     expect(await consumer.submitBlock(send)).toEqual({ status: 'duplicate', hash: send.hash });
     const recent = await consumer.recentBlocks({ limit: 5 });
     expect(recent.map((b: StoredBlock) => b.hash)).toContain(send.hash);
@@ -268,6 +301,7 @@ describe('@xe/client against a real node', () => {
       difficulty,
     );
     expect(await consumer.submitBlock(receive)).toEqual({ status: 'accepted', hash: receive.hash });
+    await confirmedOn(2, receive.hash);
     expect(await consumer.getAccount(wallet.address)).toMatchObject({ balances: { XE: 0n, XUSD: 3n * XUSD }, frontier: receive.hash, block_count: 1 });
     expect(SUBMITTABLE_BLOCK_TYPES).toContain(send.type);
 
@@ -337,10 +371,6 @@ describe('@xe/client against a real node', () => {
     // Refused before sending: the contract's code, status 0.
     const bad = await caught(consumer.getChain(wallet.address, { limit: 5000 }));
     expect([bad.status, bad.code, bad.field]).toEqual([0, 'INVALID_FIELD', 'limit']);
-    // GET /events is in the contract but not served yet: the node's 404.
-    const events = new XeClient({ baseUrl: net.url(2) }).events();
-    const notServed = await caught(events.next());
-    expect([notServed.status, notServed.code]).toEqual([404, 'ROUTE_NOT_FOUND']);
   });
 
   it('aborts a call: before it starts, and mid-flight', async () => {
