@@ -32,6 +32,8 @@ export interface NodeConfig {
   /** Access-Control-Allow-Origin; none → no CORS headers. */
   corsOrigin: string | undefined;
   rateLimit: boolean;
+  /** Serve the web console at `/ui/`. */
+  ui: boolean;
   provider: boolean;
   vmBackend: 'sandbox' | 'qemu' | 'lima';
   vcpus: number;
@@ -89,6 +91,7 @@ export const START_OPTIONS = {
   },
   'cors-origin': { type: 'string', env: 'XE_CORS_ORIGIN', arg: 'ORIGIN', help: 'Access-Control-Allow-Origin (default: none, no CORS headers)' },
   'no-rate-limit': { type: 'boolean', env: 'XE_NO_RATE_LIMIT', help: 'turn the per-IP rate limits off' },
+  ui: { type: 'boolean', env: 'XE_UI', help: 'serve the web console at /ui/ (devnet nodes start with it)' },
   provider: { type: 'boolean', env: 'XE_PROVIDER', help: 'rent out VMs (with --vm-backend, --vcpus, --memory-mb, --disk-gb, --price-multiplier)' },
   'vm-backend': {
     type: 'string',
@@ -238,6 +241,7 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
     operatorToken,
     corsOrigin: typeof get('cors-origin') === 'string' ? String(get('cors-origin')) : undefined,
     rateLimit: !bool(get('no-rate-limit'), 'no-rate-limit', false),
+    ui: bool(get('ui'), 'ui', false),
     provider,
     vmBackend: backend,
     vcpus: int(get('vcpus'), 'vcpus', provider ? 1 : 0, MAX_VCPUS, provider ? 2 : 0),

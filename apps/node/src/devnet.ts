@@ -150,6 +150,7 @@ export function devnetNodeArgs(p: Prepared, i: number, logLevel: string): string
     '--api-port', String(p.ports[i]!.api),
     '--log-level', logLevel,
     '--offer-window-ms', '1000',
+    '--ui',
   ];
   if (i > 0) args.push('--bootstrap', p.bootstrap);
   if (n.roles.includes('provider')) {

@@ -20,6 +20,7 @@ import { MarketplaceAdmission, MarketplaceBook } from './services/marketplace.js
 import { ProviderService } from './services/provider.js';
 import { TunnelServer } from './services/tunnel.js';
 import { NodeStatus } from './status.js';
+import { mountUi } from './ui.js';
 import { createNodeVmManager } from './vm-backend.js';
 import { NODE_VERSION } from './version.js';
 
@@ -309,6 +310,7 @@ export class XeNode {
       tunnelAuth,
       metrics: httpMetrics,
     });
+    if (config.ui) mountUi(app, { logger: log });
     this.api = await startApiServer(app, {
       host: config.apiBind,
       port: config.apiPort,
