@@ -2,7 +2,8 @@
 # Installs everything the project needs on a fresh Debian machine with Node 20:
 # pnpm (pinned), the workspace dependencies, the Debian packages the sandbox VM backend
 # needs (bubblewrap, an unpacked OpenSSH sshd, the ssh client), and QEMU with the guest
-# image of the qemu VM backend (built from Debian packages into /var/cache/xe-node). Idempotent.
+# image of the qemu VM backend (built from Debian packages into /var/cache/xe-node), and
+# Debian's chromium for the web console's browser tests. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,11 @@ fi
 if [ -f packages/lima-provider/scripts/install-qemu.sh ]; then
   echo "==> installing QEMU and building the guest image (cloud kernel, busybox, dropbear; Debian packages only)"
   bash packages/lima-provider/scripts/install-qemu.sh
+fi
+
+if [ -f apps/node/scripts/install-browser-deps.sh ]; then
+  echo "==> installing chromium (the web console's browser tests)"
+  bash apps/node/scripts/install-browser-deps.sh
 fi
 
 echo "==> installing workspace dependencies"
