@@ -565,6 +565,11 @@ const cases = {
       delete noNonce.pow_nonce;
       expect((await call(app, 'POST', '/blocks/send', { body: stringifyJson(noNonce) })).status).toBe(201);
       expect(deps.calls.blocks.at(-1)!.pow_nonce).toBe(0n);
+      // A body without `type` takes the path's; any content type is read as JSON.
+      const untyped: Record<string, unknown> = { ...sendBlock(), hash: hashOf('untyped') };
+      delete untyped.type;
+      const r = await call(app, 'POST', '/blocks/send', { body: stringifyJson(untyped), headers: { 'content-type': 'text/plain' } });
+      expect([r.status, (r.body as { type: string }).type]).toEqual([201, 'send']);
     },
     errors: async () => {
       const { app, deps } = setup();
