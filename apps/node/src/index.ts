@@ -13,7 +13,9 @@ export {
   startDevnet,
 } from './devnet.js';
 export { NodeError, type NodeErrorCode, NodeErrorCodes } from './errors.js';
+export { EventHub, type EventHubOptions, type EventHubStats, feedEventHub, type HubEventName } from './events.js';
 export { Metrics } from './metrics.js';
 export { NODE_VERSION, XeNode } from './xe-node.js';
 export { compareOffers } from './services/consumer.js';
 export { readAccessKeySeed } from './ssh-key.js';
+export { DEFAULT_UI_DIR, loadUi, mountUi } from './ui.js';

@@ -34,6 +34,7 @@ interface Seen {
 const stream: Seen[] = [];
 const streamStop = new AbortController();
 let streaming: Promise<void>;
+let streamError: unknown;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -43,7 +44,9 @@ beforeAll(async () => {
   streaming = (async () => {
     try {
       for await (const e of net.client(2).events({ signal: streamStop.signal })) stream.push({ event: e.event, id: e.id, data: e.data as Record<string, unknown> });
-    } catch {}
+    } catch (err) {
+      if (!streamStop.signal.aborted) streamError = err;
+    }
   })();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless=new', '--no-sandbox'] });
 });
@@ -136,7 +139,9 @@ describe('the web console', () => {
     await page.fill('#duration', '25');
     await page.fill('#access_pub_key', access.pubKeyHex);
     await page.click('#request button[type=submit]');
-    const ssh = await page.waitForSelector('#ssh-line', { timeout: 60_000 });
+    const done = await page.waitForSelector('#ssh-line, [role=alert]', { timeout: 60_000 });
+    if ((await done.getAttribute('role')) === 'alert') throw new Error(`the request failed: ${await done.textContent()}`);
+    const ssh = done;
     const line = (await ssh.textContent())!;
     leaseHash = /([0-9a-f]{64})$/.exec(line)![1]!;
     expect(line).toBe(`xe-node ssh --node ${net.url(2)} -i ./xe_lease_key ${leaseHash}`);
@@ -201,6 +206,7 @@ describe('the web console', () => {
 
 describe('GET /events on the devnet', () => {
   it('carried the lease in order (created, accepted, settled) with increasing ids', () => {
+    expect(streamError).toBeUndefined();
     const ids = stream.filter((e) => e.id !== undefined).map((e) => BigInt(e.id!));
     expect(ids.length).toBeGreaterThan(0);
     for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true);
