@@ -197,7 +197,8 @@ export const ROUTE_DEFS = [
     responses: { 200: json('the attestation', AttestationReply) },
     errors: {
       400: error('invalid hash'),
-      404: error('lease not found (LEASE_NOT_FOUND)'),
+      404: error('lease not found (LEASE_NOT_FOUND, or UNKNOWN_LEASE from the timekeeper)'),
+      409: error("the lease's state allows no attestation now (LEASE_NOT_ATTESTABLE; retryable with opens_at while a created lease waits for its cancel window)"),
       503: error('timekeeper unavailable (TIMEKEEPER_UNAVAILABLE)'),
     },
   },

@@ -319,6 +319,11 @@ const cases = {
       deps.fail.requestAttestation = new XeError('TIMEKEEPER_UNAVAILABLE', 'no timekeeper answered', { retryable: true });
       const body = stringifyJson({ lease_hash: deps.leases[0]!.lease_hash });
       expectError(await call(app, 'POST', '/attestation/request', { body }), 503, 'TIMEKEEPER_UNAVAILABLE');
+      // a timekeeper's refusal of a lease whose state allows no attestation is a 409, not a 500
+      deps.fail.requestAttestation = new XeError('LEASE_NOT_ATTESTABLE', 'lease is settled; only created or accepted leases are attested');
+      expectError(await call(app, 'POST', '/attestation/request', { body }), 409, 'LEASE_NOT_ATTESTABLE');
+      deps.fail.requestAttestation = new XeError('UNKNOWN_LEASE', 'unknown lease');
+      expectError(await call(app, 'POST', '/attestation/request', { body }), 404, 'UNKNOWN_LEASE');
     },
   },
   'GET /vms': {
