@@ -214,7 +214,16 @@ export class NodeApi implements ApiDeps {
 
   async conflicts(): Promise<ConflictRecord[]> {
     const list = await this.components.ledger.conflicts({ limit: 1000 });
-    return list.map((c) => ({ account: c.account, previous: c.previous, kept: c.existing, rejected: c.rejected, detected_at: c.detected_at }));
+    // SPEC §12: `kept` is the confirmed winner where finality decided (`winner`, `reason` beside it)
+    return list.map((c) => ({
+      account: c.account,
+      previous: c.previous,
+      kept: c.winner ?? c.existing,
+      rejected: c.rejected,
+      detected_at: c.detected_at,
+      ...(c.winner === undefined ? {} : { winner: c.winner }),
+      ...(c.reason === undefined ? {} : { reason: c.reason }),
+    }));
   }
 
   // ---- XE's routes. `confirmed` and the confirmed height come from the ledger

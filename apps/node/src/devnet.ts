@@ -63,6 +63,8 @@ export interface DevnetInfo {
 /** Devnet proof-of-work difficulty: ~4096 tries per block. */
 export const DEVNET_DIFFICULTY = 0xfff0000000000000n;
 const DEFAULT_ALLOCATION = 1_000_000_000n; // 1,000 XUSD
+/** A devnet's quorum (SPEC §12). */
+export const DEVNET_QUORUM_PCT = 60;
 
 /** Roles by position: a timekeeper, a provider, a consumer; more nodes add providers and timekeepers. */
 export function devnetRoles(n: number): NodeRole[][] {
@@ -113,6 +115,9 @@ export async function prepareDevnet(opts: DevnetOptions): Promise<Prepared> {
     difficulty: DEVNET_DIFFICULTY,
     timekeepers: { keys: timekeeperKeys, threshold: timekeeperKeys.length >= 3 ? 2 : 1 },
     lease: { ...DEVNET_LEASE_PARAMS, ...opts.lease },
+    // every node a representative of equal weight, quorum 60 (SPEC §12): two of three confirm
+    representatives: keys.map((k) => ({ address: k.address, weight: 1n })),
+    quorumPct: DEVNET_QUORUM_PCT,
     treasuryKeys: { XE: generateKeyPair(), XUSD: generateKeyPair() },
     allocations: keys.map((k) => ({ address: k.address, asset: 'XUSD' as const, amount: allocation })),
   });

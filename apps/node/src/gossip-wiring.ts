@@ -85,6 +85,9 @@ export function wireGossip(w: GossipWiring): void {
       if (r.status === 'accepted') return ACCEPT;
       if (r.status === 'duplicate') return ignore('duplicate');
       if (r.retryable) return ignore('unknown_dependency');
+      // a rival candidate (SPEC §12): relayed, so every representative sees it and can vote
+      if (r.code === 'FORK_HELD') return ACCEPT;
+      if (r.code === 'FORK_CONFIRMED' || r.code === 'TOO_MANY_CANDIDATES') return ignore(r.code.toLowerCase());
       return reject(r.code.toLowerCase());
     },
     () => undefined,

@@ -11,6 +11,7 @@ import type { NodeConfig } from './config.js';
 import { DataDir } from './datadir.js';
 import { NodeError, NodeErrorCodes } from './errors.js';
 import { EventHub, feedEventHub } from './events.js';
+import { ledgerFinalityOptions, NodeFinality, withConfirmationIntake, withConfirmations } from './finality.js';
 import { gossipNetPort, intakeSyncSink, ledgerSyncSource, wireGossip } from './gossip-wiring.js';
 import { Metrics } from './metrics.js';
 import { ChainWriter } from './services/chain-writer.js';
@@ -45,6 +46,7 @@ export class XeNode {
   private ledger!: Ledger;
   private status!: NodeStatus;
   private api: ApiServer | undefined;
+  private hub: EventHub | undefined;
   private readonly stopFns: Array<() => Promise<void> | void> = [];
 
   constructor(
@@ -89,7 +91,7 @@ export class XeNode {
     const store = await LevelStore.open(dir.ledgerDir);
     let ledger: Ledger;
     try {
-      ledger = await Ledger.open(store, bundle, { clock, logger: log.child('ledger') });
+      ledger = await Ledger.open(store, bundle, { clock, logger: log.child('ledger'), finality: ledgerFinalityOptions(bundle, key) });
     } catch (err) {
       await store.close();
       throw err;
@@ -116,7 +118,13 @@ export class XeNode {
         bootstrap: config.bootstrap,
         roles: this.roles,
       },
-      { logger: log.child('gossip'), clock, registry: metrics.registry, syncSource: ledgerSyncSource(ledger), syncSink: intakeSyncSink(intake) },
+      {
+        logger: log.child('gossip'),
+        clock,
+        registry: metrics.registry,
+        syncSource: withConfirmations(ledgerSyncSource(ledger), ledger),
+        syncSink: withConfirmationIntake(intakeSyncSink(intake), ledger),
+      },
     );
     const net = gossipNetPort(gossip);
 
@@ -231,6 +239,18 @@ export class XeNode {
       parseVmInfo,
       logger: log.child('gossip'),
     });
+    // finality (SPEC §12): votes, confirmations, the ledger's timers
+    const finality = new NodeFinality({
+      ledger,
+      gossip,
+      ingestBlock: (b) => intake.ingest(b, 'sync'),
+      bundle,
+      address: this.address,
+      clock,
+      logger: log.child('finality'),
+      metrics,
+    });
+    finality.wire();
     gossip.once('sync:done', () => log.info('synced with a peer'));
     gossip.on('peer:hello', ({ peerId }) => {
       log.info('peer connected', { peer: peerId });
@@ -255,6 +275,7 @@ export class XeNode {
         ...(provider ? { certificate: () => provider.currentCertificate() } : {}),
         signs: signer !== undefined,
         heldBlocks: () => intake.heldCount,
+        finality: (counts) => finality.info(counts),
         metrics,
         clock,
       },
@@ -264,6 +285,8 @@ export class XeNode {
     await gossip.start();
     this.stopFns.push(() => gossip.stop());
     log.info('p2p listening', { multiaddrs: gossip.multiaddrs() });
+    finality.start();
+    this.stopFns.push(() => finality.stop());
     await housekeeping.start();
     this.stopFns.push(() => housekeeping.stop());
     await consumer.start();
@@ -279,6 +302,7 @@ export class XeNode {
     // 7. HTTP API: one replay cache, one registry and the same limits for routes and tunnel upgrades
     const events = new EventHub({}, { clock, logger: log, metrics });
     const stopFeed = feedEventHub(events, { ledger, vms, logger: log });
+    this.hub = events;
     const deps = new NodeApi({
       events,
       address: this.address,
@@ -348,6 +372,11 @@ export class XeNode {
 
   readiness(): Promise<Readiness> {
     return this.status.readiness();
+  }
+
+  /** The feed behind `GET /events` (after `start`); for tests and tools. */
+  get eventHub(): EventHub | undefined {
+    return this.hub;
   }
 
   /** For tests and tools: the ledger (read-only use). */

@@ -407,6 +407,14 @@ export class Ledger {
     return this.repos.conflicts.list(options);
   }
 
+  /** A block by hash, applied or held as a rival candidate (finality): what a peer that saw only votes for it asks for. */
+  async getBlockOrCandidate(hash: string): Promise<Block | undefined> {
+    if (!isHash(hash)) return undefined;
+    const stored = await this.repos.blocks.get(hash);
+    if (stored !== undefined) return stored.block;
+    return this.engine === undefined ? undefined : this.repos.candidates.get(hash);
+  }
+
   /** The conflict record of a dropped (or first-seen rejected) block, by its hash. */
   async getConflict(hash: string): Promise<ConflictRecord | undefined> {
     return isHash(hash) ? this.repos.conflicts.get(hash) : undefined;

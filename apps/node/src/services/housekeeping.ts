@@ -24,6 +24,7 @@ export class Housekeeping {
 
   async start(): Promise<void> {
     this.components.ledger.events.on('block', this.onBlock);
+    this.components.ledger.events.on('confirmed', this.onConfirmed);
     this.scheduleSweep();
     void this.receivePending();
   }
@@ -31,6 +32,7 @@ export class Housekeeping {
   async stop(): Promise<void> {
     this.stopped = true;
     this.components.ledger.events.off('block', this.onBlock);
+    this.components.ledger.events.off('confirmed', this.onConfirmed);
     this.scheduler.stop();
   }
 
@@ -45,7 +47,13 @@ export class Housekeeping {
     if (block.type === 'send' && block.destination === this.options.address) void this.receivePending();
   };
 
-  /** Writes a receive for each pending send to us; coalesces concurrent triggers. */
+  /** A send to us may have become confirmed (SPEC §12: only confirmed sends are received). */
+  private onConfirmed = () => {
+    if (this.waitingOnConfirmation) void this.receivePending();
+  };
+  private waitingOnConfirmation = false;
+
+  /** Writes a receive for each confirmed pending send to us; coalesces concurrent triggers. */
   async receivePending(): Promise<void> {
     if (this.receiving) {
       this.again = true;
@@ -56,8 +64,13 @@ export class Housekeeping {
       do {
         this.again = false;
         const pending = await this.components.ledger.pendingFor(this.options.address);
+        this.waitingOnConfirmation = false;
         for (const p of pending) {
           if (this.stopped) return;
+          if (!(await this.components.ledger.isConfirmed(p.hash))) {
+            this.waitingOnConfirmation = true;
+            continue;
+          }
           try {
             await this.components.writer.write((s) => ({ type: 'receive' as const, asset: p.asset, balance: s.balances[p.asset] + p.amount, source: p.hash }), {
               what: 'receive',

@@ -25,6 +25,7 @@ export function serviceBundle(): Promise<GenesisBundle> {
     difficulty: 0xf000000000000000n,
     timekeepers: { keys: [KEYS.timekeeper.pubKeyHex], threshold: 1 },
     lease: LEASE,
+    representatives: [{ address: KEYS.timekeeper.address, weight: 1n }],
     treasuryKeys: { XE: KEYS.xe, XUSD: KEYS.xusd },
     allocations: [
       { address: KEYS.provider.address, asset: 'XUSD', amount: 1_000_000_000n },

@@ -16,6 +16,7 @@ async function setup() {
     networkId: 'intake-unit',
     difficulty: DIFFICULTY,
     timekeepers: { keys: [key(0x31).pubKeyHex], threshold: 1 },
+    representatives: [{ address: key(0x31).address, weight: 1n }],
     treasuryKeys: treasury,
     allocations: [],
     timestamp: T0 - 3_600_000_000_000n,

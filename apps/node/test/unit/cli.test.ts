@@ -66,7 +66,7 @@ describe('xe-node CLI', () => {
     const alice = 'a1'.repeat(32);
     const r = await runCli([
       'genesis', 'new', '--network-id', 'testnet-x', '--timekeeper', tk.pub_key, '--difficulty', 'ff00000000000000', '--devnet-timing',
-      '--alloc', `${alice}:XUSD:12.5`, '--out', out,
+      '--alloc', `${alice}:XUSD:12.5`, '--representative', `${alice}:3`, '--representative', 'b2'.repeat(32), '--quorum', '60', '--out', out,
     ]);
     expect(r.stderr).toMatch(/genesis bundle written/);
     expect(r.code).toBe(0);
@@ -74,6 +74,7 @@ describe('xe-node CLI', () => {
     expect(bundle.network_id).toBe('testnet-x');
     expect(bundle.timekeepers).toEqual({ keys: [tk.pub_key], threshold: 1 });
     expect(bundle.lease.min_duration_secs).toBe(5n);
+    expect(bundle.finality).toEqual({ representatives: [{ address: alice, weight: 3n }, { address: 'b2'.repeat(32), weight: 1n }], quorum_pct: 60 });
     expect(bundle.blocks.map((b) => b.type)).toEqual(['genesis', 'genesis', 'send']);
     const send = bundle.blocks[2]!;
     expect(send).toMatchObject({ type: 'send', destination: alice, amount: 12_500_000n, asset: 'XUSD' });
@@ -84,6 +85,9 @@ describe('xe-node CLI', () => {
     const bad = await runCli(['genesis', 'new', '--network-id', 'x', '--timekeeper', 'nothex', '--out', join(dir, 'g2.json')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--timekeeper: expected a 64-hex public key/);
+    const noRep = await runCli(['genesis', 'new', '--network-id', 'x', '--timekeeper', tk.pub_key, '--out', join(dir, 'g3.json')]);
+    expect(noRep.code).toBe(2);
+    expect(noRep.stderr).toMatch(/at least one --representative/);
   });
 });
 

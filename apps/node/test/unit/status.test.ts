@@ -25,6 +25,7 @@ async function setup(opts: { bootstrap?: string[]; signs?: boolean; certificate?
     networkId: 'status-unit',
     difficulty: 0xf000000000000000n,
     timekeepers: { keys: tks.map((k) => k.pubKeyHex), threshold: 2 },
+    representatives: tks.map((k) => ({ address: k.address, weight: 1n })),
     treasuryKeys: { XE: key(0xe1), XUSD: key(0xe2) },
     allocations: [],
     timestamp: T0 - 1_000_000_000n,

@@ -8,6 +8,7 @@ import {
   isHash,
   isHex,
   type JsonValue,
+  parseFinalityParams,
   parseJson,
   parseLeaseParams,
   stringifyJson,
@@ -26,6 +27,8 @@ interface GenesisFlags {
   difficulty?: string;
   devnetTiming?: boolean;
   alloc?: string[];
+  representative?: string[];
+  quorum?: string;
   spec?: string;
   treasuryDir?: string;
   out?: string;
@@ -43,14 +46,19 @@ export function genesisNew(run: CliRun): Command {
     .option('--difficulty <hex>', `PoW difficulty, 16 hex chars (default ${DEFAULT_POW_DIFFICULTY.toString(16)})`)
     .option('--devnet-timing', 'the short devnet lease timings (default: production timings)')
     .option('--alloc <address:asset:amount>', 'initial funds, AMOUNT in whole units (repeatable)', collect)
-    .option('--spec <file>', 'JSON {network_id, timekeepers:{keys,threshold}, pow_difficulty, lease, allocations:[{address,asset,amount}]}')
+    .option('--representative <address[:weight]>', 'a representative that votes on forks (SPEC §12), weight default 1 (repeatable; at least one)', collect)
+    .option('--quorum <pct>', 'share of the total weight a confirmation needs, 51..100 (default 67)')
+    .option(
+      '--spec <file>',
+      'JSON {network_id, timekeepers:{keys,threshold}, pow_difficulty, lease, finality:{representatives:[{address,weight}],quorum_pct}, allocations:[{address,asset,amount}]}',
+    )
     .option('--treasury-dir <dir>', 'where to write the treasury keys (default: beside --out)')
     .option('--out <file>', 'bundle file (default ./genesis.json)')
     .addHelpText(
       'after',
       `
 Example
-  xe-node genesis new --network-id mynet --timekeeper $(cat tk.pub) --alloc 3f2a…:XUSD:1000 --out genesis.json`,
+  xe-node genesis new --network-id mynet --timekeeper $(cat tk.pub) --representative 3f2a…:1 --alloc 3f2a…:XUSD:1000 --out genesis.json`,
     )
     .action(action(run, (flags: GenesisFlags) => runGenesisNew(flags)));
 }
@@ -79,6 +87,17 @@ async function runGenesisNew(flags: GenesisFlags): Promise<number> {
   }
   const params = { network_id: networkId, pow_difficulty: BigInt(`0x${diffHex}`), timekeepers: { keys, threshold }, lease };
   validateNetworkParams(params);
+  const specFinality = (spec.finality ?? {}) as { representatives?: JsonValue[]; quorum_pct?: bigint };
+  const reps: JsonValue[] = [...(specFinality.representatives ?? [])];
+  for (const r of flags.representative ?? []) {
+    const [address, weight = '1'] = r.split(':');
+    if (!isHash(address) || !/^[1-9][0-9]{0,18}$/.test(weight)) usage(`--representative: expected ADDRESS[:WEIGHT], got ${JSON.stringify(r)}`, topic);
+    reps.push({ address, weight: BigInt(weight) });
+  }
+  if (reps.length === 0) usage('at least one --representative is required (SPEC §4: finality)', topic);
+  const quorum = flags.quorum ?? specFinality.quorum_pct ?? 67n;
+  if (!/^[0-9]{1,3}$/.test(String(quorum))) usage(`--quorum: expected 51..100, got ${JSON.stringify(String(quorum))}`, topic);
+  const finality = parseFinalityParams({ representatives: reps, quorum_pct: BigInt(String(quorum)) });
   const out = resolve(flags.out ?? 'genesis.json');
   const tdir = resolve(flags.treasuryDir ?? dirname(out));
   mkdirSync(tdir, { recursive: true });
@@ -86,7 +105,16 @@ async function runGenesisNew(flags: GenesisFlags): Promise<number> {
   for (const [asset, k] of Object.entries(treasury)) writeSecret(join(tdir, `treasury-${asset}.key`), `${Buffer.from(k.seed).toString('hex')}\n`);
   process.stderr.write(`solving proof of work for ${allocations.length} allocation(s)…\n`);
   const { createGenesisBundle } = await import('@xe/ledger');
-  const bundle = await createGenesisBundle({ networkId, difficulty: params.pow_difficulty, timekeepers: params.timekeepers, lease, treasuryKeys: treasury, allocations });
+  const bundle = await createGenesisBundle({
+    networkId,
+    difficulty: params.pow_difficulty,
+    timekeepers: params.timekeepers,
+    lease,
+    representatives: finality.representatives,
+    quorumPct: finality.quorum_pct,
+    treasuryKeys: treasury,
+    allocations,
+  });
   writeAtomic(out, `${stringifyJson(bundleToJson(bundle), 2)}\n`);
   process.stderr.write(`genesis bundle written: ${out}; treasury keys in ${tdir}\n`);
   return 0;

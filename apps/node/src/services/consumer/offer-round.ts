@@ -13,6 +13,7 @@ import {
 } from '@xe/core-types';
 import { type KeyPair, signMarketplace, verifyCertificate } from '@xe/crypto';
 import type { Ledger, LeaseRecord } from '@xe/ledger';
+import { waitConfirmed } from '../../confirmed.js';
 import { NodeError, NodeErrorCodes } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { ChainWriter } from '../chain-writer.js';
@@ -232,7 +233,10 @@ export class OfferRound {
       };
       const onLease = ({ lease }: { lease: LeaseRecord }) => {
         if (lease.hash !== leaseHash) return;
-        if (lease.state === 'accepted') done();
+        // the request answers once the accept is confirmed (SPEC §12)
+        if (lease.state === 'accepted' && lease.accept_hash !== undefined) {
+          void waitConfirmed(ledger, lease.accept_hash, { timeoutMs: acceptTimeoutMs, ...(signal ? { signal } : {}) }).then((ok) => ok && done());
+        }
         else if (lease.state !== 'created') done(new NodeError(NodeErrorCodes.ACCEPT_TIMEOUT, `lease ${lease.state} before it was accepted`, { details: { lease_hash: leaseHash } }));
       };
       const onAbort = () => done(new NodeError(NodeErrorCodes.ACCEPT_TIMEOUT, 'request aborted while waiting for the accept', { details: { lease_hash: leaseHash } }));

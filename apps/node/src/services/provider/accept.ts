@@ -1,5 +1,6 @@
 import { type Clock, type JsonValue, type LeaseBlock, type LeaseParams, type Logger, nsToMs, type VmInfo } from '@xe/core-types';
 import type { Ledger, LeaseRecord } from '@xe/ledger';
+import { waitConfirmed } from '../../confirmed.js';
 import type { Metrics } from '../../metrics.js';
 import type { ChainWriter } from '../chain-writer.js';
 import type { AttestPort, NetPort, Timers, VmPort } from '../ports.js';
@@ -97,6 +98,8 @@ export class LeaseAcceptor {
       clear = d.clear;
       const signal = d.signal;
       const started = performance.now();
+      // nothing irreversible on an unconfirmed block (SPEC §12): a VM only for a confirmed lease
+      if (!(await waitConfirmed(ledger, lease.hash, { signal }))) throw new Error('the lease block was not confirmed');
       const info = await vms.provision(lease.hash, res, lease.access_pub_key, { signal });
       provisioned = true;
       this.vmInfo.set(lease.hash, info);
