@@ -47,6 +47,8 @@ export interface NodeConfig {
   /** Lima only: path of limactl, and the VM image/template options. */
   limactl: string;
   limaImage: string | undefined;
+  /** Lima only: the dedicated unprivileged user that runs Lima (its network is fenced on the host for that user). */
+  limaUser: string | undefined;
   /** Sandbox only: explicit sshd path. */
   sshdPath: string | undefined;
   /** Provision even where a lease limit cannot be enforced (GET /vms/{hash} then lists them in limits_not_enforced). */
@@ -109,12 +111,13 @@ export const START_OPTIONS = {
   'log-level': { type: 'string', env: 'XE_LOG_LEVEL', arg: 'LEVEL', help: 'debug|info|warn|error (default info)' },
   limactl: { type: 'string', env: 'XE_LIMACTL', arg: 'PATH', help: 'limactl to run (lima backend; default limactl on PATH)' },
   'lima-image': { type: 'string', env: 'XE_LIMA_IMAGE', arg: 'URL', help: 'VM image (lima backend)' },
+  'lima-user': { type: 'string', env: 'XE_LIMA_USER', arg: 'USER', help: 'unprivileged user that runs Lima; its traffic is fenced by a host firewall (lima backend; required unless --accept-unenforced-limits)' },
   'sshd-path': { type: 'string', env: 'XE_SSHD_PATH', arg: 'PATH', help: 'sshd for the sandbox backend' },
   'qemu-image-dir': { type: 'string', env: 'XE_QEMU_IMAGE_DIR', arg: 'DIR', help: 'guest image of the qemu backend (default /var/cache/xe-node/qemu-image)' },
   'accept-unenforced-limits': {
     type: 'boolean',
     env: 'XE_ACCEPT_UNENFORCED_LIMITS',
-    help: 'provision even where a lease limit (memory, pids, cpu, cpuset, disk) cannot be enforced; GET /vms/{hash} lists them',
+    help: 'provision even where a lease limit (memory, pids, cpu, cpuset, disk; lima: network) cannot be enforced; GET /vms/{hash} lists them',
   },
 } as const satisfies Record<string, StartOption>;
 
@@ -254,6 +257,7 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
     logLevel,
     limactl: String(get('limactl') ?? 'limactl'),
     limaImage: typeof get('lima-image') === 'string' ? String(get('lima-image')) : undefined,
+    limaUser: typeof get('lima-user') === 'string' ? String(get('lima-user')) : undefined,
     sshdPath: typeof get('sshd-path') === 'string' ? String(get('sshd-path')) : undefined,
     acceptUnenforcedLimits: bool(get('accept-unenforced-limits'), 'accept-unenforced-limits', false),
     qemuImageDir: typeof get('qemu-image-dir') === 'string' ? resolve(String(get('qemu-image-dir'))) : undefined,

@@ -1,8 +1,9 @@
 // VM backend figures, one JSON line each: the sealed sandbox's provision (→ sshd -i banner)
 // and exec round trip; then, when QEMU and its guest image are installed, the same for a
 // QEMU VM (with the accelerator the probe chose).
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { QemuVmManager, SandboxVmManager } from '../dist/index.js';
@@ -12,7 +13,6 @@ function p50(xs) {
   return s[Math.floor((s.length - 1) / 2)];
 }
 const round = (x) => Math.round(x * 10) / 10;
-const pub = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
 const res = { vcpus: 1, memory_mb: 512, disk_gb: 1 };
 
 /** Provisions `provisions` times (after one uncounted warm-up), then times `execs` execs of `true`. */
@@ -40,8 +40,13 @@ async function measure(m, provisions, execs) {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'xe-bench-'));
+// The lease key, made by ssh-keygen; its raw public key is the blob's last 32 bytes.
+execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'xe-lease', '-f', join(dir, 'lease')]);
+const line = (await readFile(join(dir, 'lease.pub'), 'utf8')).trim();
+const pub = Buffer.from(line.split(' ')[1], 'base64').subarray(-32).toString('hex');
+const keys = { authorizedKeyLine: () => line };
 try {
-  const sandbox = new SandboxVmManager({ dataDir: join(dir, 'sandbox') });
+  const sandbox = new SandboxVmManager({ dataDir: join(dir, 'sandbox') }, keys);
   try {
     const { prov, times } = await measure(sandbox, 5, 10);
     console.log(JSON.stringify({ bench: 'sandbox_provision_ms_p50', value: round(p50(prov)), unit: 'ms', samples: prov.length, ready: 'sshd -i banner', sealed: true }));
@@ -52,7 +57,7 @@ try {
 
   let qemu;
   try {
-    qemu = new QemuVmManager({ dataDir: join(dir, 'qemu') });
+    qemu = new QemuVmManager({ dataDir: join(dir, 'qemu') }, keys);
   } catch (err) {
     console.log(JSON.stringify({ bench: 'qemu_provision_ms_p50', skipped: `${err.code}: ${err.message}` }));
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the sandbox VM backend of @xe/lima-provider needs:
 #   - bubblewrap (bwrap) and the OpenSSH client, from Debian packages;
+#   - iptables (the Lima backend's host firewall, and its test in a network namespace);
 #   - OpenSSH's sshd, downloaded as .deb files and unpacked (never installed) into
 #     a fixed prefix, so that no ssh service is configured or started on the host.
 # Idempotent: a second run only checks. Must run as root.
@@ -27,6 +28,10 @@ apt_update_once() {
 if ! command -v bwrap >/dev/null 2>&1 || ! command -v ssh >/dev/null 2>&1 || ! command -v ssh-keygen >/dev/null 2>&1; then
   apt_update_once
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap openssh-client
+fi
+if ! command -v iptables >/dev/null 2>&1 || ! command -v iptables-restore >/dev/null 2>&1; then
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iptables
 fi
 
 # 2. sshd, unpacked into $PREFIX.

@@ -19,6 +19,7 @@ export const VmErrorCodes = {
   QEMU_START_FAILED: 'QEMU_START_FAILED',
   LIMACTL_FAILED: 'LIMACTL_FAILED',
   LIMA_HOME_TOO_LONG: 'LIMA_HOME_TOO_LONG',
+  HOST_FIREWALL_MISSING: 'HOST_FIREWALL_MISSING',
   ABORTED: ErrorCodes.ABORTED,
 } as const;
 
@@ -45,5 +46,8 @@ export class VmLifecycleError extends XeError<'SANDBOX_START_FAILED' | 'TEARDOWN
 /** QEMU or its guest image is not on this machine; the message names the command that installs or builds it. */
 export class QemuDepsError extends XeError<'QEMU_MISSING' | 'QEMU_IMAGE_MISSING'> {}
 
-/** A `limactl` call failed; `details` carries its arguments, exit code and stderr. */
-export class LimaError extends XeError<'LIMACTL_FAILED' | 'LIMA_HOME_TOO_LONG'> {}
+/**
+ * A `limactl` call failed (`details` carries its arguments, exit code and stderr), LIMA_HOME
+ * is too long, or the host firewall that fences Lima's user-mode network is not in place.
+ */
+export class LimaError extends XeError<'LIMACTL_FAILED' | 'LIMA_HOME_TOO_LONG' | 'HOST_FIREWALL_MISSING'> {}

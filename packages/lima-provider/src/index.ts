@@ -10,17 +10,26 @@ export {
 } from './errors.js';
 export { type CreateVmManagerOptions, createVmManager } from './factory.js';
 export {
+  type AuthorizedKeyLineFn,
+  authorizedKeyLineFor,
   checkAccessKey,
   checkLeaseHash,
   checkResources,
-  ed25519PublicFromSeed,
-  openSshKeyFingerprint,
-  openSshPrivateKey,
-  sshAuthorizedKeyLine,
-  sshFingerprint,
   vmName,
   withMinimums,
 } from './keys.js';
+export { makeSshKey, sshKeyFingerprint } from './ssh-keygen.js';
+export {
+  FENCED_V4,
+  FENCED_V6,
+  type LimaFirewallOptions,
+  allowLoopbackPort,
+  checkLimaFirewall,
+  denyLoopbackPort,
+  firewallChain,
+  installLimaFirewall,
+  removeLimaFirewall,
+} from './lima/firewall.js';
 export { LIMA_SOCKET_PATH_MAX, LimaVmManager, type LimaVmManagerOptions, checkLimaHome } from './lima/manager.js';
 export { DEFAULT_LIMACTL_TIMEOUTS, type LimaInstance, type LimactlTimeouts, parseLimaList } from './lima/limactl.js';
 export { DEFAULT_LIMA_IMAGES, type LimaImage, renderTemplate } from './lima/template.js';

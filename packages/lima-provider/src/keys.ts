@@ -1,4 +1,3 @@
-import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { MAX_DISK_GB, MAX_MEMORY_MB, MAX_VCPUS, type Resources, hexToBytes } from '@xe/core-types';
 import { VmErrorCodes, VmInputError } from './errors.js';
 
@@ -61,98 +60,42 @@ export function vmName(leaseHash: string): string {
   return `xe-${checkLeaseHash(leaseHash).slice(0, 12)}`;
 }
 
-function sshString(data: Uint8Array | string): Buffer {
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(bytes.length);
-  return Buffer.concat([len, bytes]);
-}
-
-const ED25519 = 'ssh-ed25519';
-
-function publicKeyBlob(pub: Uint8Array): Buffer {
-  return Buffer.concat([sshString(ED25519), sshString(pub)]);
-}
-
-/** One `authorized_keys` line for a raw Ed25519 public key: `ssh-ed25519 <base64> xe-lease`. */
-export function sshAuthorizedKeyLine(pubHex: string): string {
-  const pub = hexToBytes(checkAccessKey(pubHex), 'access_pub_key');
-  return `${ED25519} ${publicKeyBlob(pub).toString('base64')} xe-lease`;
-}
-
-const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
-
-/** The raw 32-byte Ed25519 public key of a 32-byte seed (node:crypto). */
-export function ed25519PublicFromSeed(seed32: Uint8Array): Uint8Array {
-  const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed32]), format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
-  return new Uint8Array(spki.subarray(spki.length - 32));
-}
+/**
+ * An `authorized_keys` line for one Ed25519 key: type, base64 blob (51 bytes), an optional
+ * comment of safe characters (the line goes into shell scripts and a kernel command line).
+ */
+const AUTHORIZED_KEY_LINE = /^ssh-ed25519 ([A-Za-z0-9+/]{68})( [A-Za-z0-9@._:+=-]{1,64})?$/;
 
 /**
- * An unencrypted OpenSSH private key file (`-----BEGIN OPENSSH PRIVATE KEY-----`) for an
- * Ed25519 key pair given as its 32-byte seed and 32-byte public key. Throws
- * INVALID_ACCESS_KEY when the lengths are wrong or the public key does not match the seed.
+ * Makes the lease key's `authorized_keys` line from its raw hex public key. This package
+ * writes no key format itself: the caller injects its key-format library's writer (the
+ * node passes `sshAuthorizedKeyLine` of `@xe/crypto`).
  */
-export function openSshPrivateKey(seed32: Uint8Array, pubKey32: Uint8Array, comment = ''): string {
-  if (seed32.length !== 32 || pubKey32.length !== 32) {
-    throw new VmInputError(VmErrorCodes.INVALID_ACCESS_KEY, 'an Ed25519 seed and public key are 32 bytes each');
-  }
-  if (!Buffer.from(ed25519PublicFromSeed(seed32)).equals(Buffer.from(pubKey32))) {
-    throw new VmInputError(VmErrorCodes.INVALID_ACCESS_KEY, 'the public key does not belong to the seed');
-  }
-  const pubBlob = publicKeyBlob(pubKey32);
-  // The check integer only lets a reader detect a wrong passphrase; any fixed value will do.
-  const check = createHash('sha256').update(pubKey32).digest().subarray(0, 4);
-  let priv = Buffer.concat([
-    check,
-    check,
-    sshString(ED25519),
-    sshString(pubKey32),
-    sshString(Buffer.concat([seed32, pubKey32])),
-    sshString(comment),
-  ]);
-  const pad: number[] = [];
-  for (let i = 1; (priv.length + pad.length) % 8 !== 0; i++) pad.push(i);
-  priv = Buffer.concat([priv, Buffer.from(pad)]);
-  const body = Buffer.concat([
-    Buffer.from('openssh-key-v1\0', 'latin1'),
-    sshString('none'),
-    sshString('none'),
-    sshString(''),
-    Buffer.from([0, 0, 0, 1]),
-    sshString(pubBlob),
-    sshString(priv),
-  ]).toString('base64');
-  const lines = body.match(/.{1,70}/g) ?? [];
-  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`;
-}
+export type AuthorizedKeyLineFn = (accessPubKeyHex: string) => string;
 
-/** The SHA256 fingerprint (`SHA256:<base64, no padding>`, as ssh-keygen -l prints) of an SSH public key blob. */
-export function sshFingerprint(publicKeyBlobBytes: Uint8Array): string {
-  return `SHA256:${createHash('sha256').update(publicKeyBlobBytes).digest('base64').replace(/=+$/, '')}`;
-}
-
-/** The fingerprint of the public key inside an unencrypted OpenSSH private key file; undefined if it cannot be read. */
-export function openSshKeyFingerprint(privateKeyFile: string): string | undefined {
-  const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(privateKeyFile);
-  if (!m) return undefined;
-  const buf = Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
-  const magic = 'openssh-key-v1\0';
-  if (buf.subarray(0, magic.length).toString('latin1') !== magic) return undefined;
-  let off = magic.length;
-  const str = (): Buffer | undefined => {
-    if (off + 4 > buf.length) return undefined;
-    const len = buf.readUInt32BE(off);
-    if (off + 4 + len > buf.length) return undefined;
-    const out = buf.subarray(off + 4, off + 4 + len);
-    off += 4 + len;
-    return out;
-  };
-  for (let i = 0; i < 3; i++) if (!str()) return undefined; // cipher, kdf, kdf options
-  off += 4; // number of keys
-  const pub = str();
-  return pub ? sshFingerprint(pub) : undefined;
+/**
+ * The lease's `authorized_keys` line from the injected writer, checked before it reaches a
+ * file, a script or a kernel command line: one `ssh-ed25519` key whose last 32 bytes are
+ * `accessPubKey` and a comment of safe characters. INVALID_OPTION when no writer was given,
+ * INVALID_ACCESS_KEY when the line is not exactly that.
+ */
+export function authorizedKeyLineFor(make: AuthorizedKeyLineFn | undefined, accessPubKey: string): string {
+  if (typeof make !== 'function') {
+    throw new VmInputError(
+      VmErrorCodes.INVALID_OPTION,
+      'the VM manager needs an authorizedKeyLine component (the key-format writer, e.g. sshAuthorizedKeyLine of @xe/crypto) to install lease keys',
+      { field: 'authorizedKeyLine' },
+    );
+  }
+  const line = make(checkAccessKey(accessPubKey));
+  const m = typeof line === 'string' ? AUTHORIZED_KEY_LINE.exec(line) : null;
+  const blob = m ? Buffer.from(m[1]!, 'base64') : Buffer.alloc(0);
+  if (blob.length !== 51 || !blob.subarray(-32).equals(Buffer.from(hexToBytes(accessPubKey, 'access_pub_key')))) {
+    throw new VmInputError(VmErrorCodes.INVALID_ACCESS_KEY, 'the authorized_keys line is not one ssh-ed25519 key equal to access_pub_key', {
+      field: 'access_pub_key',
+    });
+  }
+  return line;
 }
 
 /** The stated minimum a VM gets where the lease asks for 0 (SPEC §5 allows 0): 1 vCPU, 128 MiB, `minDiskGb`. */

@@ -16,6 +16,9 @@ export interface RunCappedOptions {
   killTree?: boolean;
   /** 'pipe' keeps the child's stdin open (never written) until the result is in; default 'ignore'. */
   stdin?: 'ignore' | 'pipe';
+  /** Run as this user and group (the caller must be root). */
+  uid?: number;
+  gid?: number;
 }
 
 /** Collects a stream up to `cap` bytes and keeps draining the rest. */
@@ -116,6 +119,8 @@ export function runCapped(file: string, args: readonly string[], options: RunCap
         stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
         env: options.env ?? process.env,
         ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+        ...(options.uid === undefined ? {} : { uid: options.uid }),
+        ...(options.gid === undefined ? {} : { gid: options.gid }),
       });
     } catch (err) {
       reject(err);

@@ -19,6 +19,8 @@ export interface VmRecord {
   sandbox?: SandboxRecord;
   /** Lima backend: the instance name (equal to `name`). */
   lima_instance?: string;
+  /** Lima backend: the instance's SSH port on 127.0.0.1 (allowed through the host firewall). */
+  lima_ssh_port?: number;
   /** QEMU backend: the VM's process, port and files. */
   qemu?: QemuRecord;
   /** SHA256 fingerprint of the VM's own SSH host key. */
@@ -85,6 +87,7 @@ function fromJson(value: unknown): VmRecord {
     };
   }
   if (typeof r.lima_instance === 'string') rec.lima_instance = r.lima_instance;
+  if (r.lima_ssh_port !== undefined) rec.lima_ssh_port = num(r.lima_ssh_port);
   if (typeof r.host_key_fingerprint === 'string') rec.host_key_fingerprint = r.host_key_fingerprint;
   return rec;
 }

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import type { AuthorizedKeyLineFn } from './keys.js';
 import type { AbortOptions, Clock, ExecResult, Hash, Logger, PubKey, Resources, VmInfo } from '@xe/core-types';
 
 /** Exec timeout when the caller gives none. */
@@ -8,6 +9,12 @@ export const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 export interface VmManagerComponents {
   logger?: Logger;
   clock?: Clock;
+  /**
+   * Writes the lease key's `authorized_keys` line from its raw hex public key (the node
+   * passes `sshAuthorizedKeyLine` of `@xe/crypto`; this package writes no key format).
+   * Required to provision; the line is checked against the key before use.
+   */
+  authorizedKeyLine?: AuthorizedKeyLineFn;
 }
 
 export interface ExecOptions extends AbortOptions {

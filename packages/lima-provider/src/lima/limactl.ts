@@ -69,10 +69,16 @@ export class Limactl {
     readonly limaHome: string,
     private readonly timeouts: LimactlTimeouts,
     private readonly log: Logger = silentLogger,
+    /** Runs limactl (and so its host agents and QEMU) as this unprivileged user. */
+    private readonly runAs?: { uid: number; gid: number; home: string },
   ) {}
 
   env(): NodeJS.ProcessEnv {
-    return { ...process.env, LIMA_HOME: this.limaHome };
+    return { ...process.env, LIMA_HOME: this.limaHome, ...(this.runAs ? { HOME: this.runAs.home, USER: undefined, LOGNAME: undefined } : {}) };
+  }
+
+  private ids(): { uid?: number; gid?: number } {
+    return this.runAs ? { uid: this.runAs.uid, gid: this.runAs.gid } : {};
   }
 
   async run(args: string[], timeoutMs: number, signal?: AbortSignal): Promise<string> {
@@ -86,6 +92,7 @@ export class Limactl {
         stdin: 'ignore',
         reject: true,
         forceKillAfterDelay: 5000,
+        ...this.ids(),
       });
       return r.stdout;
     } catch (err) {
@@ -126,6 +133,7 @@ export class Limactl {
       timeoutMs,
       signal,
       env: this.env(),
+      ...this.ids(),
     });
   }
 }

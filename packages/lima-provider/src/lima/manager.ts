@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chownSync, mkdirSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -10,7 +10,6 @@ import {
   type Logger,
   type PubKey,
   type Resources,
-  type VmInfo,
   type VmStatus,
   abortError,
   silentLogger,
@@ -18,20 +17,31 @@ import {
   throwIfAborted,
 } from '@xe/core-types';
 import { LimaError, VmErrorCodes, VmInputError, VmStateError } from '../errors.js';
-import { checkAccessKey, checkLeaseHash, checkResources, vmName } from '../keys.js';
-import { connectTcp, portClosed, sshBannerReady } from '../net.js';
+import { type AuthorizedKeyLineFn, authorizedKeyLineFor, checkLeaseHash, checkResources, vmName } from '../keys.js';
+import { connectTcp, freePort, portClosed, sshBannerReady } from '../net.js';
 import { pollUntil } from '../proc.js';
 import { claimVm, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
   type LeaseActivePredicate,
+  type ProviderVmInfo,
   type ReconcileResult,
   type VmDetails,
   type VmLimits,
   type VmManager,
   type VmManagerComponents,
 } from '../types.js';
+import { vmInfoOf } from '../sandbox/manager.js';
+import {
+  type LimaFirewallOptions,
+  allowLoopbackPort,
+  checkLimaFirewall,
+  denyLoopbackPort,
+  firewallChain,
+  installLimaFirewall,
+  lookupUser,
+} from './firewall.js';
 import { DEFAULT_LIMACTL_TIMEOUTS, type LimaInstance, Limactl, type LimactlTimeouts } from './limactl.js';
 import { type LimaImage, renderTemplate } from './template.js';
 
@@ -56,6 +66,20 @@ export interface LimaVmManagerOptions {
   /** How long to wait for the VM's SSH banner after `limactl start` (default 120 s). */
   sshReadyTimeoutMs?: number;
   defaultExecTimeoutMs?: number;
+  /**
+   * The dedicated unprivileged user that runs limactl, and so Lima's host agents and the
+   * VMs' QEMU, whose user-mode network makes the guests' connections on the host: the host
+   * firewall fences that user's traffic (see README, "What Lima isolates").
+   */
+  runAsUser?: string;
+  /** How the firewall's iptables/ip6tables are run and which host addresses it fences (defaults: the host's). */
+  firewall?: Omit<LimaFirewallOptions, 'uid'>;
+  /**
+   * Provision even when the host firewall is not in place (no `runAsUser`, no iptables, not
+   * root); the VM object then lists `network` in `limits_not_enforced`. Default false:
+   * provisioning fails with HOST_FIREWALL_MISSING.
+   */
+  acceptUnenforcedLimits?: boolean;
 }
 
 /** Throws LIMA_HOME_TOO_LONG when Lima's sockets under `limaHome` would exceed the limit. */
@@ -70,8 +94,8 @@ export function checkLimaHome(limaHome: string): void {
   }
 }
 
-function info(rec: VmRecord, status: VmStatus): VmInfo {
-  return { lease_hash: rec.lease_hash, status, resources: { ...rec.resources }, created_at: rec.created_at };
+function info(rec: VmRecord, status: VmStatus): ProviderVmInfo {
+  return vmInfoOf(rec, status);
 }
 
 function statusOf(inst: LimaInstance | undefined): VmStatus {
@@ -91,6 +115,9 @@ export class LimaVmManager implements VmManager {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly busy = new Map<string, Hash>();
+  private readonly keyLine: AuthorizedKeyLineFn | undefined;
+  private readonly user: { uid: number; gid: number; home: string } | undefined;
+  private fenced = false;
 
   constructor(
     private readonly options: LimaVmManagerOptions,
@@ -103,15 +130,47 @@ export class LimaVmManager implements VmManager {
     this.limaHome = resolve(options.limaHome ?? join(this.dataDir, 'lima'));
     checkLimaHome(this.limaHome);
     mkdirSync(this.limaHome, { recursive: true });
+    if (options.runAsUser !== undefined) {
+      this.user = lookupUser(options.runAsUser);
+      // Lima keeps its instances here; the dedicated user must own it.
+      if (process.getuid?.() === 0) chownSync(this.limaHome, this.user.uid, this.user.gid);
+    }
     this.store = new VmStateStore(this.dataDir);
     this.log = (components.logger ?? silentLogger).child('lima-vm');
     this.clock = components.clock ?? systemClock;
+    this.keyLine = components.authorizedKeyLine;
     this.limactl = new Limactl(
       options.limactlPath ?? 'limactl',
       this.limaHome,
       { ...DEFAULT_LIMACTL_TIMEOUTS, ...options.timeouts },
       this.log,
+      this.user,
     );
+  }
+
+  private firewallOptions(): LimaFirewallOptions | undefined {
+    return this.user ? { ...this.options.firewall, uid: this.user.uid } : undefined;
+  }
+
+  /**
+   * The required setup step: the host firewall that fences the guests' user-mode network
+   * (installed here when missing and this process is root). Resolves with why the network
+   * is not fenced, or undefined when it is.
+   */
+  private async fence(): Promise<string | undefined> {
+    const fw = this.firewallOptions();
+    if (!fw) return 'Lima runs as the provider\'s own user (no runAsUser), so its guests reach whatever that user reaches';
+    if (this.fenced && (await checkLimaFirewall(fw))) return undefined;
+    if (!(await checkLimaFirewall(fw))) {
+      try {
+        await installLimaFirewall(fw);
+      } catch (err) {
+        return `cannot install the host firewall for uid ${fw.uid}: ${(err as Error).message}`;
+      }
+      this.log.info('host firewall installed for the Lima user', { uid: fw.uid, chain: firewallChain(fw.uid) });
+    }
+    this.fenced = await checkLimaFirewall(fw);
+    return this.fenced ? undefined : `the host firewall rules for uid ${fw.uid} are absent after installing them`;
   }
 
   private templatePath(name: string): string {
@@ -122,10 +181,10 @@ export class LimaVmManager implements VmManager {
     return (await this.limactl.list(signal)).find((i) => i.name === name);
   }
 
-  async provision(leaseHash: Hash, resources: Resources, accessPubKey: PubKey, options: AbortOptions = {}): Promise<VmInfo> {
+  async provision(leaseHash: Hash, resources: Resources, accessPubKey: PubKey, options: AbortOptions = {}): Promise<ProviderVmInfo> {
     checkLeaseHash(leaseHash);
     const res = checkResources(resources);
-    checkAccessKey(accessPubKey);
+    const authorizedKey = authorizedKeyLineFor(this.keyLine, accessPubKey);
     const name = vmName(leaseHash);
     throwIfAborted(options.signal);
     await claimVm(this.busy, this.store, leaseHash, name);
@@ -137,15 +196,45 @@ export class LimaVmManager implements VmManager {
       resources: res,
       access_pub_key: accessPubKey,
       created_at: this.clock(),
-      limits: LIMITS,
+      limits: { ...LIMITS },
       lima_instance: name,
     };
     const signal = options.signal;
+    let unfenced: string | undefined;
     try {
+      unfenced = await this.fence();
+    } catch (err) {
+      this.busy.delete(name);
+      throw err;
+    }
+    if (unfenced !== undefined) {
+      if (this.options.acceptUnenforcedLimits !== true) {
+        this.busy.delete(name);
+        throw new LimaError(
+          VmErrorCodes.HOST_FIREWALL_MISSING,
+          `the guest's network is not fenced on the host: ${unfenced}; run Lima as a dedicated user (runAsUser) as root so the provider installs the host firewall, or pass the option that accepts unenforced limits`,
+          { details: { not_enforced: ['network'] } },
+        );
+      }
+      rec.limits = { enforced: false, not_enforced: ['network'], reason: `${LIMITS.reason}; network NOT ENFORCED: ${unfenced}` };
+      this.log.warn('lease network not fenced (accepted by configuration)', { vm: name, reason: unfenced });
+    } else {
+      rec.limits = { enforced: true, not_enforced: [], reason: `${LIMITS.reason}; network: host firewall ${firewallChain(this.user!.uid)}` };
+    }
+    try {
+      rec.lima_ssh_port = await freePort();
       await this.store.put(rec);
+      const fw = unfenced === undefined ? this.firewallOptions() : undefined;
+      if (fw) await allowLoopbackPort(fw, rec.lima_ssh_port);
       const template = this.templatePath(name);
       await mkdir(join(this.dataDir, 'lima-templates'), { recursive: true });
-      const input = { name, resources: res, accessPubKey, ...(this.options.images ? { images: this.options.images } : {}) };
+      const input = {
+        name,
+        resources: res,
+        authorizedKey,
+        sshLocalPort: rec.lima_ssh_port,
+        ...(this.options.images ? { images: this.options.images } : {}),
+      };
       await writeFile(template, renderTemplate(input));
       await this.limactl.create(name, template, signal);
       await this.limactl.start(name, signal);
@@ -189,6 +278,9 @@ export class LimaVmManager implements VmManager {
         if (!closed) this.log.warn('ssh port still open after limactl delete', { vm: name, port: inst.sshLocalPort });
       }
     }
+    const rec = await this.store.get(name);
+    const fw = this.firewallOptions();
+    if (fw && rec?.lima_ssh_port) await denyLoopbackPort(fw, rec.lima_ssh_port);
     await rm(this.templatePath(name), { force: true });
     await this.store.delete(name);
   }
@@ -237,14 +329,14 @@ export class LimaVmManager implements VmManager {
     return connectTcp(inst.sshLocalPort, { signal: options.signal });
   }
 
-  async get(leaseHash: Hash, options: AbortOptions = {}): Promise<VmInfo | undefined> {
+  async get(leaseHash: Hash, options: AbortOptions = {}): Promise<ProviderVmInfo | undefined> {
     const rec = await recordOfLease(this.store, leaseHash, vmName(leaseHash));
     if (!rec) return undefined;
     if (rec.status !== 'running') return info(rec, rec.status);
     return info(rec, statusOf(await this.instance(rec.name, options.signal)));
   }
 
-  async list(options: AbortOptions = {}): Promise<VmInfo[]> {
+  async list(options: AbortOptions = {}): Promise<ProviderVmInfo[]> {
     const recs = (await this.store.all()).filter((r) => r.backend === 'lima');
     if (recs.length === 0) return [];
     const insts = new Map((await this.limactl.list(options.signal)).map((i) => [i.name, i]));

@@ -1,5 +1,4 @@
 import type { Resources } from '@xe/core-types';
-import { checkAccessKey, sshAuthorizedKeyLine } from '../keys.js';
 
 export interface LimaImage {
   location: string;
@@ -21,14 +20,16 @@ export const LIMA_MIN_DISK_GB = 4;
 export interface TemplateInput {
   name: string;
   resources: Resources;
-  accessPubKey: string;
+  /** The lease key's authorized_keys line, checked by `authorizedKeyLineFor`. */
+  authorizedKey: string;
+  /** The instance's SSH port on 127.0.0.1 (Lima's `ssh.localPort`; 0: Lima picks one). */
+  sshLocalPort?: number;
   images?: readonly LimaImage[];
 }
 
 /** The system provision script: installs the lease key for root, key-only login, hostname = VM name. */
-export function provisionScript(name: string, accessPubKey: string): string {
-  // The key passed a strict 64-hex check and the line is base64 + fixed words: nothing here can break quoting.
-  const line = sshAuthorizedKeyLine(checkAccessKey(accessPubKey));
+export function provisionScript(name: string, line: string): string {
+  // The line passed authorizedKeyLineFor: `ssh-ed25519`, base64 and a comment of safe characters; nothing here can break quoting.
   return [
     '#!/bin/sh',
     'set -eu',
@@ -77,12 +78,12 @@ export function renderTemplate(input: TemplateInput): string {
     '  system: false',
     '  user: false',
     'ssh:',
-    '  localPort: 0',
+    `  localPort: ${Number.isSafeInteger(input.sshLocalPort) && input.sshLocalPort! > 0 && input.sshLocalPort! < 65536 ? input.sshLocalPort : 0}`,
     '  loadDotSSHPubKeys: false',
     'provision:',
     '- mode: system',
     '  script: |',
-    indent(provisionScript(input.name, input.accessPubKey), 4),
+    indent(provisionScript(input.name, input.authorizedKey), 4),
   ];
   return `${lines.join('\n')}\n`;
 }

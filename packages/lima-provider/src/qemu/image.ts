@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,12 +23,16 @@ export interface QemuImage {
   initrd: string;
   /** The image's manifest line "kernel <version>". */
   kernelVersion: string;
+  /** A full Debian root (`rootfs.img`, built with `--full`; the manifest says `root full`): booted instead of the busybox userland. */
+  root?: string;
 }
 
 export interface QemuDeps {
   qemu: string;
   qemuImg: string;
   ssh: string;
+  /** OpenSSH's ssh-keygen: makes the provider's exec key, reads host key fingerprints. */
+  sshKeygen: string;
 }
 
 function onPath(name: string, searchPath: string): string | undefined {
@@ -53,7 +58,9 @@ export function findQemuDeps(searchPath = process.env.PATH ?? '/usr/sbin:/usr/bi
   if (!qemuImg) throw new QemuDepsError('QEMU_MISSING', `qemu-img is not on PATH; ${hint}`, { details: { missing: 'qemu-img' } });
   const ssh = onPath('ssh', searchPath);
   if (!ssh) throw new QemuDepsError('QEMU_MISSING', `the ssh client is not on PATH; ${hint}`, { details: { missing: 'ssh' } });
-  return { qemu, qemuImg, ssh };
+  const sshKeygen = onPath('ssh-keygen', searchPath);
+  if (!sshKeygen) throw new QemuDepsError('QEMU_MISSING', `ssh-keygen is not on PATH; ${hint}`, { details: { missing: 'ssh-keygen' } });
+  return { qemu, qemuImg, ssh, sshKeygen };
 }
 
 /** The guest image in `dir`, or QEMU_IMAGE_MISSING naming the command that builds it. */
@@ -66,8 +73,19 @@ export function findQemuImage(dir: string): QemuImage {
       details: { dir },
     });
   }
-  const version = /^kernel (.+)$/m.exec(readFileSync(manifest, 'utf8'))?.[1] ?? 'unknown';
-  return { dir, kernel, initrd, kernelVersion: version };
+  const text = readFileSync(manifest, 'utf8');
+  const version = /^kernel (.+)$/m.exec(text)?.[1] ?? 'unknown';
+  const image: QemuImage = { dir, kernel, initrd, kernelVersion: version };
+  if (/^root full$/m.test(text)) {
+    const root = join(dir, 'rootfs.img');
+    if (!existsSync(root)) {
+      throw new QemuDepsError('QEMU_IMAGE_MISSING', `the manifest in ${dir} names a full root but rootfs.img is missing; rebuild it with: bash ${QEMU_IMAGE_SCRIPT} --full ${dir}`, {
+        details: { dir },
+      });
+    }
+    image.root = root;
+  }
+  return image;
 }
 
 export type Accelerator = 'kvm' | 'tcg';
@@ -125,4 +143,42 @@ export async function probeAccelerator(
 /** `qemu-img create -f qcow2 -F raw -b template overlay`: the lease's copy-on-write disk. */
 export async function createOverlay(deps: QemuDeps, template: string, overlay: string): Promise<void> {
   await run(deps.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', template, overlay], { timeout: 30_000 });
+}
+
+/** Making one full-root template per size once; concurrent provisions share the promise. */
+const pendingFull = new Map<string, Promise<string>>();
+
+/**
+ * The full root (`rootfs.img`, 1 GiB) grown to exactly `sizeGb` GiB, made once per size
+ * and image build in `dir` (a sparse copy, `e2fsck -f`, `resize2fs`): the backing file of
+ * each lease's copy-on-write overlay, so no lease copies or resizes anything.
+ */
+export function fullRootTemplate(dir: string, rootfs: string, sizeGb: number): Promise<string> {
+  const st = statSync(rootfs);
+  const file = join(dir, `full-${sizeGb}g-${Math.floor(st.mtimeMs)}-${st.size}.img`);
+  if (existsSync(file)) return Promise.resolve(file);
+  let p = pendingFull.get(file);
+  if (!p) {
+    p = (async () => {
+      await mkdir(dir, { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      try {
+        await run('cp', ['--sparse=always', rootfs, tmp], { timeout: 120_000 });
+        // e2fsck exits 1 when it only tidied something; resize2fs wants a freshly checked file system.
+        await run('e2fsck', ['-f', '-p', tmp], { timeout: 120_000 }).catch((err: { code?: number }) => {
+          if (err.code !== 1) throw err;
+        });
+        if (st.size < sizeGb * 1024 ** 3) await run('resize2fs', ['-f', tmp, `${sizeGb}G`], { timeout: 120_000 });
+        await rename(tmp, file);
+        return file;
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      } finally {
+        pendingFull.delete(file);
+      }
+    })();
+    pendingFull.set(file, p);
+  }
+  return p;
 }

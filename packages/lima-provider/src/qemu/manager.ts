@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -15,13 +14,13 @@ import {
   type PubKey,
   type Resources,
   abortError,
-  hexToBytes,
   silentLogger,
   systemClock,
   throwIfAborted,
 } from '@xe/core-types';
 import { VmErrorCodes, VmInputError, VmLifecycleError, VmStateError } from '../errors.js';
-import { checkAccessKey, checkLeaseHash, checkResources, ed25519PublicFromSeed, openSshPrivateKey, sshFingerprint, vmName, withMinimums } from '../keys.js';
+import { type AuthorizedKeyLineFn, authorizedKeyLineFor, checkLeaseHash, checkResources, vmName, withMinimums } from '../keys.js';
+import { makeSshKey, sshKeyFingerprint } from '../ssh-keygen.js';
 import { connectTcp, freePort, portClosed, sshBannerReady } from '../net.js';
 import { isProcessAlive, killGroup, pollUntil, processArgs, processStartTime, runCapped } from '../proc.js';
 import { ext4Template } from '../sandbox/disk.js';
@@ -45,6 +44,7 @@ import {
   createOverlay,
   findQemuDeps,
   findQemuImage,
+  fullRootTemplate,
   probeAccelerator,
 } from './image.js';
 
@@ -63,7 +63,7 @@ export interface QemuVmManagerOptions {
   pidsMax?: number;
   /** PATH searched for qemu-system-x86_64, qemu-img and ssh. */
   searchPath?: string;
-  /** Until the guest's sshd answers (default 60 s). */
+  /** Until the guest's sshd answers (default 60 s; 180 s with a full Debian root). */
   readyTimeoutMs?: number;
   defaultExecTimeoutMs?: number;
 }
@@ -164,6 +164,7 @@ export class QemuVmManager implements VmManager {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly busy = new Map<string, Hash>();
+  private readonly keyLine: AuthorizedKeyLineFn | undefined;
   private accel: Promise<Accelerator> | undefined;
 
   constructor(
@@ -179,6 +180,7 @@ export class QemuVmManager implements VmManager {
     this.store = new VmStateStore(this.dataDir);
     this.log = (components.logger ?? silentLogger).child('qemu-vm');
     this.clock = components.clock ?? systemClock;
+    this.keyLine = components.authorizedKeyLine;
   }
 
   /** The accelerator in use (decided once per manager, by a probe boot unless forced). */
@@ -197,31 +199,23 @@ export class QemuVmManager implements VmManager {
     return join(this.dataDir, 'qemu', name);
   }
 
-  /** The provider's own key for exec (`<dataDir>/qemu/provider_ed25519`), made once. */
+  /** The provider's own key for exec (`<dataDir>/qemu/provider_ed25519`, made once by ssh-keygen) and its base64 public blob. */
   private async providerKey(): Promise<{ file: string; blob: string }> {
     const file = join(this.dataDir, 'qemu', 'provider_ed25519');
     await mkdir(join(this.dataDir, 'qemu'), { recursive: true });
-    if (!existsSync(file)) {
-      const { privateKey } = generateKeyPairSync('ed25519');
-      const seed = new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32));
-      await writeFile(`${file}.tmp`, openSshPrivateKey(seed, ed25519PublicFromSeed(seed), 'xe-provider'), { mode: 0o600 });
-      const { rename } = await import('node:fs/promises');
-      await rename(`${file}.tmp`, file);
+    await makeSshKey(this.deps.sshKeygen, file, 'xe-provider', VmErrorCodes.QEMU_START_FAILED);
+    const blob = (await readFile(`${file}.pub`, 'utf8')).split(' ')[1] ?? '';
+    if (!/^[A-Za-z0-9+/]{68}$/.test(blob)) {
+      throw new VmLifecycleError(VmErrorCodes.QEMU_START_FAILED, `${file}.pub is not an ssh-ed25519 public key`);
     }
-    const pem = readFileSync(file, 'utf8');
-    const body = Buffer.from(pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, ''), 'base64');
-    // The public key blob follows "openssh-key-v1\0", cipher, kdf, kdf options and the key count.
-    let off = 15;
-    for (let i = 0; i < 3; i++) off += 4 + body.readUInt32BE(off);
-    off += 4;
-    const len = body.readUInt32BE(off);
-    return { file, blob: body.subarray(off + 4, off + 4 + len).toString('base64') };
+    return { file, blob };
   }
 
   async provision(leaseHash: Hash, resources: Resources, accessPubKey: PubKey, options: AbortOptions = {}): Promise<ProviderVmInfo> {
     checkLeaseHash(leaseHash);
     const res = checkResources(resources);
-    const leaseBlob = leaseKeyBlob(checkAccessKey(accessPubKey));
+    // The line passed a strict check: `ssh-ed25519 <68 base64 chars>`; only the blob goes on the kernel command line.
+    const leaseBlob = authorizedKeyLineFor(this.keyLine, accessPubKey).split(' ')[1]!;
     const name = vmName(leaseHash);
     throwIfAborted(options.signal);
     await claimVm(this.busy, this.store, leaseHash, name);
@@ -243,10 +237,11 @@ export class QemuVmManager implements VmManager {
       const accel = await this.accelerator();
       throwIfAborted(options.signal);
       const provider = await this.providerKey();
-      const template = await ext4Template(join(this.dataDir, 'qemu', 'templates'), eff.disk_gb);
+      const templates = join(this.dataDir, 'qemu', 'templates');
+      const template = this.image.root ? await fullRootTemplate(templates, this.image.root, eff.disk_gb) : await ext4Template(templates, eff.disk_gb);
       await createOverlay(this.deps, template, join(dir, 'disk.qcow2'));
       const pidsMax = this.options.pidsMax ?? DEFAULT_PIDS_MAX;
-      rec.limits.reason = `qemu ${accel}: -smp ${eff.vcpus}, -m ${eff.memory_mb} MiB, disk ${eff.disk_gb} GiB (qcow2 over ext4), kernel.threads-max ${pidsMax}, network user-mode restrict=on`;
+      rec.limits.reason = `qemu ${accel}: -smp ${eff.vcpus}, -m ${eff.memory_mb} MiB, disk ${eff.disk_gb} GiB (qcow2 over ext4${this.image.root ? ', full Debian root' : ''}), kernel.threads-max ${pidsMax}, network user-mode restrict=on`;
       const append = [
         'console=ttyS0',
         'quiet',
@@ -255,6 +250,7 @@ export class QemuVmManager implements VmManager {
         `xe.key=${leaseBlob}`,
         `xe.key=${provider.blob}`,
         `xe.pids=${pidsMax}`,
+        ...(this.image.root ? ['xe.root=full', 'net.ifnames=0'] : []),
       ].join(' ');
       const argsFor = (port: number) => [
         ...['-name', `${name},process=${name}`],
@@ -298,7 +294,9 @@ export class QemuVmManager implements VmManager {
         throw new VmLifecycleError(VmErrorCodes.QEMU_START_FAILED, `cannot detach the serial console of ${name} from its log file: ${swapped ?? 'QMP did not answer'}`);
       }
       await writeFile(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`, { mode: 0o600 });
-      rec.host_key_fingerprint = sshFingerprint(Buffer.from(hostKey.split(' ')[1] ?? '', 'base64'));
+      const fp = await sshKeyFingerprint(this.deps.sshKeygen, join(dir, 'known_hosts'));
+      if (!fp) throw new VmLifecycleError(VmErrorCodes.QEMU_START_FAILED, `VM ${name} printed a host key ssh-keygen cannot read`);
+      rec.host_key_fingerprint = fp;
       rec.status = 'running';
       await this.store.put(rec);
       if (options.signal?.aborted) throw abortError(options.signal);
@@ -316,7 +314,8 @@ export class QemuVmManager implements VmManager {
   private async waitReady(rec: VmRecord, signal: AbortSignal | undefined): Promise<string> {
     const q = rec.qemu!;
     const consoleLog = join(q.dir, 'console.log');
-    const timeoutMs = this.options.readyTimeoutMs ?? 60_000;
+    // A full Debian root boots systemd first (tens of seconds under TCG).
+    const timeoutMs = this.options.readyTimeoutMs ?? (this.image.root ? 180_000 : 60_000);
     let hostKey = '';
     const ready = await pollUntil(
       async () => {
@@ -470,15 +469,4 @@ export class QemuVmManager implements VmManager {
     }
     return result;
   }
-}
-
-/** The base64 SSH public key blob of a raw Ed25519 key (for the guest's authorized_keys). */
-function leaseKeyBlob(pubHex: string): string {
-  const pub = hexToBytes(pubHex, 'access_pub_key');
-  const s = (b: Uint8Array) => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(b.length);
-    return Buffer.concat([len, Buffer.from(b)]);
-  };
-  return Buffer.concat([s(Buffer.from('ssh-ed25519')), s(pub)]).toString('base64');
 }

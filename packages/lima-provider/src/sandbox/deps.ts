@@ -17,6 +17,8 @@ export interface SandboxDeps {
   /** util-linux's setpriv, under /usr (the sandbox sees the host's /usr): drops tenant capabilities. */
   setpriv: string;
   sshd: string;
+  /** OpenSSH's ssh-keygen (openssh-client): makes each VM's host key and reads its fingerprint. */
+  sshKeygen: string;
   /** Read-only bind mounts (host path = sandbox path) needed to run sshd. */
   binds: string[];
   /** LD_LIBRARY_PATH for sshd (its unpacked libraries), possibly empty. */
@@ -67,6 +69,8 @@ export function findSandboxDeps(options: FindDepsOptions = {}): SandboxDeps {
   if (!setpriv?.startsWith('/usr/')) {
     throw new SandboxDepsError('setpriv (util-linux) is not under /usr on PATH; apt-get install -y util-linux', { details: { missing: 'setpriv' } });
   }
+  const sshKeygen = onPath('ssh-keygen', searchPath);
+  if (!sshKeygen) throw new SandboxDepsError(`ssh-keygen is not on PATH; ${INSTALL_HINT}`, { details: { missing: 'ssh-keygen' } });
   const candidates = [options.sshdPath, env.XE_SSHD_PATH, `${SANDBOX_PREFIX}/usr/sbin/sshd`, '/usr/sbin/sshd'];
   const explicit = options.sshdPath ?? env.XE_SSHD_PATH;
   let sshd: string | undefined;
@@ -96,7 +100,7 @@ export function findSandboxDeps(options: FindDepsOptions = {}): SandboxDeps {
   } else if (isExecutable('/usr/lib/openssh/sftp-server')) {
     sftpServer = '/usr/lib/openssh/sftp-server';
   }
-  const deps: SandboxDeps = { bwrap, nsenter, setpriv, sshd, binds, libraryPath: libs.join(':') };
+  const deps: SandboxDeps = { bwrap, nsenter, setpriv, sshd, sshKeygen, binds, libraryPath: libs.join(':') };
   if (sftpServer) deps.sftpServer = sftpServer;
   return deps;
 }

@@ -16,7 +16,7 @@ import {
   throwIfAborted,
 } from '@xe/core-types';
 import { VmErrorCodes, VmInputError, VmLifecycleError, VmStateError } from '../errors.js';
-import { checkAccessKey, checkLeaseHash, checkResources, sshAuthorizedKeyLine, vmName, withMinimums } from '../keys.js';
+import { type AuthorizedKeyLineFn, authorizedKeyLineFor, checkLeaseHash, checkResources, vmName, withMinimums } from '../keys.js';
 import { runCapped } from '../proc.js';
 import { claimVm, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
 import {
@@ -105,6 +105,7 @@ export class SandboxVmManager implements VmManager {
   private readonly store: VmStateStore;
   private readonly log: Logger;
   private readonly clock: Clock;
+  private readonly keyLine: AuthorizedKeyLineFn | undefined;
   /** Leases with a provision or teardown in flight in this process. */
   private readonly busy = new Map<string, Hash>();
 
@@ -120,12 +121,13 @@ export class SandboxVmManager implements VmManager {
     this.store = new VmStateStore(this.dataDir);
     this.log = (components.logger ?? silentLogger).child('sandbox-vm');
     this.clock = components.clock ?? systemClock;
+    this.keyLine = components.authorizedKeyLine;
   }
 
   async provision(leaseHash: Hash, resources: Resources, accessPubKey: PubKey, options: AbortOptions = {}): Promise<ProviderVmInfo> {
     checkLeaseHash(leaseHash);
     const res = checkResources(resources);
-    const keyLine = sshAuthorizedKeyLine(checkAccessKey(accessPubKey));
+    const keyLine = authorizedKeyLineFor(this.keyLine, accessPubKey);
     const name = vmName(leaseHash);
     throwIfAborted(options.signal);
     await claimVm(this.busy, this.store, leaseHash, name);
@@ -191,7 +193,7 @@ export class SandboxVmManager implements VmManager {
         },
       );
       rec.sandbox = { pid: handle.pid, pid_start_time: handle.pidStartTime, init_pid: handle.initPid, dir };
-      const fp = await hostKeyFingerprint(dir);
+      const fp = await hostKeyFingerprint(this.deps, dir);
       if (fp) rec.host_key_fingerprint = fp;
       rec.status = 'running';
       await this.store.put(rec);

@@ -1,13 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { type Logger, abortError, silentLogger, throwIfAborted } from '@xe/core-types';
 import { VmErrorCodes, VmLifecycleError } from '../errors.js';
-import { ed25519PublicFromSeed, openSshKeyFingerprint, openSshPrivateKey } from '../keys.js';
 import { sshBannerReady } from '../net.js';
+import { makeSshKey, sshKeyFingerprint } from '../ssh-keygen.js';
 import { childPids, isProcessAlive, killGroup, killTree, pollUntil, processArgs, processStartTime } from '../proc.js';
 import type { SandboxDeps } from './deps.js';
 
@@ -151,11 +150,8 @@ export async function prepareRoot(deps: SandboxDeps, spec: SandboxSpec): Promise
   await writeFile(join(etc, 'hostname'), `${spec.hostname}\n`);
   await writeFile(join(etc, 'hosts'), `127.0.0.1 localhost ${spec.hostname}\n::1 localhost\n`);
   await writeIfMissing(join(etc, 'resolv.conf'), '', 0o644);
-  // The host key: a fresh Ed25519 key per sandbox, written in OpenSSH's format.
-  const hostKey = join(etc, 'ssh/ssh_host_ed25519_key');
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const seed = new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32));
-  await writeIfMissing(hostKey, openSshPrivateKey(seed, ed25519PublicFromSeed(seed), `root@${spec.hostname}`), 0o600);
+  // The host key: a fresh Ed25519 key per sandbox, made by OpenSSH's ssh-keygen.
+  await makeSshKey(deps.sshKeygen, join(etc, 'ssh/ssh_host_ed25519_key'), `root@${spec.hostname}`);
   if (spec.authorizedKeys !== undefined) {
     await writeFile(join(root, 'root/.ssh/authorized_keys'), spec.authorizedKeys, { mode: 0o600 });
   }
@@ -163,9 +159,8 @@ export async function prepareRoot(deps: SandboxDeps, spec: SandboxSpec): Promise
 }
 
 /** SHA256 fingerprint of the sandbox's host key, as `ssh-keygen -l` prints it (`SHA256:<base64>`). */
-export async function hostKeyFingerprint(dir: string): Promise<string | undefined> {
-  const text = await readFile(join(rootOf(dir), 'etc/ssh/ssh_host_ed25519_key'), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : openSshKeyFingerprint(text);
+export function hostKeyFingerprint(deps: Pick<SandboxDeps, 'sshKeygen'>, dir: string): Promise<string | undefined> {
+  return sshKeyFingerprint(deps.sshKeygen, join(rootOf(dir), 'etc/ssh/ssh_host_ed25519_key.pub'));
 }
 
 /** The bwrap command line of a sandbox. */

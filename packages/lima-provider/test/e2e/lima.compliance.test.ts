@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { LimaVmManager } from '../../src/index.js';
-import { provisionInChildProcess } from '../support/helpers.js';
+import { KEYS, provisionInChildProcess } from '../support/helpers.js';
 import { vmManagerTests } from '../support/suite.js';
 
 // These machines have no KVM and no Lima: the Lima backend runs against a fake limactl
@@ -10,6 +10,6 @@ const limactlPath = fileURLToPath(new URL('../support/limactl', import.meta.url)
 
 vmManagerTests({
   name: 'lima (fake limactl)',
-  create: (dataDir) => new LimaVmManager({ dataDir, limactlPath }),
-  provisionInOtherProcess: provisionInChildProcess((dataDir) => ({ backend: 'lima', dataDir, limactlPath })),
+  create: (dataDir) => new LimaVmManager({ dataDir, limactlPath, acceptUnenforcedLimits: true }, KEYS),
+  provisionInOtherProcess: provisionInChildProcess((dataDir) => ({ backend: 'lima', dataDir, limactlPath, acceptUnenforcedLimits: true })),
 });

@@ -1,12 +1,12 @@
 import { QemuVmManager } from '../../src/index.js';
-import { provisionInChildProcess } from '../support/helpers.js';
+import { KEYS, provisionInChildProcess } from '../support/helpers.js';
 import { vmManagerTests } from '../support/suite.js';
 
 // A real VM per lease under QEMU (TCG on these machines: their /dev/kvm guests hang, and
 // the probe boot finds that out). The guest image comes from scripts/install-qemu.sh.
 vmManagerTests({
   name: 'qemu',
-  create: (dataDir) => new QemuVmManager({ dataDir }),
+  create: (dataDir) => new QemuVmManager({ dataDir }, KEYS),
   provisionInOtherProcess: provisionInChildProcess((dataDir) => ({ backend: 'qemu', dataDir })),
   timeoutMs: 180_000,
   isolation: {

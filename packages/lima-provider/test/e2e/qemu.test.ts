@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Logger, silentLogger } from '@xe/core-types';
 import { QemuVmManager, vmName } from '../../src/index.js';
 import { isProcessAlive } from '../../src/proc.js';
-import { type LeaseKey, makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir, sshVm, withSshPort } from '../support/helpers.js';
+import { KEYS, type LeaseKey, makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir, sshVm, withSshPort } from '../support/helpers.js';
 
 const RES = { vcpus: 1, memory_mb: 256, disk_gb: 1 };
 const DIST_INDEX = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
@@ -32,20 +32,20 @@ describe('QemuVmManager specifics', () => {
     key = await makeLeaseKey(dir, 'k');
   });
   afterAll(async () => {
-    const m = new QemuVmManager({ dataDir: join(dir, 'd') });
+    const m = new QemuVmManager({ dataDir: join(dir, 'd') }, KEYS);
     for (const vm of await m.list()) await m.teardown(vm.lease_hash);
     await removeDir(dir);
   }, T);
 
   it('a missing guest image is QEMU_IMAGE_MISSING naming the build command', () => {
-    expect(() => new QemuVmManager({ dataDir: dir, imageDir: join(dir, 'no-image') })).toThrow(
+    expect(() => new QemuVmManager({ dataDir: dir, imageDir: join(dir, 'no-image') }, KEYS)).toThrow(
       expect.objectContaining({ code: 'QEMU_IMAGE_MISSING', message: expect.stringMatching(/build-qemu-image\.sh/) }),
     );
   });
 
   it('the guest runs its own kernel; the host key fingerprint in the VM object is the one ssh sees; the accelerator is logged', async () => {
     const lines: string[] = [];
-    const m = new QemuVmManager({ dataDir: join(dir, 'd') }, { logger: recordingLogger(lines) });
+    const m = new QemuVmManager({ dataDir: join(dir, 'd') }, { ...KEYS, logger: recordingLogger(lines) });
     const lease = randomLeaseHash();
     const vm = await m.provision(lease, RES, key.pubHex);
     try {
@@ -75,7 +75,7 @@ describe('QemuVmManager specifics', () => {
     // A provider process that provisions and then stays up until it is killed.
     const script = `
       const { QemuVmManager } = await import(${JSON.stringify(DIST_INDEX)});
-      const m = new QemuVmManager({ dataDir: ${JSON.stringify(dataDir)} });
+      const m = new QemuVmManager({ dataDir: ${JSON.stringify(dataDir)} }, { authorizedKeyLine: () => ${JSON.stringify(key.line)} });
       await m.provision(${JSON.stringify(lease)}, ${JSON.stringify(RES)}, ${JSON.stringify(key.pubHex)});
       await m.exec(${JSON.stringify(lease)}, 'echo warm');
       process.stdout.write('provisioned\\n');
@@ -92,7 +92,7 @@ describe('QemuVmManager specifics', () => {
     child.kill('SIGKILL');
     await exited;
 
-    const fresh = new QemuVmManager({ dataDir });
+    const fresh = new QemuVmManager({ dataDir }, KEYS);
     expect(await fresh.reconcile(() => true)).toEqual({ adopted: [lease], removed: [], lost: [] });
     const d = await fresh.details(lease);
     expect(d?.status).toBe('running');
@@ -103,4 +103,34 @@ describe('QemuVmManager specifics', () => {
     expect(processesMentioning(vmName(lease))).toEqual([]);
     expect(await fresh.get(lease)).toBeUndefined();
   }, T);
+});
+
+// The full Debian root (`build-qemu-image.sh --full DIR`) takes minutes to build, so CI does
+// not build it; this runs when XE_QEMU_FULL_IMAGE_DIR names a built one.
+const FULL_DIR = process.env.XE_QEMU_FULL_IMAGE_DIR;
+(FULL_DIR ? describe : describe.skip)('QemuVmManager with a full Debian root (XE_QEMU_FULL_IMAGE_DIR)', () => {
+  it('boots systemd and OpenSSH on a root of exactly disk_gb; ssh with the lease key works; teardown leaves nothing', async () => {
+    const dir = await makeTempDir('xe-qemu-full-');
+    const m = new QemuVmManager({ dataDir: join(dir, 'd'), imageDir: FULL_DIR! }, KEYS);
+    const key = await makeLeaseKey(dir, 'k');
+    const lease = randomLeaseHash();
+    try {
+      expect(m.image.root).toBe(join(FULL_DIR!, 'rootfs.img'));
+      const vm = await m.provision(lease, { vcpus: 1, memory_mb: 256, disk_gb: 2 }, key.pubHex);
+      expect(vm.host_key_fingerprint).toMatch(/^SHA256:/);
+      const r = await m.exec(lease, 'hostname; ps -p 1 -o comm=; df -B1M --output=size / | tail -1; test -f /etc/debian_version && echo debian');
+      expect(r.stdout.split('\n').slice(0, 2)).toEqual([vmName(lease), 'systemd']);
+      expect(Number(r.stdout.split('\n')[2])).toBeGreaterThan(1900);
+      expect(Number(r.stdout.split('\n')[2])).toBeLessThanOrEqual(2048);
+      expect(r.stdout).toMatch(/debian\n$/);
+      expect((await sshVm(m, lease, key.keyFile, 'id -u')).stdout).toBe('0\n');
+      const d = await m.details(lease);
+      await m.teardown(lease);
+      for (const pid of d!.pids) expect(isProcessAlive(pid)).toBe(false);
+      expect(processesMentioning(vmName(lease))).toEqual([]);
+    } finally {
+      await m.teardown(lease);
+      await removeDir(dir);
+    }
+  }, 300_000);
 });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
-import { makeLeaseKey, makeTempDir, removeDir } from '../support/helpers.js';
-// The README's example, verbatim from here to the end marker (imports adjusted to the package source).
+import { makeLeaseKey, makeTempDir, removeDir, testKeyLine as sshAuthorizedKeyLine } from '../support/helpers.js';
+// The README's example, verbatim from here to the end marker (imports adjusted to the package source;
+// the key writer, @xe/crypto's sshAuthorizedKeyLine in the README, is the test's ssh-keygen-made line).
 import { createVmManager, vmName } from '../../src/index.js';
 
 async function example(dataDir: string, leaseHash: string, accessPubKey: string) {
-  const vms = createVmManager({ backend: 'sandbox', dataDir });
+  const vms = createVmManager({ backend: 'sandbox', dataDir }, { authorizedKeyLine: sshAuthorizedKeyLine });
   // On start-up: keep the VMs of active leases, remove the rest.
   await vms.reconcile(async () => true);
 

@@ -1,11 +1,11 @@
 import { expect, it } from '@jest/globals';
 import { DEFAULT_PIDS_MAX, SandboxVmManager, createVmManager } from '../../src/index.js';
-import { provisionInChildProcess } from '../support/helpers.js';
+import { KEYS, provisionInChildProcess } from '../support/helpers.js';
 import { vmManagerTests } from '../support/suite.js';
 
 vmManagerTests({
   name: 'sandbox (sealed bubblewrap + sshd -i)',
-  create: (dataDir) => new SandboxVmManager({ dataDir }),
+  create: (dataDir) => new SandboxVmManager({ dataDir }, KEYS),
   provisionInOtherProcess: provisionInChildProcess((dataDir) => ({ backend: 'sandbox', dataDir })),
   isolation: {
     // bash's /dev/tcp (bash comes from the host's read-only /usr).

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { join } from 'node:path';
 import { SandboxVmManager, vmName } from '../../src/index.js';
 import { isProcessAlive } from '../../src/proc.js';
-import { makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir, sshVm } from '../support/helpers.js';
+import { KEYS, makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir, sshVm } from '../support/helpers.js';
 
 const RES = { vcpus: 1, memory_mb: 256, disk_gb: 1 };
 
@@ -16,10 +16,10 @@ describe('SandboxVmManager specifics', () => {
   });
 
   it('missing bubblewrap or sshd is SANDBOX_DEPS_MISSING naming the install script', () => {
-    expect(() => new SandboxVmManager({ dataDir: dir, searchPath: '/nonexistent' })).toThrow(
+    expect(() => new SandboxVmManager({ dataDir: dir, searchPath: '/nonexistent' }, KEYS)).toThrow(
       expect.objectContaining({ code: 'SANDBOX_DEPS_MISSING', details: { missing: 'bwrap' }, message: expect.stringMatching(/install-sandbox-deps\.sh/) }),
     );
-    expect(() => new SandboxVmManager({ dataDir: dir, sshdPath: '/nonexistent/sshd' })).toThrow(
+    expect(() => new SandboxVmManager({ dataDir: dir, sshdPath: '/nonexistent/sshd' }, KEYS)).toThrow(
       expect.objectContaining({ code: 'SANDBOX_DEPS_MISSING', details: { missing: 'sshd' }, message: expect.stringMatching(/install-sandbox-deps\.sh/) }),
     );
   });
@@ -28,7 +28,7 @@ describe('SandboxVmManager specifics', () => {
     // A cgroup root with no controllers: nothing can be limited there.
     const cgroupRoot = join(dir, 'no-cgroups');
     const key = await makeLeaseKey(dir, 'k0');
-    const strict = new SandboxVmManager({ dataDir: join(dir, 'd0'), cgroupRoot });
+    const strict = new SandboxVmManager({ dataDir: join(dir, 'd0'), cgroupRoot }, KEYS);
     const lease = randomLeaseHash();
     await expect(strict.provision(lease, RES, key.pubHex)).rejects.toMatchObject({
       code: 'LIMITS_NOT_ENFORCED',
@@ -36,7 +36,7 @@ describe('SandboxVmManager specifics', () => {
     });
     expect(await strict.get(lease)).toBeUndefined();
     expect(processesMentioning(vmName(lease))).toEqual([]);
-    const lax = new SandboxVmManager({ dataDir: join(dir, 'd0'), cgroupRoot, acceptUnenforcedLimits: true });
+    const lax = new SandboxVmManager({ dataDir: join(dir, 'd0'), cgroupRoot, acceptUnenforcedLimits: true }, KEYS);
     const vm = await lax.provision(lease, RES, key.pubHex);
     try {
       expect(vm.limits_not_enforced).toEqual(['memory', 'pids', 'cpu', 'cpuset']);
@@ -48,7 +48,7 @@ describe('SandboxVmManager specifics', () => {
   });
 
   it('a VM with every limit enforced reports none missing, and its own host key fingerprint', async () => {
-    const m = new SandboxVmManager({ dataDir: join(dir, 'd3') });
+    const m = new SandboxVmManager({ dataDir: join(dir, 'd3') }, KEYS);
     const key = await makeLeaseKey(dir, 'k3');
     const a = randomLeaseHash();
     const b = randomLeaseHash();
@@ -71,7 +71,7 @@ describe('SandboxVmManager specifics', () => {
   });
 
   it('a VM whose sandbox died is "stopped", then lost on reconcile, and can be provisioned again', async () => {
-    const m = new SandboxVmManager({ dataDir: join(dir, 'd1') });
+    const m = new SandboxVmManager({ dataDir: join(dir, 'd1') }, KEYS);
     const key = await makeLeaseKey(dir, 'k1');
     const lease = randomLeaseHash();
     await m.provision(lease, RES, key.pubHex);
@@ -83,7 +83,7 @@ describe('SandboxVmManager specifics', () => {
     while (d!.pids.some(isProcessAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect((await m.get(lease))?.status).toBe('stopped');
     await expect(m.exec(lease, 'true')).rejects.toMatchObject({ code: 'VM_NOT_RUNNING' });
-    const result = await new SandboxVmManager({ dataDir: join(dir, 'd1') }).reconcile(() => true);
+    const result = await new SandboxVmManager({ dataDir: join(dir, 'd1') }, KEYS).reconcile(() => true);
     expect(result).toEqual({ adopted: [], removed: [], lost: [lease] });
     expect(await m.get(lease)).toBeUndefined();
     expect(processesMentioning(vmName(lease))).toEqual([]);
@@ -93,7 +93,7 @@ describe('SandboxVmManager specifics', () => {
   });
 
   it('root in the sandbox cannot make device nodes or mount, and no process inside holds a capability the tenant lacks', async () => {
-    const m = new SandboxVmManager({ dataDir: join(dir, 'd4') });
+    const m = new SandboxVmManager({ dataDir: join(dir, 'd4') }, KEYS);
     const key = await makeLeaseKey(dir, 'k4');
     const lease = randomLeaseHash();
     await m.provision(lease, RES, key.pubHex);
@@ -116,7 +116,7 @@ describe('SandboxVmManager specifics', () => {
   });
 
   it('two VMs are isolated from each other: own hostname, files, PID namespace and network', async () => {
-    const m = new SandboxVmManager({ dataDir: join(dir, 'd2') });
+    const m = new SandboxVmManager({ dataDir: join(dir, 'd2') }, KEYS);
     const key = await makeLeaseKey(dir, 'k2');
     const a = randomLeaseHash();
     const b = randomLeaseHash();

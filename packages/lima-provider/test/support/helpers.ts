@@ -1,14 +1,15 @@
-import { spawn } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { createServer } from 'node:net';
 import type { ExecResult, Hash, Resources } from '@xe/core-types';
 import type { CreateVmManagerOptions } from '../../src/factory.js';
-import { openSshPrivateKey } from '../../src/keys.js';
+import type { AuthorizedKeyLineFn } from '../../src/keys.js';
 import { LOOPBACK } from '../../src/net.js';
 import { runCapped } from '../../src/proc.js';
 import type { VmManager } from '../../src/types.js';
@@ -17,17 +18,35 @@ import type { VmManager } from '../../src/types.js';
 export interface LeaseKey {
   pubHex: string;
   keyFile: string;
+  /** Its authorized_keys line, as `ssh-keygen` wrote it (type, base64, label). */
+  line: string;
 }
 
-/** Makes an Ed25519 lease key with node:crypto and writes its private key in OpenSSH format into `dir`. */
+/** authorized_keys lines of the keys makeLeaseKey made, by raw hex public key. */
+const LINES = new Map<string, string>();
+
+/**
+ * Makes an Ed25519 lease key with OpenSSH's ssh-keygen in `dir`. The raw public key (the
+ * lease's `access_pub_key`, as the ledger holds it) is the last 32 bytes of the key blob.
+ */
 export async function makeLeaseKey(dir: string, label = 'lease'): Promise<LeaseKey> {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const pub = new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(-32));
-  const seed = new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32));
   const keyFile = join(dir, `${label}_ed25519`);
-  await writeFile(keyFile, openSshPrivateKey(seed, pub, label), { mode: 0o600 });
-  return { pubHex: Buffer.from(pub).toString('hex'), keyFile };
+  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', label, '-f', keyFile], { timeout: 10_000 });
+  const line = (await readFile(`${keyFile}.pub`, 'utf8')).trim();
+  const pubHex = Buffer.from(line.split(' ')[1] ?? '', 'base64').subarray(-32).toString('hex');
+  LINES.set(pubHex, line);
+  return { pubHex, keyFile, line };
 }
+
+/** The test's key-format writer for the managers (the node injects `@xe/crypto`'s): the line of a key makeLeaseKey made. */
+export const testKeyLine: AuthorizedKeyLineFn = (pubHex) => {
+  const line = LINES.get(pubHex);
+  if (line === undefined) throw new Error(`no test key ${pubHex}`);
+  return line;
+};
+
+/** Components every test manager gets. */
+export const KEYS = { authorizedKeyLine: testKeyLine };
 
 export function randomLeaseHash(): Hash {
   return randomBytes(32).toString('hex');
@@ -125,6 +144,8 @@ export async function removeDir(dir: string): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 }
 
+const run = promisify(execFile);
+
 const DIST_INDEX = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
 
 /**
@@ -135,11 +156,11 @@ export function provisionInChildProcess(optionsFor: (dataDir: string) => CreateV
   return (dataDir: string, leaseHash: Hash, resources: Resources, accessPubKey: string): Promise<void> => {
     const script = `
       const { createVmManager } = await import(${JSON.stringify(DIST_INDEX)});
-      const [opts, lease, res, key] = JSON.parse(process.argv[1]);
-      const m = createVmManager(opts);
+      const [opts, lease, res, key, line] = JSON.parse(process.argv[1]);
+      const m = createVmManager(opts, { authorizedKeyLine: () => line });
       await m.provision(lease, res, key);
       process.stdout.write('provisioned\\n');`;
-    const arg = JSON.stringify([optionsFor(dataDir), leaseHash, resources, accessPubKey]);
+    const arg = JSON.stringify([optionsFor(dataDir), leaseHash, resources, accessPubKey, testKeyLine(accessPubKey)]);
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ['--input-type=module', '-e', script, arg], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';

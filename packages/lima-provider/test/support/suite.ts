@@ -195,7 +195,7 @@ export function vmManagerTests(harness: VmManagerHarness): void {
 
     it('exec kills a command at its timeout, children included', async () => {
       const started = Date.now();
-      const r = await m.exec(lease, 'sleep 30 & echo $! > /tmp/xe-bg.pid; echo started; wait', { timeoutMs: 1500 });
+      const r = await m.exec(lease, 'sleep 30 & echo $! > /tmp/xe-bg.pid; echo started; wait', { timeoutMs: 3000 });
       expect(r.timed_out).toBe(true);
       expect(r.stdout).toBe('started\n');
       expect(Date.now() - started).toBeLessThan(10_000);

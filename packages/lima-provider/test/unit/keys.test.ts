@@ -1,27 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_VCPUS } from '@xe/core-types';
-import {
-  checkResources,
-  ed25519PublicFromSeed,
-  openSshKeyFingerprint,
-  openSshPrivateKey,
-  sshAuthorizedKeyLine,
-  vmName,
-  withMinimums,
-} from '../../src/index.js';
-
-function keyPair(): { seed: Uint8Array; pub: Uint8Array } {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  return {
-    pub: new Uint8Array(publicKey.export({ format: 'der', type: 'spki' }).subarray(-32)),
-    seed: new Uint8Array(privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32)),
-  };
-}
+import { authorizedKeyLineFor, checkResources, makeSshKey, sshKeyFingerprint, vmName, withMinimums } from '../../src/index.js';
 
 function code(fn: () => unknown): unknown {
   try {
@@ -42,54 +25,70 @@ describe('vmName', () => {
   });
 });
 
-describe('sshAuthorizedKeyLine', () => {
-  it('encodes the raw key in the OpenSSH wire format', () => {
-    const pub = 'ab'.repeat(32);
-    const line = sshAuthorizedKeyLine(pub);
-    const [type, b64, comment] = line.split(' ');
-    expect(type).toBe('ssh-ed25519');
-    expect(comment).toBe('xe-lease');
-    const blob = Buffer.from(b64!, 'base64');
-    expect(blob.readUInt32BE(0)).toBe(11);
-    expect(blob.subarray(4, 15).toString()).toBe('ssh-ed25519');
-    expect(blob.readUInt32BE(15)).toBe(32);
-    expect(blob.subarray(19).toString('hex')).toBe(pub);
-    expect(blob.length).toBe(51);
+describe('authorizedKeyLineFor', () => {
+  // A key line as OpenSSH writes it (the injected writer's output in the node is @xe/crypto's).
+  let line = '';
+  let pubHex = '';
+  const dir = mkdtempSync(join(tmpdir(), 'xe-akl-'));
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'xe-lease', '-f', join(dir, 'k')]);
+  line = readFileSync(join(dir, 'k.pub'), 'utf8').trim();
+  pubHex = Buffer.from(line.split(' ')[1]!, 'base64').subarray(-32).toString('hex');
+  rmSync(dir, { recursive: true, force: true });
+
+  it('passes the writer the checked hex key and returns its line', () => {
+    const seen: string[] = [];
+    expect(authorizedKeyLineFor((h) => {
+        seen.push(h);
+        return line;
+      }, pubHex)).toBe(line);
+    expect(seen).toEqual([pubHex]);
   });
-  it('refuses a key that is not 64 lowercase hex, shell metacharacters included', () => {
-    for (const bad of ['ab', 'AB'.repeat(32), `${'a'.repeat(60)}$(x)`, `${'a'.repeat(62)}\n`, `'${'a'.repeat(62)}'`]) {
-      expect(code(() => sshAuthorizedKeyLine(bad))).toBe('INVALID_ACCESS_KEY');
+  it('without a writer: INVALID_OPTION', () => {
+    expect(code(() => authorizedKeyLineFor(undefined, pubHex))).toBe('INVALID_OPTION');
+  });
+  it('a key that is not 64 lowercase hex never reaches the writer', () => {
+    for (const bad of ['abcd', pubHex.toUpperCase(), `${'a'.repeat(56)}';id;#'`]) {
+      expect(code(() => authorizedKeyLineFor(() => line, bad))).toBe('INVALID_ACCESS_KEY');
     }
+  });
+  it('refuses a line for another key, another type, several lines or an unsafe comment', () => {
+    const other = `${pubHex.slice(0, -2)}${pubHex.endsWith('00') ? '01' : '00'}`;
+    const [type, b64] = line.split(' ');
+    for (const bad of [
+      `${type} ${b64}\n${type} ${b64}`,
+      `ssh-rsa ${b64}`,
+      `${type} ${b64} it's`,
+      `${type} ${b64} $(id)`,
+      `${type} ${b64.slice(4)}`,
+      '',
+    ]) {
+      expect(code(() => authorizedKeyLineFor(() => bad, pubHex))).toBe('INVALID_ACCESS_KEY');
+    }
+    expect(code(() => authorizedKeyLineFor(() => line, other))).toBe('INVALID_ACCESS_KEY');
+    expect(authorizedKeyLineFor(() => `${type} ${b64}`, pubHex)).toBe(`${type} ${b64}`);
   });
 });
 
-describe('openSshPrivateKey', () => {
-  it('writes a key file ssh-keygen reads back to the same public key', () => {
-    const { seed, pub } = keyPair();
-    const text = openSshPrivateKey(seed, pub, 'tester');
-    expect(text).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
-    expect(text).toMatch(/\n-----END OPENSSH PRIVATE KEY-----\n$/);
-    const dir = mkdtempSync(join(tmpdir(), 'xe-key-'));
+describe('ssh-keygen helpers', () => {
+  it('makeSshKey makes an Ed25519 pair once; sshKeyFingerprint is what ssh-keygen -l prints, also for a known_hosts line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xe-fp-'));
     try {
       const file = join(dir, 'k');
-      writeFileSync(file, text, { mode: 0o600 });
-      const derived = execFileSync('ssh-keygen', ['-y', '-f', file], { encoding: 'utf8' }).trim();
-      const expected = sshAuthorizedKeyLine(Buffer.from(pub).toString('hex')).split(' ').slice(0, 2).join(' ');
-      expect(derived.split(' ').slice(0, 2).join(' ')).toBe(expected);
-      expect(derived.split(' ')[2]).toBe('tester');
+      await makeSshKey('ssh-keygen', file, 'root@xe-test');
+      const pub = readFileSync(`${file}.pub`, 'utf8');
+      expect(pub).toMatch(/^ssh-ed25519 [A-Za-z0-9+/]{68} root@xe-test\n$/);
+      expect(statSync(file).mode & 0o077).toBe(0);
+      await makeSshKey('ssh-keygen', file, 'again');
+      expect(readFileSync(`${file}.pub`, 'utf8')).toBe(pub); // kept
+      const printed = execFileSync('ssh-keygen', ['-l', '-f', file], { encoding: 'utf8' }).split(' ')[1];
+      expect(await sshKeyFingerprint('ssh-keygen', `${file}.pub`)).toBe(printed);
+      writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:2222 ${pub.split(' ').slice(0, 2).join(' ')}\n`);
+      expect(await sshKeyFingerprint('ssh-keygen', join(dir, 'known_hosts'))).toBe(printed);
+      writeFileSync(join(dir, 'junk'), 'not a key\n');
+      expect(await sshKeyFingerprint('ssh-keygen', join(dir, 'junk'))).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
-  it('derives the public key of a seed', () => {
-    const { seed, pub } = keyPair();
-    expect(ed25519PublicFromSeed(seed)).toEqual(pub);
-  });
-  it('refuses a public key that does not belong to the seed, and wrong lengths', () => {
-    const a = keyPair();
-    const b = keyPair();
-    expect(code(() => openSshPrivateKey(a.seed, b.pub))).toBe('INVALID_ACCESS_KEY');
-    expect(code(() => openSshPrivateKey(a.seed.subarray(1), a.pub))).toBe('INVALID_ACCESS_KEY');
   });
 });
 
@@ -111,21 +110,7 @@ describe('checkResources', () => {
   });
 });
 
-describe('fingerprints and minimums', () => {
-  it('the fingerprint of an OpenSSH private key file is the one ssh-keygen -l prints', () => {
-    const { seed, pub } = keyPair();
-    const dir = mkdtempSync(join(tmpdir(), 'xe-fp-'));
-    try {
-      const file = join(dir, 'k');
-      const text = openSshPrivateKey(seed, pub, 'c');
-      writeFileSync(file, text, { mode: 0o600 });
-      const printed = execFileSync('ssh-keygen', ['-l', '-f', file], { encoding: 'utf8' }).split(' ')[1];
-      expect(openSshKeyFingerprint(text)).toBe(printed);
-      expect(openSshKeyFingerprint('not a key')).toBeUndefined();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+describe('minimums', () => {
   it('a zero lease gets 1 vCPU, 128 MiB and the minimum disk; others are kept', () => {
     expect(withMinimums({ vcpus: 0, memory_mb: 0, disk_gb: 0 }, 1)).toEqual({ vcpus: 1, memory_mb: 128, disk_gb: 1 });
     expect(withMinimums({ vcpus: 2, memory_mb: 512, disk_gb: 3 }, 1)).toEqual({ vcpus: 2, memory_mb: 512, disk_gb: 3 });
