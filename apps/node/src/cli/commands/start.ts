@@ -13,7 +13,8 @@ of the same names, camelCase or kebab-case).
 
 Examples
   xe-node start --data-dir /var/lib/xe-node --genesis genesis.json --bootstrap /ip4/203.0.113.7/tcp/4001/p2p/12D3KooW...
-  XE_OPERATOR_TOKEN=$(openssl rand -hex 32) xe-node start --provider --vm-backend lima --vcpus 8 --memory-mb 16384 --disk-gb 200`,
+  XE_OPERATOR_TOKEN=$(openssl rand -hex 32) xe-node start --provider --vm-backend qemu --vcpus 8 --memory-mb 16384 --disk-gb 200
+    (a real VM per lease under QEMU/KVM; bash packages/lima-provider/scripts/install-qemu.sh installs QEMU and builds the guest image)`,
     )
     .action(
       action(run, async (_opts: unknown, cmd: Command) => {
