@@ -11,6 +11,7 @@ import type { NodeConfig } from './config.js';
 import { DataDir } from './datadir.js';
 import { NodeError, NodeErrorCodes } from './errors.js';
 import { EventHub, feedEventHub } from './events.js';
+import { ledgerFinalityOptions, NodeFinality, withConfirmationIntake, withConfirmations } from './finality.js';
 import { gossipNetPort, intakeSyncSink, ledgerSyncSource, wireGossip } from './gossip-wiring.js';
 import { Metrics } from './metrics.js';
 import { ChainWriter } from './services/chain-writer.js';
@@ -90,7 +91,7 @@ export class XeNode {
     const store = await LevelStore.open(dir.ledgerDir);
     let ledger: Ledger;
     try {
-      ledger = await Ledger.open(store, bundle, { clock, logger: log.child('ledger') });
+      ledger = await Ledger.open(store, bundle, { clock, logger: log.child('ledger'), finality: ledgerFinalityOptions(bundle, key) });
     } catch (err) {
       await store.close();
       throw err;
@@ -117,7 +118,13 @@ export class XeNode {
         bootstrap: config.bootstrap,
         roles: this.roles,
       },
-      { logger: log.child('gossip'), clock, registry: metrics.registry, syncSource: ledgerSyncSource(ledger), syncSink: intakeSyncSink(intake) },
+      {
+        logger: log.child('gossip'),
+        clock,
+        registry: metrics.registry,
+        syncSource: withConfirmations(ledgerSyncSource(ledger), ledger),
+        syncSink: withConfirmationIntake(intakeSyncSink(intake), ledger),
+      },
     );
     const net = gossipNetPort(gossip);
 
@@ -232,6 +239,18 @@ export class XeNode {
       parseVmInfo,
       logger: log.child('gossip'),
     });
+    // finality (SPEC §12): votes, confirmations, the ledger's timers
+    const finality = new NodeFinality({
+      ledger,
+      gossip,
+      ingestBlock: (b) => intake.ingest(b, 'sync'),
+      bundle,
+      address: this.address,
+      clock,
+      logger: log.child('finality'),
+      metrics,
+    });
+    finality.wire();
     gossip.once('sync:done', () => log.info('synced with a peer'));
     gossip.on('peer:hello', ({ peerId }) => {
       log.info('peer connected', { peer: peerId });
@@ -256,6 +275,7 @@ export class XeNode {
         ...(provider ? { certificate: () => provider.currentCertificate() } : {}),
         signs: signer !== undefined,
         heldBlocks: () => intake.heldCount,
+        finality: (counts) => finality.info(counts),
         metrics,
         clock,
       },
@@ -265,6 +285,8 @@ export class XeNode {
     await gossip.start();
     this.stopFns.push(() => gossip.stop());
     log.info('p2p listening', { multiaddrs: gossip.multiaddrs() });
+    finality.start();
+    this.stopFns.push(() => finality.stop());
     await housekeeping.start();
     this.stopFns.push(() => housekeeping.stop());
     await consumer.start();
