@@ -1,5 +1,5 @@
 import { ErrorCodes } from './errors.js';
-import type { Address, Hash, PubKey, SignatureHex } from './types.js';
+import type { Address, FinalityParams, Hash, PubKey, SignatureHex } from './types.js';
 import {
   array,
   asJsonValue,
@@ -42,18 +42,6 @@ export interface Vote {
 export interface Confirmation {
   block_hash: Hash;
   votes: Vote[];
-}
-
-export interface Representative {
-  address: Address;
-  /** > 0 */
-  weight: bigint;
-}
-
-export interface FinalityParams {
-  representatives: Representative[];
-  /** 51..100: share of the total weight a quorum needs */
-  quorum_pct: number;
 }
 
 export const MIN_QUORUM_PCT = 51;

@@ -1,5 +1,4 @@
 import type { Asset, BlockType } from './constants.js';
-import type { FinalityParams } from './finality.js';
 
 /** Hex strings: 64 lowercase hex chars unless noted. */
 export type Hash = string;
@@ -230,6 +229,20 @@ export interface LeaseParams {
 export interface TimekeeperSet {
   keys: PubKey[];
   threshold: number;
+}
+
+/** A voting representative of the network (SPEC §4, §12). */
+export interface Representative {
+  address: Address;
+  /** > 0 */
+  weight: bigint;
+}
+
+/** The bundle's `finality`: representatives and quorum (SPEC §4, §12). */
+export interface FinalityParams {
+  representatives: Representative[];
+  /** 51..100: share of the total weight a quorum needs */
+  quorum_pct: number;
 }
 
 export interface NetworkParams {
