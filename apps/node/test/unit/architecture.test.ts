@@ -148,3 +148,72 @@ describe('package layers (ARCHITECTURE.md)', () => {
     expect(v).toHaveLength(3);
   });
 });
+
+/** Relative imports and re-exports (type-only ones included) of every source file under `srcDir`. */
+function importGraph(srcDir: string): Map<string, string[]> {
+  const g = new Map<string, string[]>();
+  for (const file of files(srcDir).filter((f) => f.endsWith('.ts'))) {
+    const text = readFileSync(file, 'utf8');
+    const deps = [...text.matchAll(/(?:import|export)\s[^;]*?from\s+'(\.{1,2}\/[^']+)\.js'/g)].map((m) =>
+      relative(srcDir, resolve(dirname(file), `${m[1]}.ts`)),
+    );
+    g.set(relative(srcDir, file), deps);
+  }
+  return g;
+}
+
+/** Every circle in a module graph, each as the path that closes it. */
+function importCircles(g: Map<string, string[]>): string[][] {
+  const found: string[][] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const path: string[] = [];
+  const visit = (n: string) => {
+    if (state.get(n) === 'done') return;
+    if (state.get(n) === 'open') {
+      found.push([...path.slice(path.indexOf(n)), n]);
+      return;
+    }
+    state.set(n, 'open');
+    path.push(n);
+    for (const d of g.get(n) ?? []) visit(d);
+    path.pop();
+    state.set(n, 'done');
+  };
+  for (const n of g.keys()) visit(n);
+  return found;
+}
+
+describe('module import graph', () => {
+  // Circles between packages are ruled out by the layer table; these are the circles
+  // between the modules of one package (type-only imports count: they still tie files).
+  const srcDirs = ['packages', 'apps'].flatMap((group) =>
+    readdirSync(join(repo, group)).map((n) => join(repo, group, n, 'src')).filter((d) => {
+      try {
+        return statSync(d).isDirectory();
+      } catch {
+        return false;
+      }
+    }),
+  );
+
+  it('has no circle inside any package', () => {
+    expect(srcDirs.length).toBeGreaterThanOrEqual(10);
+    const circles: string[] = [];
+    for (const dir of srcDirs) {
+      const g = importGraph(dir);
+      for (const deps of g.values()) for (const d of deps) expect([relative(repo, dir), g.has(d)]).toEqual([relative(repo, dir), true]);
+      for (const c of importCircles(g)) circles.push(`${relative(repo, dir)}: ${c.join(' > ')}`);
+    }
+    expect(circles).toEqual([]);
+  });
+
+  it('finds a circle when there is one', () => {
+    const g = new Map([
+      ['a.ts', ['b.ts']],
+      ['b.ts', ['c.ts']],
+      ['c.ts', ['a.ts']],
+      ['d.ts', ['a.ts']],
+    ]);
+    expect(importCircles(g)).toEqual([['a.ts', 'b.ts', 'c.ts', 'a.ts']]);
+  });
+});
