@@ -116,6 +116,15 @@ export const Vm = z
     status: z.enum(VM_STATUSES),
     resources: Resources,
     created_at: i64().meta({ description: 'unix ns' }),
+    host_key_fingerprint: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}$/)
+      .optional()
+      .meta({ description: "XE: SHA256 fingerprint (as ssh-keygen -l prints it) of the VM's own SSH host key" }),
+    limits_not_enforced: z
+      .array(z.enum(['memory', 'pids', 'cpu', 'cpuset', 'disk', 'network']))
+      .optional()
+      .meta({ description: 'XE: present only when the operator accepted limits this provider cannot enforce' }),
   })
   .meta({ id: 'Vm' });
 
