@@ -6,8 +6,8 @@ import type { Ledger } from '@xe/ledger';
 export const ADVERT_MAX_TTL_MS = 60 * 60_000;
 /** Providers the book holds at most; past it the advert expiring first makes room. */
 export const BOOK_MAX_PROVIDERS = 10_000;
-/** Lease requests one consumer account may gossip: 6 a minute, 3 at once. */
-export const REQUEST_RATE: RateLimit = { ratePerSec: 6 / 60, burst: 3 };
+/** Lease requests one consumer account may gossip: one a second on average, 20 at once. */
+export const REQUEST_RATE: RateLimit = { ratePerSec: 1, burst: 20 };
 /** Own requests waiting for offers at once, and offers kept per request. */
 export const MAX_OPEN_OWN_REQUESTS = 64;
 export const MAX_OFFERS_PER_REQUEST = 64;
