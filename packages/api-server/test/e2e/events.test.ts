@@ -14,7 +14,7 @@ class EndlessFeed extends FakeDeps {
   closed = 0;
   overflow: (() => void) | undefined;
 
-  override subscribeEvents(_last: bigint | undefined, onOverflow: () => void): EventSubscription {
+  override subscribeEvents(_last: bigint | undefined, onOverflow: () => void = () => undefined): EventSubscription {
     this.overflow = onOverflow;
     let done = false;
     return {
