@@ -73,8 +73,8 @@ async function readLp(stream: Duplex, signal?: AbortSignal): Promise<Buffer> {
 }
 
 /** Opener side: sends the auth frame, reads the status byte. Resolves with the stream, now raw bytes to sshd. */
-export async function openTunnelStream(stream: Duplex, auth: TunnelAuth, callerSignal?: AbortSignal): Promise<Duplex> {
-  const deadline = AbortSignal.timeout(TUNNEL_OPEN_TIMEOUT_MS);
+export async function openTunnelStream(stream: Duplex, auth: TunnelAuth, callerSignal?: AbortSignal, timeoutMs = TUNNEL_OPEN_TIMEOUT_MS): Promise<Duplex> {
+  const deadline = AbortSignal.timeout(timeoutMs);
   const signal = callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline;
   stream.write(lpFrame(Buffer.from(stringifyJson(auth))));
   let status: Buffer;
