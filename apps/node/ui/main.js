@@ -8,6 +8,12 @@ const TOKEN_KEY = 'xe-operator-token';
 const MAX_BLOCKS = 50;
 const MAX_LEASES = 500;
 
+// ---- JSON: 64-bit integers stay exact (BigInt past 2^53, from the number's own text)
+
+const exact = (_k, v, ctx) => (typeof v === 'number' && !Number.isSafeInteger(v) && Number.isInteger(v) && ctx?.source && /^-?\d+$/.test(ctx.source) ? BigInt(ctx.source) : v);
+const parseJson = (text) => JSON.parse(text, exact);
+const showJson = (v) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? (JSON.rawJSON ? JSON.rawJSON(String(x)) : String(x)) : x), 2);
+
 // ---- HTTP
 
 class HttpError extends Error {
@@ -26,7 +32,7 @@ async function api(path, { method = 'GET', body, token } = {}) {
   const text = await r.text();
   let json;
   try {
-    json = text === '' ? undefined : JSON.parse(text);
+    json = text === '' ? undefined : parseJson(text);
   } catch {
     json = undefined;
   }
@@ -72,7 +78,7 @@ function connectEvents() {
   const on = (name, fn) =>
     es.addEventListener(name, (e) => {
       live.lastId = e.lastEventId;
-      fn(JSON.parse(e.data));
+      fn(parseJson(e.data));
       notify();
     });
   on('lease', (l) => {
@@ -354,7 +360,7 @@ function Explorer({ q }) {
     ${res?.block &&
     html`<div id="block"><h3>Block ${res.block.type} ${res.block.confirmed ? html`<span class="ok">confirmed</span>` : html`<span class="dim">unconfirmed</span>`}</h3>
       <p>account <${Hash} v=${res.block.account} /> · previous ${res.block.previous === '0' ? '—' : html`<${Hash} v=${res.block.previous} />`} · ${time(res.block.timestamp)}</p>
-      <pre>${JSON.stringify(res.block, null, 2)}</pre></div>`}
+      <pre>${showJson(res.block)}</pre></div>`}
     ${res?.account &&
     html`<div id="account"><h3>Account</h3>
       <p>${Object.entries(res.account.balances ?? {}).map(([k, v]) => html`<span style="margin-right:1rem">${(Number(v) / 1e6).toFixed(6)} ${k}</span>`)}</p>

@@ -199,6 +199,12 @@ describe('the web console', () => {
     await page.click('#chain tbody tr:first-child td:nth-child(3) a');
     await page.waitForSelector('#block');
     expect(await page.textContent('#block h3')).toMatch(/^Block /);
+    // 64-bit integers shown exactly (a block timestamp in ns is past 2^53)
+    const hash = /#\/explorer\/([0-9a-f]{64})$/.exec(page.url())![1]!;
+    const raw = await (await fetch(`${net.url(2)}/blocks/${hash}`)).text();
+    const timestamp = /"timestamp":(\d+)/.exec(raw)![1]!;
+    expect(BigInt(timestamp)).toBeGreaterThan(2n ** 53n);
+    expect(await page.textContent('#block pre')).toContain(`"timestamp": ${timestamp},`);
     await shot(page, 'explorer');
     await page.close();
   });
