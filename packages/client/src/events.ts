@@ -13,6 +13,14 @@ export interface EventsOptions extends CallOptions {
   lastEventId?: string;
   /** largest event (bytes of text between two dispatches) accepted; default 1 MiB */
   maxEventBytes?: number;
+  /**
+   * Reconnect when the stream ends or breaks (the node ended it after `overflow`, restarted,
+   * the connection dropped, a retryable error status), sending the id of the last event seen
+   * as `Last-Event-ID`, `delayMs` later (default 1000), at most `attempts` times in a row
+   * without an event in between (default 10). Then the iterator throws the last error (or
+   * ends, when the node had ended the stream). A non-retryable error and an abort end it at once.
+   */
+  resume?: boolean | { attempts?: number; delayMs?: number };
 }
 
 const isEventName = (name: string): name is EventName => Object.hasOwn(EVENT_SCHEMAS, name);
@@ -25,6 +33,55 @@ const isEventName = (name: string): name is EventName => Object.hasOwn(EVENT_SCH
  * validation on) — a client never sees an unchecked event.
  */
 export async function* streamEvents(options: TransportOptions, eventsOptions: EventsOptions = {}): AsyncGenerator<XeEvent, void, undefined> {
+  const resume = eventsOptions.resume;
+  if (resume === undefined || resume === false) {
+    yield* openStream(options, eventsOptions);
+    return;
+  }
+  const attempts = (typeof resume === 'object' ? resume.attempts : undefined) ?? 10;
+  const delayMs = (typeof resume === 'object' ? resume.delayMs : undefined) ?? 1000;
+  const signal = eventsOptions.signal;
+  let lastEventId = eventsOptions.lastEventId;
+  let failures = 0;
+  for (;;) {
+    let lastError: unknown;
+    try {
+      for await (const e of openStream(options, lastEventId === undefined ? eventsOptions : { ...eventsOptions, lastEventId })) {
+        failures = 0;
+        if (e.id !== undefined) lastEventId = e.id;
+        yield e;
+      }
+    } catch (err) {
+      if (!(err instanceof XeApiError) || !err.retryable || signal?.aborted) throw err;
+      lastError = err;
+    }
+    failures++;
+    if (failures > attempts) {
+      if (lastError !== undefined) throw lastError;
+      return;
+    }
+    await pause(delayMs, signal);
+  }
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const aborted = () => reject(new XeApiError(ClientErrorCodes.ABORTED, 'event stream aborted', { status: 0, retryable: false }));
+    if (signal?.aborted) return aborted();
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      aborted();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** One `GET /events` stream, from its opening to its end. */
+async function* openStream(options: TransportOptions, eventsOptions: EventsOptions): AsyncGenerator<XeEvent, void, undefined> {
   const route = ROUTES_BY_ID.events;
   const url = routeUrl(options.baseUrl, route, {});
   const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };

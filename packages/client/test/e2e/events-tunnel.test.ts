@@ -81,6 +81,46 @@ describe('GET /events', () => {
     expect(err).toBeInstanceOf(XeApiError);
     expect((err as XeApiError).code).toBe('INVALID_RESPONSE');
   });
+
+  it('with resume, reconnects after the stream ends, sending the last id seen as Last-Event-ID', async () => {
+    const vmLine = (id: number) => `id: ${id}\nevent: vm\ndata: ${text(vm())}\n\n`;
+    peer.on('GET', '/events', { status: 200, contentType: SSE, chunks: [vmLine(7), 'event: overflow\ndata: {}\n\n'], end: true });
+    const before = peer.received.length;
+    const controller = new AbortController();
+    const seen: XeEvent[] = [];
+    for await (const e of client.events({ signal: controller.signal, resume: { delayMs: 10 } })) {
+      seen.push(e);
+      if (seen.length === 6) break;
+    }
+    expect(seen.map((e) => [e.id, e.event])).toEqual([
+      ['7', 'vm'],
+      [undefined, 'overflow'],
+      ['7', 'vm'],
+      [undefined, 'overflow'],
+      ['7', 'vm'],
+      [undefined, 'overflow'],
+    ]);
+    // the first request without Last-Event-ID, each reconnect with the id of the last event (overflow has none)
+    expect(peer.received.slice(before).map((r) => r.headers['last-event-id'])).toEqual([undefined, '7', '7']);
+  });
+
+  it('with resume, gives up after `attempts` retryable failures in a row with the last error; a non-retryable one ends it at once', async () => {
+    peer.json('GET', '/events', 503, '{"error":"starting","code":"NOT_READY","retryable":true}');
+    const before = peer.received.length;
+    await expect(client.events({ resume: { attempts: 2, delayMs: 10 } }).next()).rejects.toMatchObject({ status: 503, code: 'NOT_READY' });
+    expect(peer.received.length - before).toBe(3);
+    peer.json('GET', '/events', 400, '{"error":"bad","code":"INVALID_FIELD","retryable":false}');
+    const again = peer.received.length;
+    await expect(client.events({ resume: { attempts: 5, delayMs: 10 } }).next()).rejects.toMatchObject({ status: 400 });
+    expect(peer.received.length - again).toBe(1);
+    // an abort while waiting to reconnect ends it with ABORTED
+    peer.json('GET', '/events', 503, '{"error":"starting","code":"NOT_READY","retryable":true}');
+    const controller = new AbortController();
+    const pending = client.events({ signal: controller.signal, resume: { delayMs: 60_000 } }).next();
+    await new Promise((r) => setTimeout(r, 100));
+    controller.abort();
+    await expect(pending).rejects.toMatchObject({ code: ErrorCodes.ABORTED });
+  });
 });
 
 describe('POST /tunnel/{leaseHash}/tcp', () => {

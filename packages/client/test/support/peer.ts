@@ -16,6 +16,8 @@ export interface Canned {
   hang?: boolean;
   /** SSE: write these chunks one by one, then keep the stream open until the client goes */
   chunks?: string[];
+  /** with `chunks`: end the response after the last one */
+  end?: boolean;
 }
 
 export interface Received {
@@ -95,7 +97,11 @@ export class Peer {
         res.flushHeaders();
         let i = 0;
         const next = () => {
-          if (i >= answer.chunks!.length || res.destroyed) return;
+          if (res.destroyed) return;
+          if (i >= answer.chunks!.length) {
+            if (answer.end === true) res.end();
+            return;
+          }
           res.write(answer.chunks![i++], () => setImmediate(next));
         };
         next();
