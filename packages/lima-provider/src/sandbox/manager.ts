@@ -18,6 +18,7 @@ import {
 import { VmErrorCodes, VmInputError, VmLifecycleError, VmStateError } from '../errors.js';
 import { type AuthorizedKeyLineFn, authorizedKeyLineFor, checkLeaseHash, checkResources, vmName, withMinimums } from '../keys.js';
 import { runCapped } from '../proc.js';
+import { makeSshKey, sshKeyFingerprint } from '../ssh-keygen.js';
 import { claimVm, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
@@ -36,7 +37,6 @@ import {
   type SandboxHandle,
   SANDBOX_ENV,
   dialSandboxSsh,
-  hostKeyFingerprint,
   inCgroup,
   isOurSandbox,
   removeSandboxDir,
@@ -153,6 +153,10 @@ export class SandboxVmManager implements VmManager {
         mountDisk(template, join(dir, 'disk.img'), join(dir, 'root')),
       );
       disk.catch(() => {});
+      // The VM's host key (ssh-keygen) and its fingerprint, also while the disk is made.
+      const hostKeyFile = join(dir, 'host_key');
+      const hostKey = makeSshKey(this.deps.sshKeygen, hostKeyFile, `root@${name}`).then(() => sshKeyFingerprint(this.deps.sshKeygen, `${hostKeyFile}.pub`));
+      hostKey.catch(() => {});
       const cg = setupCgroups(name, eff, { ...(this.options.cgroupRoot ? { root: this.options.cgroupRoot } : {}), pidsMax: this.options.pidsMax ?? DEFAULT_PIDS_MAX });
       rec.limits.cgroups = cg.dirs;
       const missing: Record<string, string> = { ...cg.missing };
@@ -165,6 +169,7 @@ export class SandboxVmManager implements VmManager {
         missing.disk = `cannot loop-mount an ext4 image: ${(err as Error).message.split('\n')[0]}`;
       }
       throwIfAborted(options.signal);
+      const fp = await hostKey;
       const notEnforced = Object.keys(missing);
       rec.limits = {
         enforced: notEnforced.length === 0,
@@ -185,7 +190,7 @@ export class SandboxVmManager implements VmManager {
       }
       const handle = await startSandbox(
         this.deps,
-        { dir, hostname: name, authorizedKeys: `${keyLine}\n`, cgroups: cg.dirs },
+        { dir, hostname: name, authorizedKeys: `${keyLine}\n`, cgroups: cg.dirs, hostKeyFile },
         {
           signal: options.signal,
           logger: this.log,
@@ -193,7 +198,6 @@ export class SandboxVmManager implements VmManager {
         },
       );
       rec.sandbox = { pid: handle.pid, pid_start_time: handle.pidStartTime, init_pid: handle.initPid, dir };
-      const fp = await hostKeyFingerprint(this.deps, dir);
       if (fp) rec.host_key_fingerprint = fp;
       rec.status = 'running';
       await this.store.put(rec);

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { type Logger, abortError, silentLogger, throwIfAborted } from '@xe/core-types';
 import { VmErrorCodes, VmLifecycleError } from '../errors.js';
 import { sshBannerReady } from '../net.js';
-import { makeSshKey, sshKeyFingerprint } from '../ssh-keygen.js';
+import { makeSshKey } from '../ssh-keygen.js';
 import { childPids, isProcessAlive, killGroup, killTree, pollUntil, processArgs, processStartTime } from '../proc.js';
 import type { SandboxDeps } from './deps.js';
 
@@ -65,6 +65,11 @@ export interface SandboxSpec {
    * like Lima's): share the host's network and run a listening sshd on this 127.0.0.1 port.
    */
   listenPort?: number;
+  /**
+   * A host key pair made beforehand (`file` and `file.pub`, by ssh-keygen, in parallel with
+   * the disk): moved into the root. Otherwise one is made here.
+   */
+  hostKeyFile?: string;
 }
 
 /** A running sandbox, as recorded in the data directory. */
@@ -151,16 +156,20 @@ export async function prepareRoot(deps: SandboxDeps, spec: SandboxSpec): Promise
   await writeFile(join(etc, 'hosts'), `127.0.0.1 localhost ${spec.hostname}\n::1 localhost\n`);
   await writeIfMissing(join(etc, 'resolv.conf'), '', 0o644);
   // The host key: a fresh Ed25519 key per sandbox, made by OpenSSH's ssh-keygen.
-  await makeSshKey(deps.sshKeygen, join(etc, 'ssh/ssh_host_ed25519_key'), `root@${spec.hostname}`);
+  const hostKey = join(etc, 'ssh/ssh_host_ed25519_key');
+  if (spec.hostKeyFile !== undefined) {
+    await copyFile(spec.hostKeyFile, hostKey);
+    await copyFile(`${spec.hostKeyFile}.pub`, `${hostKey}.pub`);
+    await chmod(hostKey, 0o600);
+    await rm(spec.hostKeyFile, { force: true });
+    await rm(`${spec.hostKeyFile}.pub`, { force: true });
+  } else {
+    await makeSshKey(deps.sshKeygen, hostKey, `root@${spec.hostname}`);
+  }
   if (spec.authorizedKeys !== undefined) {
     await writeFile(join(root, 'root/.ssh/authorized_keys'), spec.authorizedKeys, { mode: 0o600 });
   }
   await writeFile(join(etc, 'ssh/sshd_config'), sshdConfig(deps, spec.listenPort));
-}
-
-/** SHA256 fingerprint of the sandbox's host key, as `ssh-keygen -l` prints it (`SHA256:<base64>`). */
-export function hostKeyFingerprint(deps: Pick<SandboxDeps, 'sshKeygen'>, dir: string): Promise<string | undefined> {
-  return sshKeyFingerprint(deps.sshKeygen, join(rootOf(dir), 'etc/ssh/ssh_host_ed25519_key.pub'));
 }
 
 /** The bwrap command line of a sandbox. */
