@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { XeClient, type XeEvent } from '@xe/client';
 import { silentLogger, waitUntil } from '@xe/core-types';
 import { loadConfig, parseStartArgs } from '../../src/config.js';
 import { devnetNodeArgs, prepareDevnet } from '../../src/devnet.js';
@@ -17,12 +18,13 @@ let dir: string;
 let node: XeNode;
 let hub: EventHub;
 let base: URL;
+let config: ReturnType<typeof loadConfig>;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'xe-events-'));
   const basePort = 21000 + Math.floor(Math.random() * 900) * 10;
   const prepared = await prepareDevnet({ dir, nodes: 3, basePort, fresh: false, logLevel: 'warn' });
-  const config = loadConfig(parseStartArgs(devnetNodeArgs(prepared, 0, 'warn').slice(1)), { XE_OPERATOR_TOKEN: prepared.info.operator_token });
+  config = loadConfig(parseStartArgs(devnetNodeArgs(prepared, 0, 'warn').slice(1)), { XE_OPERATOR_TOKEN: prepared.info.operator_token });
   node = XeNode.fromConfig(config, { logger: silentLogger });
   await node.start();
   hub = node.eventHub!;
@@ -127,5 +129,38 @@ describe('GET /events of a running node', () => {
     await r.ended;
     expect(Date.now() - t0).toBeLessThan(5000);
     expect(hub.stats().subscribers).toBe(0);
+  });
+
+  it("a client with resume reconnects after a restart and gets reset (the new run's ids are all later), then the new events", async () => {
+    node = XeNode.fromConfig(config, { logger: silentLogger });
+    await node.start();
+    hub = node.eventHub!;
+    const client = new XeClient({ baseUrl: node.apiUrl!, timeoutMs: 5000 });
+    const controller = new AbortController();
+    const seen: XeEvent[] = [];
+    const reading = (async () => {
+      try {
+        for await (const e of client.events({ signal: controller.signal, resume: { delayMs: 100, attempts: 100 } })) seen.push(e);
+      } catch {}
+    })();
+    await waitUntil(async () => hub.stats().subscribers === 1, { timeoutMs: 5000, what: 'the client connected' });
+    const before = hub.publish('vm', { lease_hash: 'a'.repeat(64), status: 'running', resources: { vcpus: 1, memory_mb: 1, disk_gb: 1 }, created_at: 1 })!;
+    await waitUntil(async () => seen.length === 1, { timeoutMs: 5000, what: 'the first event' });
+
+    await node.stop();
+    node = XeNode.fromConfig(config, { logger: silentLogger });
+    await node.start();
+    hub = node.eventHub!;
+    await waitUntil(async () => seen.length === 2, { timeoutMs: 10_000, what: 'the reset after the reconnect' });
+    const after = hub.publish('vm', { lease_hash: 'b'.repeat(64), status: 'running', resources: { vcpus: 1, memory_mb: 1, disk_gb: 1 }, created_at: 2 })!;
+    await waitUntil(async () => seen.length === 3, { timeoutMs: 5000, what: 'the event of the new run' });
+    controller.abort();
+    await reading;
+    expect(seen.map((e) => [e.event, e.id])).toEqual([
+      ['vm', String(before)],
+      ['reset', String(after - 1n)],
+      ['vm', String(after)],
+    ]);
+    expect(after > before).toBe(true);
   });
 });
