@@ -5,6 +5,8 @@
 //   lease_accept_ms_p50          POST /lease/request → 200 {lease_hash}, p50 of 10 sequential
 //   leases_per_min_one_provider  leases one provider accepts per minute, requests made back
 //                                to back for a fixed window by as many workers as it has room for
+//   confirm_ms_p50               a block posted (POST /blocks on the consumer's node) → confirmed
+//                                (SPEC §12) on all three nodes, p50 of XE_BENCH_CONFIRM_SAMPLES (20)
 //
 // Env: XE_BENCH_BASE_PORT (default: random in 7400..7990), XE_BENCH_WINDOW_S (default 60),
 // XE_BENCH_SAMPLES (default 10), XE_BENCH_KEEP=1 keeps the devnet directory.
@@ -13,9 +15,84 @@ import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { generateKeyPair } from '@xe/crypto';
+import { parseJson, stringifyJson } from '@xe/core-types';
+import { generateKeyPair, keyPairFromSeed } from '@xe/crypto';
+import { buildSend, sealBlock } from '@xe/ledger';
 import { createVmManager } from '@xe/lima-provider';
-import { ApiClient, DEVNET_DIFFICULTY, devnetNodeArgs, prepareDevnet } from '../dist/index.js';
+import { DEVNET_DIFFICULTY, devnetNodeArgs, prepareDevnet } from '../dist/index.js';
+
+/** A small HTTP client: JSON with exact integers, the operator token when asked. */
+class ApiClient {
+  constructor(base, token) {
+    this.base = base;
+    this.token = token;
+  }
+  async call(method, path, body, opts = {}) {
+    const headers = { 'content-type': 'application/json' };
+    if (opts.auth) headers.authorization = `Bearer ${this.token}`;
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: stringifyJson(body) }),
+      signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+    });
+    const text = await res.text();
+    const value = text === '' ? null : parseJson(text);
+    if (!res.ok) {
+      const err = new Error(`${method} ${path}: ${res.status} ${value?.code ?? ''} ${value?.error ?? text}`);
+      err.status = res.status;
+      err.body = value;
+      throw err;
+    }
+    return value;
+  }
+}
+
+const CONFIRM_SAMPLES = Number(process.env.XE_BENCH_CONFIRM_SAMPLES ?? 20);
+/** Poll interval of GET /blocks/{hash} while waiting for a confirmation (kept under the per-IP read limit). */
+const POLL_MS = 5;
+
+/**
+ * confirm_ms_p50: sends from the consumer's account (its key from the devnet dir) to an
+ * address outside the devnet, sealed before the clock starts; each posted to the consumer's
+ * node, then every node polled (5 ms) until GET /blocks/{hash} says confirmed.
+ */
+async function confirmLatency(net) {
+  const n = net.info.nodes[2];
+  const key = keyPairFromSeed(readFileSync(join(n.data_dir, 'node.key'), 'utf8').trim());
+  const clients = [0, 1, 2].map((i) => net.client(i));
+  const dest = 'd0'.repeat(32);
+  const samples = [];
+  for (let i = 0; i < CONFIRM_SAMPLES; i++) {
+    const a = await clients[2].call('GET', `/accounts/${key.address}`);
+    const head = { address: key.address, frontier: a.frontier, height: BigInt(a.block_count), balances: a.balances };
+    const block = await sealBlock(buildSend(head, { destination: dest, asset: 'XUSD', amount: 1000n, timestamp: BigInt(Date.now()) * 1_000_000n }), key, {
+      networkId: net.info.network_id,
+      difficulty: DEVNET_DIFFICULTY,
+    });
+    const t0 = performance.now();
+    await clients[2].call('POST', '/blocks', block, { auth: true });
+    const done = [false, false, false];
+    const deadline = t0 + 10_000;
+    while (!done.every(Boolean)) {
+      if (performance.now() > deadline) throw new Error(`block ${block.hash} not confirmed on every node within 10 s`);
+      await Promise.all(
+        clients.map(async (c, j) => {
+          if (done[j]) return;
+          const b = await c.call('GET', `/blocks/${block.hash}`).catch((err) => {
+            if (err.status === 429) throw new Error('rate-limited while polling: the figure would be wrong');
+            return undefined;
+          });
+          if (b?.confirmed === true) done[j] = true;
+        }),
+      );
+      if (!done.every(Boolean)) await sleep(POLL_MS);
+    }
+    samples.push(performance.now() - t0);
+    await sleep(250); // the read limit (50/s, burst 200) refills between samples
+  }
+  return samples.sort((x, y) => x - y);
+}
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const SAMPLES = Number(process.env.XE_BENCH_SAMPLES ?? 10);
@@ -223,6 +300,20 @@ async function main() {
     const funded = async (addr) => ((await consumer.call('GET', `/accounts/${addr}`)).balances.XUSD ?? 0n) > 0n;
     await until(async () => (await funded(consumerAddress)) && (await funded(providerAddress)), 'genesis funds received', 60_000);
     note(`devnet ready in ${Math.round(performance.now() - t0)} ms`);
+
+    // 0. Confirmation latency (SPEC §12), before any lease traffic
+    const conf = await confirmLatency(net);
+    print({
+      bench: 'confirm_ms_p50',
+      value: round(percentile(conf, 50)),
+      unit: 'ms',
+      samples: conf.length,
+      p90_ms: round(percentile(conf, 90)),
+      max_ms: round(conf[conf.length - 1]),
+      measured: 'POST /blocks (a send, PoW solved beforehand) on the consumer node → GET /blocks/{hash} confirmed on all 3 nodes (polled every 5 ms); 3 representatives, quorum 60',
+      target: '< 50',
+      nodes: 3,
+    });
 
     const access = generateKeyPair();
     slots = new Slots(consumer, SLOTS);

@@ -12,6 +12,7 @@ import { DataDir } from './datadir.js';
 import { NodeError, NodeErrorCodes } from './errors.js';
 import { EventHub, feedEventHub } from './events.js';
 import { ledgerFinalityOptions, NodeFinality, withConfirmationIntake, withConfirmations } from './finality.js';
+import { PeerDenyList } from './peer-deny-list.js';
 import { gossipNetPort, intakeSyncSink, ledgerSyncSource, wireGossip } from './gossip-wiring.js';
 import { Metrics } from './metrics.js';
 import { ChainWriter } from './services/chain-writer.js';
@@ -106,7 +107,8 @@ export class XeNode {
       fetchCertificate: async (provider, hash): Promise<Certificate> => parseCertificate(await gossip.request(provider, PROTOCOLS.cert, { hash }, { timeoutMs: 5000 })),
     });
 
-    // 2. gossip
+    // 2. gossip (a test may cut links with a peer deny list, XE_PEER_DENY_FILE)
+    const denyList = PeerDenyList.fromEnv(process.env, this.peerId, (p) => gossip.hangUp(p), log.child('deny'));
     const gossip: GossipNode = new GossipNode(
       {
         key,
@@ -117,6 +119,7 @@ export class XeNode {
         ...(config.announce.length ? { announce: config.announce } : {}),
         bootstrap: config.bootstrap,
         roles: this.roles,
+        ...(denyList ? { denyPeer: denyList.denies } : {}),
       },
       {
         logger: log.child('gossip'),
@@ -287,6 +290,10 @@ export class XeNode {
     log.info('p2p listening', { multiaddrs: gossip.multiaddrs() });
     finality.start();
     this.stopFns.push(() => finality.stop());
+    if (denyList) {
+      denyList.start();
+      this.stopFns.push(() => denyList.stop());
+    }
     await housekeeping.start();
     this.stopFns.push(() => housekeeping.stop());
     await consumer.start();

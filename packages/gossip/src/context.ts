@@ -36,6 +36,8 @@ export interface GossipNodeOptions {
   /** GossipSub heartbeat (default 1000 ms). Lower only for latency in tests and benches. */
   gossipHeartbeatMs?: number;
   syncLimits?: Partial<SyncLimits>;
+  /** A local policy: peers it names are refused like banned ones (dials and connections both ways); e.g. a test's partition. */
+  denyPeer?: (peerId: string) => boolean;
 }
 
 export interface GossipNodeComponents {

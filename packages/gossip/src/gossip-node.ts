@@ -213,7 +213,7 @@ export class GossipNode extends EventEmitter<GossipNodeEvents> {
   }
 
   isBanned(peerId: string): boolean {
-    return this.hello.isBanned(peerId);
+    return this.hello.isBanned(peerId) || this.ctx.options.denyPeer?.(peerId) === true;
   }
 
   // topics

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Block, type JsonValue, parseJson, stringifyJson, waitUntil } from '@xe/core-types';
@@ -20,8 +20,14 @@ const ALL = [0, 1, 2, 3];
 /** Destinations outside the devnet: nobody auto-receives, so no node writes to the chains under test. */
 const DEST = ['d1'.repeat(32), 'd2'.repeat(32)];
 
+let denyFile: string;
+
 beforeAll(async () => {
   net = await TestNet.create({ nodes: N });
+  // the nodes read a peer deny list (a partition, when it holds two groups); empty: all linked
+  denyFile = join(net.dir, 'deny-peers');
+  writeFileSync(denyFile, '');
+  process.env.XE_PEER_DENY_FILE = denyFile;
   ({ key: access } = net.accessKey());
   await net.startAll();
   await net.waitMarket();
@@ -74,6 +80,13 @@ function nodeKey(i: number): KeyPair {
 }
 
 /** Two sends of `key`'s account on the same previous, to two destinations. */
+async function successor(key: KeyPair, parent: Block, height: bigint, amount: bigint): Promise<Block> {
+  const xusd = (parent as { balance: bigint }).balance;
+  const head = { address: key.address, frontier: parent.hash, height, balances: { XE: 0n, XUSD: xusd } };
+  const ts = BigInt(Date.now()) * 1_000_000n;
+  return sealBlock(buildSend(head, { destination: DEST[0]!, asset: 'XUSD', amount, timestamp: ts }), key, { networkId: net.info.network_id, difficulty: DEVNET_DIFFICULTY });
+}
+
 async function conflictingPair(from: number, key: KeyPair): Promise<[Block, Block]> {
   const a = (await get(from, `/accounts/${key.address}`)) as unknown as AccountJson;
   const head = { address: key.address, frontier: a.frontier, height: a.block_count, balances: a.balances };
@@ -181,6 +194,47 @@ describe('forks converge on a devnet of 4 representatives (quorum 60)', () => {
         process.stderr.write(net.log(i).split('\n').filter((l) => /finality|dropped|warn|error/i.test(l)).slice(-10).join('\n') + '\n');
       }
       throw err;
+    }
+  }, 120_000);
+
+  it('a partition: a conflicting pair sent one to each side, each with a block built on it; healed → one winner everywhere, the loser and its successor gone, balances exact', async () => {
+    const key = nodeKey(0);
+    const peer = (i: number) => String(/\/p2p\/(\w+)$/.exec(net.info.nodes[i]!.p2p)?.[1]);
+    const before = ((await get(0, `/accounts/${key.address}`)) as unknown as AccountJson).balances.XUSD;
+    const height = ((await get(0, `/accounts/${key.address}`)) as unknown as AccountJson).block_count;
+    writeFileSync(denyFile, `${peer(0)} ${peer(1)}\n${peer(2)} ${peer(3)}\n`);
+    const peersOf = async (i: number) => ((await get(i, '/node')) as { peers: bigint }).peers;
+    await waitUntil(async () => (await Promise.all(ALL.map(peersOf))).every((n) => n <= 1n), { timeoutMs: 10_000, what: 'the partition' });
+    const pair = await conflictingPair(0, key);
+    const next = [await successor(key, pair[0], height + 2n, 3_000_000n), await successor(key, pair[1], height + 2n, 4_000_000n)];
+    expect(await Promise.all([post(0, pair[0]), post(2, pair[1])])).toEqual([201, 201]);
+    expect(await Promise.all([post(0, next[0]!), post(2, next[1]!)])).toEqual([201, 201]);
+    // each side holds its own candidate and successor, unconfirmed (2 of 4 is short of quorum)
+    await waitUntil(async () => ((await get(1, `/accounts/${key.address}`)) as unknown as AccountJson).frontier === next[0]!.hash, { timeoutMs: 5000, what: 'side A' });
+    await waitUntil(async () => ((await get(2, `/accounts/${key.address}`)) as unknown as AccountJson).frontier === next[1]!.hash, { timeoutMs: 5000, what: 'side B' });
+    for (const [i, b] of [[1, pair[0]], [2, pair[1]]] as const) expect(((await get(i, `/blocks/${b.hash}`)) as { confirmed: boolean }).confirmed).toBe(false);
+    writeFileSync(denyFile, '');
+    // healed: one winner and its successor everywhere, confirmed; the loser and its successor nowhere
+    const accounts = [...new Set([...ALL.map((i) => net.address(i)), key.address, ...DEST])];
+    let winner = -1;
+    await waitUntil(
+      async () => {
+        const fronts = await Promise.all(ALL.map(async (i) => ((await get(i, `/accounts/${key.address}`)) as unknown as AccountJson).frontier));
+        winner = next.findIndex((b) => b.hash === fronts[0]);
+        if (winner < 0 || new Set(fronts).size !== 1) return false;
+        if (!(await Promise.all(ALL.map((i) => settled(i, key.address)))).every(Boolean)) return false;
+        return new Set(await Promise.all(ALL.map((i) => digest(i, accounts)))).size === 1;
+      },
+      { timeoutMs: 40_000, what: 'one winner after the partition healed', intervalMs: 250 },
+    );
+    const loser = 1 - winner;
+    for (const i of ALL) {
+      expect(await get(i, `/blocks/${pair[loser]!.hash}`)).toBeNull();
+      expect(await get(i, `/blocks/${next[loser]!.hash}`)).toBeNull();
+      const acct = (await get(i, `/accounts/${key.address}`)) as unknown as AccountJson;
+      const spent = (pair[winner] as { amount: bigint }).amount + (next[winner] as { amount: bigint }).amount;
+      expect(acct.balances.XUSD).toBe(before - spent);
+      expect(acct.block_count).toBe(height + 2n);
     }
   }, 120_000);
 });
