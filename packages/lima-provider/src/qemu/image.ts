@@ -1,11 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Logger } from '@xe/core-types';
 import { QemuDepsError } from '../errors.js';
+import { makeOnce } from '../sandbox/disk.js';
 
 const run = promisify(execFile);
 
@@ -145,9 +145,6 @@ export async function createOverlay(deps: QemuDeps, template: string, overlay: s
   await run(deps.qemuImg, ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', template, overlay], { timeout: 30_000 });
 }
 
-/** Making one full-root template per size once; concurrent provisions share the promise. */
-const pendingFull = new Map<string, Promise<string>>();
-
 /**
  * The full root (`rootfs.img`, 1 GiB) grown to exactly `sizeGb` GiB, made once per size
  * and image build in `dir` (a sparse copy, `e2fsck -f`, `resize2fs`): the backing file of
@@ -155,30 +152,12 @@ const pendingFull = new Map<string, Promise<string>>();
  */
 export function fullRootTemplate(dir: string, rootfs: string, sizeGb: number): Promise<string> {
   const st = statSync(rootfs);
-  const file = join(dir, `full-${sizeGb}g-${Math.floor(st.mtimeMs)}-${st.size}.img`);
-  if (existsSync(file)) return Promise.resolve(file);
-  let p = pendingFull.get(file);
-  if (!p) {
-    p = (async () => {
-      await mkdir(dir, { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      try {
-        await run('cp', ['--sparse=always', rootfs, tmp], { timeout: 120_000 });
-        // e2fsck exits 1 when it only tidied something; resize2fs wants a freshly checked file system.
-        await run('e2fsck', ['-f', '-p', tmp], { timeout: 120_000 }).catch((err: { code?: number }) => {
-          if (err.code !== 1) throw err;
-        });
-        if (st.size < sizeGb * 1024 ** 3) await run('resize2fs', ['-f', tmp, `${sizeGb}G`], { timeout: 120_000 });
-        await rename(tmp, file);
-        return file;
-      } catch (err) {
-        await rm(tmp, { force: true });
-        throw err;
-      } finally {
-        pendingFull.delete(file);
-      }
-    })();
-    pendingFull.set(file, p);
-  }
-  return p;
+  return makeOnce(join(dir, `full-${sizeGb}g-${Math.floor(st.mtimeMs)}-${st.size}.img`), async (tmp) => {
+    await run('cp', ['--sparse=always', rootfs, tmp], { timeout: 120_000 });
+    // e2fsck exits 1 when it only tidied something; resize2fs wants a freshly checked file system.
+    await run('e2fsck', ['-f', '-p', tmp], { timeout: 120_000 }).catch((err: { code?: number }) => {
+      if (err.code !== 1) throw err;
+    });
+    if (st.size < sizeGb * 1024 ** 3) await run('resize2fs', ['-f', tmp, `${sizeGb}G`], { timeout: 120_000 });
+  });
 }

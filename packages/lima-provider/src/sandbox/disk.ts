@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -9,28 +9,22 @@ const run = promisify(execFile);
 /** Deadline of each mkfs/cp/mount/umount call. */
 const STEP_TIMEOUT_MS = 30_000;
 
-/** Creating one template per size once; concurrent provisions share the promise. */
+/** Files being made in this process, by path; concurrent callers share the promise. */
 const pending = new Map<string, Promise<string>>();
 
 /**
- * A prepared, empty, sparse ext4 image of exactly `sizeGb` GiB in `dir`
- * (`ext4-<N>g.img`), made once with mkfs.ext4 and then reused: a lease's disk is a sparse
- * copy of it, so no lease runs mkfs.
+ * `file`, made once: `build(tmp)` writes a temporary file in the same directory, which is
+ * renamed to `file` when it succeeds (removed when it fails), so a half-made file is never used.
  */
-export function ext4Template(dir: string, sizeGb: number): Promise<string> {
-  const file = join(dir, `ext4-${sizeGb}g.img`);
+export function makeOnce(file: string, build: (tmp: string) => Promise<void>): Promise<string> {
   if (existsSync(file)) return Promise.resolve(file);
   let p = pending.get(file);
   if (!p) {
     p = (async () => {
-      await mkdir(dir, { recursive: true });
+      await mkdir(dirname(file), { recursive: true });
       const tmp = `${file}.${process.pid}.tmp`;
       try {
-        await run('truncate', ['-s', `${sizeGb}G`, tmp], { timeout: STEP_TIMEOUT_MS });
-        // No reserved blocks (the tenant is root anyway); lazy init keeps the image sparse.
-        await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', 'lazy_itable_init=1,lazy_journal_init=1', '-L', 'xe-root', tmp], {
-          timeout: STEP_TIMEOUT_MS,
-        });
+        await build(tmp);
         await rename(tmp, file);
         return file;
       } catch (err) {
@@ -43,6 +37,21 @@ export function ext4Template(dir: string, sizeGb: number): Promise<string> {
     pending.set(file, p);
   }
   return p;
+}
+
+/**
+ * A prepared, empty, sparse ext4 image of exactly `sizeGb` GiB in `dir`
+ * (`ext4-<N>g.img`), made once with mkfs.ext4 and then reused: a lease's disk is a sparse
+ * copy of it, so no lease runs mkfs.
+ */
+export function ext4Template(dir: string, sizeGb: number): Promise<string> {
+  return makeOnce(join(dir, `ext4-${sizeGb}g.img`), async (tmp) => {
+    await run('truncate', ['-s', `${sizeGb}G`, tmp], { timeout: STEP_TIMEOUT_MS });
+    // No reserved blocks (the tenant is root anyway); lazy init keeps the image sparse.
+    await run('mkfs.ext4', ['-q', '-F', '-m', '0', '-E', 'lazy_itable_init=1,lazy_journal_init=1', '-L', 'xe-root', tmp], {
+      timeout: STEP_TIMEOUT_MS,
+    });
+  });
 }
 
 /** A template's size and its data extents (everything else is a hole). */
