@@ -3,17 +3,62 @@
 // and stops by itself. It dials only the multiaddrs it is given (the test's loopback devnet).
 //
 // Argument: JSON {targets: [multiaddr], networkId, networkHash, difficulty, durationMs,
-//   marketplacePerSec, nodeRecords, syncSessions, orphanBlocks}.
+//   marketplacePerSec, nodeRecords, syncSessions, orphanBlocks, jobs}; `jobs` names the loops
+//   this process runs (marketplace, records, orphans, sync; default all), so a test can
+//   spread them over processes.
 // It first signs its node records and seals its orphan blocks ({event: 'prepared'}), then
 // waits for a line `go` on stdin, connects ({event: 'ready'}), attacks and prints
 // {event: 'done', sent}.
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
+import { on, once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { PROTOCOLS, TOPICS } from '@xe/core-types';
 import { generateKeyPair, signMarketplace, signNodeRecord } from '@xe/crypto';
 import { ACCEPT, GossipNode, peerIdFromPubKeyHex } from '@xe/gossip';
 import { buildSend, sealBlock } from '@xe/ledger';
+
+const SIZE = { vcpus: 1, memory_mb: 256, disk_gb: 1, duration: 60 };
+
+if (!isMainThread) {
+  // The signer: makes marketplace messages at the flood's rate on its own thread, so the
+  // rate does not depend on what the publishing thread is doing.
+  const { networkId, perSec, durationMs } = workerData;
+  const keyPool = Array.from({ length: 256 }, () => generateKeyPair());
+  const honest = [];
+  parentPort.on('message', (id) => {
+    honest.push(id);
+    if (honest.length > 32) honest.shift();
+  });
+  const end = Date.now() + durationMs;
+  let i = 0;
+  let owed = 0;
+  while (Date.now() < end) {
+    const started = Date.now();
+    owed += perSec / 20;
+    const batch = [];
+    while (owed >= 1) {
+      owed -= 1;
+      i++;
+      const k = keyPool[i % keyPool.length];
+      const now = BigInt(Date.now()) * 1_000_000n;
+      if (i % 2 === 0) {
+        // a request sized to the provider from a key with no XUSD
+        batch.push(signMarketplace('request', networkId, { type: 'request', consumer: k.address, consumer_pub_key: k.pubKeyHex, request_id: randomBytes(16).toString('hex'), ...SIZE, timestamp: now }, k));
+      } else {
+        // a junk offer: unknown certificate, fake capacity, lowest price, to an honest request when there is one
+        const big = Number.MAX_SAFE_INTEGER;
+        const requestId = honest.length > 0 ? honest[i % honest.length] : randomBytes(16).toString('hex');
+        const msg = { type: 'offer', provider: k.address, provider_pub_key: k.pubKeyHex, request_id: requestId, ...SIZE, total_cost: 1n, certificate_hash: randomBytes(32).toString('hex'), available_vcpus: big, available_memory_mb: big, available_disk_gb: big, timestamp: now };
+        batch.push(signMarketplace('offer', networkId, msg, k));
+      }
+    }
+    parentPort.postMessage(batch);
+    await new Promise((r) => setTimeout(r, Math.max(0, 50 - (Date.now() - started))));
+  }
+  parentPort.postMessage('end');
+  process.exit(0);
+}
 
 const args = JSON.parse(process.argv[2] ?? '{}');
 const out = (o) => process.stdout.write(`${JSON.stringify(o, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
@@ -36,15 +81,12 @@ const nodes = [0, 1].map(
     }),
 );
 const [main] = nodes;
-const honestRequests = [];
+let signer;
 main.subscribe(
   TOPICS.marketplace,
   () => ACCEPT,
   (msg) => {
-    if (msg?.type === 'request') {
-      honestRequests.push(msg.request_id);
-      if (honestRequests.length > 32) honestRequests.shift();
-    }
+    if (msg?.type === 'request') signer?.postMessage(msg.request_id);
   },
 );
 main.subscribe(TOPICS.blocks, () => ACCEPT, () => undefined);
@@ -65,35 +107,17 @@ async function atRate(perSec, max, fn) {
   }
 }
 
-const SIZE = { vcpus: 1, memory_mb: 256, disk_gb: 1, duration: 60 };
-
-async function marketplace(i) {
-  const k = keyPool[i % keyPool.length];
-  const now = BigInt(Date.now()) * 1_000_000n;
-  if (i % 2 === 0) {
-    // a request sized to the provider from a key with no XUSD
-    const msg = { type: 'request', consumer: k.address, consumer_pub_key: k.pubKeyHex, request_id: randomBytes(16).toString('hex'), ...SIZE, timestamp: now };
-    await main.publish(TOPICS.marketplace, signMarketplace('request', args.networkId, msg, k));
-    sent.requests++;
-  } else {
-    // a junk offer: unknown certificate, fake capacity, lowest price, to an honest request when there is one
-    const requestId = honestRequests.length > 0 ? honestRequests[i % honestRequests.length] : randomBytes(16).toString('hex');
-    const big = Number.MAX_SAFE_INTEGER;
-    const msg = {
-      type: 'offer',
-      provider: k.address,
-      provider_pub_key: k.pubKeyHex,
-      request_id: requestId,
-      ...SIZE,
-      total_cost: 1n,
-      certificate_hash: randomBytes(32).toString('hex'),
-      available_vcpus: big,
-      available_memory_mb: big,
-      available_disk_gb: big,
-      timestamp: now,
-    };
-    await main.publish(TOPICS.marketplace, signMarketplace('offer', args.networkId, msg, k));
-    sent.offers++;
+/** Publishes what the signer thread makes, as it comes. */
+async function marketplace() {
+  signer = new Worker(new URL(import.meta.url), { workerData: { networkId: args.networkId, perSec: args.marketplacePerSec, durationMs: args.durationMs } });
+  signer.on('error', (err) => process.stderr.write(`signer: ${err.message}\n`));
+  for await (const [batch] of on(signer, 'message')) {
+    if (batch === 'end') break;
+    for (const msg of batch) {
+      await main.publish(TOPICS.marketplace, msg).catch(() => undefined);
+      if (msg.type === 'request') sent.requests++;
+      else sent.offers++;
+    }
   }
 }
 
@@ -154,11 +178,10 @@ async function silentSync(n) {
 }
 
 // Ammunition made before the attack, so the attack itself runs at its rates on one core.
-const records = Array.from({ length: args.nodeRecords }, makeRecord);
+const jobs = new Set(args.jobs ?? ['marketplace', 'records', 'orphans', 'sync']);
+const records = jobs.has('records') ? Array.from({ length: args.nodeRecords }, makeRecord) : [];
 const orphans = [];
-for (let i = 0; i < args.orphanBlocks; i++) orphans.push(await makeOrphan());
-/** Fresh keys with no XUSD for the marketplace flood (each message is signed when sent). */
-const keyPool = Array.from({ length: 256 }, () => generateKeyPair());
+if (jobs.has('orphans')) for (let i = 0; i < args.orphanBlocks; i++) orphans.push(await makeOrphan());
 out({ event: 'prepared' });
 const lines = createInterface({ input: process.stdin });
 await once(lines, 'line');
@@ -166,7 +189,9 @@ lines.close();
 
 for (const n of nodes) await n.start();
 const peers = [];
+const dialStarted = Date.now();
 for (const n of nodes) for (const t of args.targets) peers.push({ node: n, peerId: await n.dial(t, { signal: AbortSignal.timeout(10_000) }) });
+out({ event: 'dialled', ms: Date.now() - dialStarted });
 // wait (bounded) until the publisher is in the marketplace mesh of every target
 for (let i = 0; i < 100 && main.meshPeers(TOPICS.marketplace).length < args.targets.length; i++) await sleep(100);
 until = Date.now() + args.durationMs;
@@ -175,10 +200,10 @@ out({ event: 'ready', peerId: main.peerId });
 const progress = setInterval(() => out({ event: 'progress', elapsedMs: Date.now() - started, sent }), 2000);
 
 await Promise.all([
-  atRate(args.marketplacePerSec, Number.POSITIVE_INFINITY, marketplace),
-  atRate(args.nodeRecords / (args.durationMs / 1000), args.nodeRecords, nodeRecord),
-  atRate(args.orphanBlocks / (args.durationMs / 1000), args.orphanBlocks, orphan),
-  silentSync(args.syncSessions),
+  jobs.has('marketplace') ? marketplace() : undefined,
+  jobs.has('records') ? atRate(args.nodeRecords / (args.durationMs / 1000), args.nodeRecords, nodeRecord) : undefined,
+  jobs.has('orphans') ? atRate(args.orphanBlocks / (args.durationMs / 1000), args.orphanBlocks, orphan) : undefined,
+  jobs.has('sync') ? silentSync(args.syncSessions) : undefined,
 ]);
 clearInterval(progress);
 out({ event: 'done', elapsedMs: Date.now() - started, sent });
