@@ -77,10 +77,14 @@ export class TestNet {
   /** Waits until the consumer node (2) sees the provider's advert and both hold XUSD. */
   async waitMarket(consumer = 2, provider = 1): Promise<void> {
     await waitUntil(async () => (await this.client(consumer).listProviders()).length >= 1, { timeoutMs: 30_000, what: 'the provider advert' });
-    await waitUntil(
-      async () => (await this.balances(consumer, this.address(consumer))).XUSD > 0n && (await this.balances(consumer, this.address(provider))).XUSD > 0n,
-      { timeoutMs: 30_000, what: 'funds received' },
-    );
+    // Both funds received and confirmed, as the consumer's node and the provider's node see
+    // them: a provider drops a request whose consumer it does not see funded (marketplace
+    // admission), and a consumer spends confirmed funds only.
+    const funded = async (viewer: number, i: number) => (await this.client(viewer).getBalance(this.address(i))).spendable.XUSD > 0n;
+    await waitUntil(async () => (await funded(consumer, consumer)) && (await funded(consumer, provider)) && (await funded(provider, consumer)), {
+      timeoutMs: 30_000,
+      what: 'funds received and confirmed on the consumer and provider nodes',
+    });
   }
 
   log(i: number): string {
