@@ -7,6 +7,7 @@ import {
   type Logger,
   msToNs,
   NS_PER_SEC,
+  nsToMs,
   totalWeight,
   type Vote,
 } from '@xe/core-types';
@@ -119,7 +120,8 @@ export class NodeFinality {
   private readonly countFetch: (labels: { result: string }) => void;
   private readonly countConfirmed: () => void;
 
-  constructor(private readonly c: NodeFinalityComponents) {
+  constructor(private readonly components: NodeFinalityComponents) {
+    const c = components;
     this.reps = new Set(c.bundle.finality.representatives.map((r) => r.address));
     this.countVote = c.metrics.counter('xe_votes_received_total', 'Votes received on xe/votes, by what the ledger said', ['result']);
     this.countFetch = c.metrics.counter('xe_confirmation_fetches_total', 'Confirmation fetches over /xe/votes/1.0.0, by result', ['result']);
@@ -132,7 +134,7 @@ export class NodeFinality {
 
   /** Registers `xe/votes`, `/xe/votes/1.0.0` and the ledger listeners (before gossip starts). */
   wire(): void {
-    const { gossip, ledger, bundle, clock, logger: log } = this.c;
+    const { gossip, ledger, bundle, clock, logger: log } = this.components;
     gossip.subscribe(
       VOTES_TOPIC,
       voteValidator({
@@ -141,7 +143,7 @@ export class NodeFinality {
         admit: async (vote, ctx): Promise<VoteIntake> => {
           const r = await ledger.addVote(vote, { origin: 'live' });
           this.countVote({ result: r.status === 'rejected' ? r.code : r.status });
-          if (r.status !== 'rejected') this.lastVoteAt.set(vote.representative, Date.now());
+          if (r.status !== 'rejected') this.lastVoteAt.set(vote.representative, nsToMs(clock()));
           if (r.status === 'held') this.want(vote.block_hash, ctx.from);
           return r;
         },
@@ -156,7 +158,7 @@ export class NodeFinality {
     log.info('finality on', {
       representatives: bundle.finality.representatives.length,
       quorum_pct: bundle.finality.quorum_pct,
-      voting: this.reps.has(this.c.address),
+      voting: this.reps.has(this.components.address),
       round_timeout_ms: Number(roundTimeoutNs(bundle) / 1_000_000n),
     });
   }
@@ -169,7 +171,7 @@ export class NodeFinality {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    const { ledger } = this.c;
+    const { ledger } = this.components;
     ledger.events.off('vote', this.onVote);
     ledger.events.off('block', this.onBlock);
     ledger.events.off('confirmed', this.onConfirmed);
@@ -177,7 +179,7 @@ export class NodeFinality {
   }
 
   private onVote = (vote: Vote) => {
-    void publishVote(this.c.gossip, vote).catch((err) => this.c.logger.debug('vote publish failed', { err }));
+    void publishVote(this.components.gossip, vote).catch((err) => this.components.logger.debug('vote publish failed', { err }));
   };
 
   private onBlock = ({ block }: { block: Block }) => {
@@ -192,7 +194,7 @@ export class NodeFinality {
 
   private onDropped = (record: { rejected: string; winner?: string; reason?: string; account: string }) => {
     this.unconfirmed.delete(record.rejected);
-    this.c.logger.info('block dropped', { block: record.rejected, account: record.account, winner: record.winner, reason: record.reason });
+    this.components.logger.info('block dropped', { block: record.rejected, account: record.account, winner: record.winner, reason: record.reason });
   };
 
   private want(hash: string, from: string): void {
@@ -206,18 +208,18 @@ export class NodeFinality {
     if (this.ticking) return;
     this.ticking = true;
     try {
-      const r = await this.c.ledger.finalityTick();
+      const r = await this.components.ledger.finalityTick();
       this.fetchList = r.fetch;
-      if (this.c.ledger.votingHalted && !this.haltLogged) {
+      if (this.components.ledger.votingHalted && !this.haltLogged) {
         this.haltLogged = true;
-        this.c.logger.error(
+        this.components.logger.error(
           'VOTING HALTED: a vote signed with this node key was seen that this node did not cast; the key may be in use elsewhere. This node no longer votes; replace its key.',
-          { address: this.c.address },
+          { address: this.components.address },
         );
       }
       await this.fetch(r.fetch);
     } catch (err) {
-      this.c.logger.warn('finality tick failed', { err });
+      this.components.logger.warn('finality tick failed', { err });
     } finally {
       this.ticking = false;
     }
@@ -225,7 +227,7 @@ export class NodeFinality {
 
   /** Asks peers for the confirmations of `hashes` and the blocks votes named that are not here. */
   private async fetch(unconfirmed: readonly string[]): Promise<void> {
-    const now = Date.now();
+    const now = nsToMs(this.components.clock());
     const due = (h: string) => now - (this.lastAsked.get(h) ?? 0) >= REFETCH_MS;
     const wanted = [...this.wanted.entries()].filter(([h]) => due(h));
     const hashes = [...new Set([...wanted.map(([h]) => h), ...unconfirmed.filter(due)])].slice(0, MAX_VOTE_FETCH_HASHES);
@@ -234,17 +236,17 @@ export class NodeFinality {
     if (this.lastAsked.size > 4 * MAX_WANTED) {
       for (const [h, t] of this.lastAsked) if (now - t > 10 * REFETCH_MS) this.lastAsked.delete(h);
     }
-    const peers = this.c.gossip.helloPeerIds();
+    const peers = this.components.gossip.helloPeerIds();
     const first = wanted.map(([, p]) => p).filter((p) => peers.includes(p));
     const order = [...new Set([...first, ...shuffle(peers)])].slice(0, FETCH_PEERS);
     await Promise.all(order.map((peer) => this.fetchFrom(peer, hashes)));
   }
 
   private async fetchFrom(peer: string, hashes: readonly string[]): Promise<void> {
-    const { ledger, logger: log } = this.c;
+    const { ledger, logger: log } = this.components;
     try {
-      const answer = await fetchConfirmations(this.c.gossip, peer, hashes);
-      for (const b of answer.blocks) await this.c.ingestBlock(b);
+      const answer = await fetchConfirmations(this.components.gossip, peer, hashes);
+      for (const b of answer.blocks) await this.components.ingestBlock(b);
       let confirmed = 0;
       for (const conf of answer.confirmations) {
         const r = await ledger.addConfirmation(conf);
@@ -260,7 +262,7 @@ export class NodeFinality {
 
   /** What `/xe/votes/1.0.0` answers from this ledger. */
   source(): ConfirmationSource {
-    const { ledger } = this.c;
+    const { ledger } = this.components;
     return {
       lookup: async (hash) => {
         // applied or held: a peer that saw only votes for a rival learns it from any node holding it
@@ -281,14 +283,14 @@ export class NodeFinality {
 
   /** `GET /node`'s `finality`. */
   info(counts: NodeCounts): FinalityInfo {
-    const { bundle, gossip, ledger } = this.c;
+    const { bundle, gossip, ledger } = this.components;
     const peers = new Set(gossip.helloPeerIds());
-    const now = Date.now();
+    const now = nsToMs(this.components.clock());
     let online = 0n;
     let onlineReps = 0;
     for (const r of bundle.finality.representatives) {
-      const rec = r.address === this.c.address ? undefined : gossip.findNode(r.address);
-      const up = r.address === this.c.address || (rec !== undefined && peers.has(rec.peer_id)) || now - (this.lastVoteAt.get(r.address) ?? 0) < ONLINE_VOTE_MS;
+      const rec = r.address === this.components.address ? undefined : gossip.findNode(r.address);
+      const up = r.address === this.components.address || (rec !== undefined && peers.has(rec.peer_id)) || now - (this.lastVoteAt.get(r.address) ?? 0) < ONLINE_VOTE_MS;
       if (up) {
         online += r.weight;
         onlineReps++;

@@ -1,4 +1,4 @@
-import { XeError, type XeErrorOptions } from '@xe/core-types';
+import { ErrorCodes, XeError, type XeErrorOptions } from '@xe/core-types';
 
 /** Rejection and failure codes of the ledger. Callers branch on these, never on messages. */
 export const LedgerErrorCodes = {
@@ -30,7 +30,7 @@ export const LedgerErrorCodes = {
   NOT_A_LEASE: 'NOT_A_LEASE',
   GENESIS_NOT_ALLOWED: 'GENESIS_NOT_ALLOWED',
   // leases
-  INVALID_RESOURCES: 'INVALID_RESOURCES',
+  INVALID_RESOURCES: ErrorCodes.INVALID_RESOURCES,
   DURATION_OUT_OF_RANGE: 'DURATION_OUT_OF_RANGE',
   UNKNOWN_CERTIFICATE: 'UNKNOWN_CERTIFICATE',
   CERTIFICATE_MISMATCH: 'CERTIFICATE_MISMATCH',

@@ -33,21 +33,21 @@ export interface AdmissionComponents {
 
 /** Block admission (SPEC §3.4): the steps in order, type rules, one atomic batch. Callers serialize. */
 export class Admission {
-  constructor(private readonly c: AdmissionComponents) {}
+  constructor(private readonly components: AdmissionComponents) {}
 
   /** Admits one block. `extraOps` join its batch (a held winner's own records, removed as it is applied). */
   async admit(input: Block, origin: AdmitOrigin, now: bigint, extraOps: readonly BatchOp[] = []): Promise<AdmitResult> {
-    const fin = this.c.finality;
+    const fin = this.components.finality;
     let hash: string | undefined;
     try {
       const block = checkShape(input);
-      const digest = checkHash(block, this.c.params.network_id);
+      const digest = checkHash(block, this.components.params.network_id);
       hash = block.hash;
       // 3. already stored: idempotent success
-      if (await this.c.repos.blocks.hasDigest(digest)) return { status: 'duplicate', hash };
+      if (await this.components.repos.blocks.hasDigest(digest)) return { status: 'duplicate', hash };
       if (fin !== undefined && extraOps.length === 0 && (await fin.isHeld(hash))) return { status: 'duplicate', hash };
-      checkWork(block, origin, this.c.params.pow_difficulty);
-      const acct = await this.c.repos.accounts.get(block.account);
+      checkWork(block, origin, this.components.params.pow_difficulty);
+      const acct = await this.components.repos.accounts.get(block.account);
       const pubKey = checkSignature(block, acct);
       checkLiveTime(block, origin, now);
       // 7. chain position
@@ -55,7 +55,7 @@ export class Admission {
         if (block.previous !== '0') reject(C.UNKNOWN_PREVIOUS, `previous: ${block.previous} is unknown`);
       } else if (block.previous !== acct.frontier) {
         if (fin !== undefined) return await fin.offFrontier(block, acct, now);
-        return await rejectFork(this.c.repos, block, acct, now, this.c.log);
+        return await rejectFork(this.components.repos, block, acct, now, this.components.log);
       } else if (block.pub_key !== undefined) {
         reject(C.UNEXPECTED_PUB_KEY, "pub_key: only on an account's first block");
       }
@@ -66,7 +66,7 @@ export class Admission {
       // 8. type rules
       const m = newMutation(head);
       try {
-        await applyRules({ repos: this.c.repos, params: this.c.params, origin, now }, block, m);
+        await applyRules({ repos: this.components.repos, params: this.components.params, origin, now }, block, m);
       } catch (err) {
         const held = fin !== undefined && err instanceof BlockRejection ? await fin.outcomeTaken(block, err, now) : undefined;
         if (held !== undefined) return held;
@@ -76,14 +76,14 @@ export class Admission {
       head.frontier = hash;
       head.height += 1n;
       head.last_timestamp = block.timestamp;
-      m.ops.push(...this.c.repos.blocks.putOps(block, digest, head.height), this.c.repos.accounts.putOp(head));
+      m.ops.push(...this.components.repos.blocks.putOps(block, digest, head.height), this.components.repos.accounts.putOp(head));
       if (fin !== undefined) m.ops.push(...(await fin.beforeCommit(block, m.ops, m.supply)));
-      m.ops.push(...this.c.repos.supply.putOps(m.supply), ...extraOps);
-      await this.c.repos.commit(m.ops);
-      this.c.repos.accounts.remember(head);
-      this.c.repos.supply.remember(m.supply);
-      emitSafely(this.c.events, this.c.log, 'block', { block, origin });
-      for (const ev of m.leaseChanges) emitSafely(this.c.events, this.c.log, 'lease', ev);
+      m.ops.push(...this.components.repos.supply.putOps(m.supply), ...extraOps);
+      await this.components.repos.commit(m.ops);
+      this.components.repos.accounts.remember(head);
+      this.components.repos.supply.remember(m.supply);
+      emitSafely(this.components.events, this.components.log, 'block', { block, origin });
+      for (const ev of m.leaseChanges) emitSafely(this.components.events, this.components.log, 'lease', ev);
       if (fin !== undefined) await fin.afterCommit(block, now);
       return { status: 'accepted', hash, block };
     } catch (err) {

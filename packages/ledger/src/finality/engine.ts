@@ -116,7 +116,7 @@ export class FinalityEngine implements AdmissionFinality {
 
   constructor(
     private readonly options: FinalityOptions,
-    private readonly c: FinalityComponents,
+    private readonly components: FinalityComponents,
   ) {
     this.weights = new Map(options.params.representatives.map((r) => [r.address, r.weight]));
     this.total = totalWeight(options.params);
@@ -138,9 +138,9 @@ export class FinalityEngine implements AdmissionFinality {
   /** Wires the admission used to apply a held winner, and reads the apply counter. */
   async attach(admission: Admission, bundleBlocks: readonly Block[]): Promise<void> {
     this.admission = admission;
-    await this.c.repos.candidates.load();
-    await this.c.repos.votes.load();
-    const seq = await this.c.repos.meta.get(SEQ_META);
+    await this.components.repos.candidates.load();
+    await this.components.repos.votes.load();
+    const seq = await this.components.repos.meta.get(SEQ_META);
     this.seq = seq === undefined ? 0n : BigInt(seq);
     for (const b of bundleBlocks) this.bundleHeights.set(b.account, (this.bundleHeights.get(b.account) ?? 0n) + 1n);
   }
@@ -151,18 +151,18 @@ export class FinalityEngine implements AdmissionFinality {
    * unconfirmed go back on the fetch list, and a representative resumes their elections.
    */
   async resume(now: bigint): Promise<void> {
-    for (const held of await this.c.repos.candidates.all(MAX_TRACKED_UNCONFIRMED)) {
-      if (!(await this.c.repos.candidates.has(held.hash))) continue;
+    for (const held of await this.components.repos.candidates.all(MAX_TRACKED_UNCONFIRMED)) {
+      if (!(await this.components.repos.candidates.has(held.hash))) continue;
       this.unconfirmedSince.set(held.hash, now);
       for (const p of positionsOf(held)) await this.evaluate(await this.election(p), now);
     }
-    for (const hash of await this.c.repos.undo.unconfirmed(MAX_TRACKED_UNCONFIRMED)) {
-      const stored = await this.c.repos.blocks.get(hash);
+    for (const hash of await this.components.repos.undo.unconfirmed(MAX_TRACKED_UNCONFIRMED)) {
+      const stored = await this.components.repos.blocks.get(hash);
       if (stored === undefined || (await this.isConfirmed(hash))) continue;
       this.unconfirmedSince.set(hash, now);
       for (const p of positionsOf(stored.block)) {
         const pk = positionKey(p);
-        if (this.voting || this.elections.has(pk) || (await this.c.repos.votes.at(positionKeyBytes(p), 1)).length > 0) {
+        if (this.voting || this.elections.has(pk) || (await this.components.repos.votes.at(positionKeyBytes(p), 1)).length > 0) {
           await this.evaluate(await this.election(p), now);
         }
       }
@@ -172,14 +172,14 @@ export class FinalityEngine implements AdmissionFinality {
   // ---- confirmed state
 
   async confirmedHeight(account: string): Promise<bigint> {
-    const stored = await this.c.repos.confirmations.height(account);
+    const stored = await this.components.repos.confirmations.height(account);
     const bundle = this.bundleHeights.get(account) ?? 0n;
     return stored > bundle ? stored : bundle;
   }
 
   async isConfirmed(hash: string): Promise<boolean> {
-    if (this.c.bundle.has(hash)) return true;
-    const stored = await this.c.repos.blocks.get(hash);
+    if (this.components.bundle.has(hash)) return true;
+    const stored = await this.components.repos.blocks.get(hash);
     if (stored === undefined) return false;
     return stored.height <= (await this.confirmedHeight(stored.block.account));
   }
@@ -187,13 +187,13 @@ export class FinalityEngine implements AdmissionFinality {
   // ---- admission hooks
 
   isHeld(hash: string): Promise<boolean> {
-    return this.c.repos.candidates.has(hash);
+    return this.components.repos.candidates.has(hash);
   }
 
   async offFrontier(block: Block, acct: AccountState, now: bigint): Promise<AdmitResult> {
-    const height = await heightAfter(this.c.repos, block);
+    const height = await heightAfter(this.components.repos, block);
     if (height > acct.height + 1n) throw new LedgerStoreError(C.INTERNAL, 'a known previous above the frontier');
-    const ref = await this.c.repos.blocks.hashAt(acct.address, height);
+    const ref = await this.components.repos.blocks.hashAt(acct.address, height);
     if (ref === undefined) throw new LedgerStoreError(C.INTERNAL, 'chain index is missing a position');
     const existing = bytesToHex(ref);
     return this.hold(block, existing, now);
@@ -201,7 +201,7 @@ export class FinalityEngine implements AdmissionFinality {
 
   async outcomeTaken(block: Block, err: BlockRejection, now: bigint): Promise<AdmitResult | undefined> {
     if (err.code !== C.LEASE_STATE || !('source' in block) || block.type === 'receive') return undefined;
-    const lease = await this.c.repos.leases.get(block.source);
+    const lease = await this.components.repos.leases.get(block.source);
     if (lease === undefined) return undefined;
     const start = block.type === 'lease_accept' || block.type === 'lease_cancel';
     const holder = start ? (lease.accept_hash ?? lease.cancel_hash) : (lease.settle_hash ?? lease.force_settle_hash);
@@ -218,34 +218,34 @@ export class FinalityEngine implements AdmissionFinality {
     }
     const keys = positions.map(positionKeyBytes);
     for (const k of keys) {
-      if ((await this.c.repos.candidates.at(k, MAX_CANDIDATES_PER_POSITION)).length + 1 >= MAX_CANDIDATES_PER_POSITION) {
+      if ((await this.components.repos.candidates.at(k, MAX_CANDIDATES_PER_POSITION)).length + 1 >= MAX_CANDIDATES_PER_POSITION) {
         return { status: 'rejected', hash: block.hash, code: C.TOO_MANY_CANDIDATES, message: `position already holds ${MAX_CANDIDATES_PER_POSITION} candidates`, retryable: false };
       }
     }
-    const ops = [...this.c.repos.candidates.putOps(block, keys), ...namedBy(block).map((n) => this.c.repos.undo.dependentOp(n, block.hash))];
-    await this.c.repos.commit(ops);
+    const ops = [...this.components.repos.candidates.putOps(block, keys), ...namedBy(block).map((n) => this.components.repos.undo.dependentOp(n, block.hash))];
+    await this.components.repos.commit(ops);
     // a held candidate may be the one the others confirmed: it is fetched like an applied one
     if (this.unconfirmedSince.size < MAX_TRACKED_UNCONFIRMED) this.unconfirmedSince.set(block.hash, now);
-    this.c.log.warn('fork: candidate held', { account: block.account, existing, held: block.hash });
+    this.components.log.warn('fork: candidate held', { account: block.account, existing, held: block.hash });
     for (const p of positions) (await this.election(p)).addCandidate(block.hash);
     await this.replayHeldVotes(block.hash, now);
     return { status: 'rejected', hash: block.hash, code: C.FORK_HELD, message: `fork: held as a candidate beside ${existing}`, retryable: false };
   }
 
   async beforeCommit(block: Block, ops: readonly BatchOp[], supply: Map<Asset, SupplyCounters>): Promise<BatchOp[]> {
-    if (this.c.bundle.has(block.hash)) return [];
+    if (this.components.bundle.has(block.hash)) return [];
     const writes: [string, string | null][] = [];
     const seen = new Set<string>();
     for (const op of ops) {
       const k = bytesToHex(op.key);
       if (seen.has(k)) continue;
       seen.add(k);
-      const before = await this.c.repos.store.get(op.key);
+      const before = await this.components.repos.store.get(op.key);
       writes.push([k, before === undefined ? null : bytesToHex(before)]);
     }
     const deltas: [Asset, SupplyCounters][] = [];
     for (const [asset, after] of supply) {
-      const b = this.c.repos.supply.current(asset);
+      const b = this.components.repos.supply.current(asset);
       deltas.push([
         asset,
         {
@@ -261,14 +261,14 @@ export class FinalityEngine implements AdmissionFinality {
     this.seq += 1n;
     const record: UndoRecord = { seq: this.seq, writes, supply: deltas };
     return [
-      this.c.repos.undo.putOp(block.hash, record),
-      this.c.repos.meta.putOp(SEQ_META, String(this.seq)),
-      ...namedBy(block).map((n) => this.c.repos.undo.dependentOp(n, block.hash)),
+      this.components.repos.undo.putOp(block.hash, record),
+      this.components.repos.meta.putOp(SEQ_META, String(this.seq)),
+      ...namedBy(block).map((n) => this.components.repos.undo.dependentOp(n, block.hash)),
     ];
   }
 
   async afterCommit(block: Block, now: bigint): Promise<void> {
-    if (this.c.bundle.has(block.hash)) return;
+    if (this.components.bundle.has(block.hash)) return;
     if (this.unconfirmedSince.size < MAX_TRACKED_UNCONFIRMED) this.unconfirmedSince.set(block.hash, now);
     for (const p of positionsOf(block)) {
       const pk = positionKey(p);
@@ -279,12 +279,12 @@ export class FinalityEngine implements AdmissionFinality {
     }
     await this.replayHeldVotes(block.hash, now);
     // held winners that waited for this block (built on it, or naming it) may be applied now
-    if (this.c.repos.candidates.none) return;
+    if (this.components.repos.candidates.none) return;
     const waiting = [
-      ...(await this.c.repos.candidates.at(positionKeyBytes({ type: 'chain', account: block.account, previous: block.hash }))),
-      ...(await this.c.repos.undo.dependents(block.hash, 1024)),
+      ...(await this.components.repos.candidates.at(positionKeyBytes({ type: 'chain', account: block.account, previous: block.hash }))),
+      ...(await this.components.repos.undo.dependents(block.hash, 1024)),
     ];
-    for (const h of waiting) if (await this.c.repos.candidates.has(h)) await this.tryConfirm(h, now);
+    for (const h of waiting) if (await this.components.repos.candidates.has(h)) await this.tryConfirm(h, now);
   }
 
   // ---- elections
@@ -296,9 +296,9 @@ export class FinalityEngine implements AdmissionFinality {
     e = new Election(p, this.weights, this.total, this.options.params.quorum_pct);
     const applied = await this.appliedAt(p);
     if (applied !== undefined) e.addCandidate(applied);
-    for (const h of await this.c.repos.candidates.at(positionKeyBytes(p))) e.addCandidate(h);
+    for (const h of await this.components.repos.candidates.at(positionKeyBytes(p))) e.addCandidate(h);
     // after a restart: the stored votes (this node's own among them) rebuild the tally
-    for (const v of await this.c.repos.votes.at(positionKeyBytes(p))) {
+    for (const v of await this.components.repos.votes.at(positionKeyBytes(p))) {
       e.add(v);
       if (this.self !== undefined && v.representative === this.self.address && !this.own.has(pk)) {
         this.own.set(pk, { round: v.round, final: v.final, at: v.timestamp, timestamp: v.timestamp, signature: v.signature });
@@ -327,21 +327,21 @@ export class FinalityEngine implements AdmissionFinality {
   /** The applied block standing at a position, if any. */
   private async appliedAt(p: Position): Promise<string | undefined> {
     if (p.type === 'chain') {
-      const height = p.previous === '0' ? 1n : ((await this.c.repos.blocks.get(p.previous))?.height ?? -1n) + 1n;
+      const height = p.previous === '0' ? 1n : ((await this.components.repos.blocks.get(p.previous))?.height ?? -1n) + 1n;
       if (height <= 0n) return undefined;
-      const ref = await this.c.repos.blocks.hashAt(p.account, height);
+      const ref = await this.components.repos.blocks.hashAt(p.account, height);
       return ref === undefined ? undefined : bytesToHex(ref);
     }
-    const lease = await this.c.repos.leases.get(p.lease);
+    const lease = await this.components.repos.leases.get(p.lease);
     if (lease === undefined) return undefined;
     return p.outcome === 'start' ? (lease.accept_hash ?? lease.cancel_hash) : (lease.settle_hash ?? lease.force_settle_hash);
   }
 
   /** The block with this hash, applied or held. */
   private async blockOf(hash: string): Promise<{ block: Block; applied: boolean } | undefined> {
-    const stored = await this.c.repos.blocks.get(hash);
+    const stored = await this.components.repos.blocks.get(hash);
     if (stored !== undefined) return { block: stored.block, applied: true };
-    const held = await this.c.repos.candidates.get(hash);
+    const held = await this.components.repos.candidates.get(hash);
     return held === undefined ? undefined : { block: held, applied: false };
   }
 
@@ -352,7 +352,7 @@ export class FinalityEngine implements AdmissionFinality {
     if (representativeWeight(this.options.params, vote.representative) === 0n) {
       return rejected(C.NOT_A_REPRESENTATIVE, `representative: ${vote.representative} is not listed`);
     }
-    if (!verifyVote(vote, this.c.networkId)) return rejected(C.VOTE_INVALID, 'vote: signature or key does not verify');
+    if (!verifyVote(vote, this.components.networkId)) return rejected(C.VOTE_INVALID, 'vote: signature or key does not verify');
     if (origin === 'live') {
       const d = vote.timestamp - now;
       if (d > VOTE_WINDOW_NS || -d > VOTE_WINDOW_NS) return rejected(C.VOTE_STALE, 'vote: timestamp more than 5 min from the local clock');
@@ -376,7 +376,7 @@ export class FinalityEngine implements AdmissionFinality {
   private async stolenKey(vote: Vote): Promise<boolean> {
     if (this.self === undefined || vote.representative !== this.self.address || (await this.castByUs(vote))) return false;
     if (!this.halted) {
-      this.c.log.error('a vote signed with this node key was not cast by this node: voting stopped', {
+      this.components.log.error('a vote signed with this node key was not cast by this node: voting stopped', {
         position: positionKey(vote.position),
         block: vote.block_hash,
       });
@@ -403,7 +403,7 @@ export class FinalityEngine implements AdmissionFinality {
     const intake = e.add(vote);
     if (intake === 'equivocation') return rejected(C.VOTE_EQUIVOCATION, 'vote: a different vote of this representative with the same round and timestamp');
     if (intake === 'superseded') return { status: 'duplicate' };
-    await this.c.repos.commit([this.c.repos.votes.putOp(positionKeyBytes(vote.position), vote)]);
+    await this.components.repos.commit([this.components.repos.votes.putOp(positionKeyBytes(vote.position), vote)]);
     await this.catchUp(e, vote, now);
     await this.evaluate(e, now);
     return { status: 'counted' };
@@ -419,7 +419,7 @@ export class FinalityEngine implements AdmissionFinality {
     const pk = positionKey(e.position);
     const mine = this.own.get(pk);
     if (mine === undefined || vote.round <= mine.round || this.decided.has(pk)) return;
-    const lock = await this.c.repos.votes.lock(positionKeyBytes(e.position));
+    const lock = await this.components.repos.votes.lock(positionKeyBytes(e.position));
     const choice = e.choose(vote.round, lock, () => true);
     if (choice !== undefined) await this.cast(e, choice, vote.round, false, now);
   }
@@ -471,7 +471,7 @@ export class FinalityEngine implements AdmissionFinality {
     if (!(await this.dependenciesConfirmed(q.hash))) return;
     // record the lock durably, then cast the final vote
     const posBytes = positionKeyBytes(e.position);
-    await this.c.repos.commit([this.c.repos.votes.lockOp(posBytes, { block_hash: q.hash, round: q.round })]);
+    await this.components.repos.commit([this.components.repos.votes.lockOp(posBytes, { block_hash: q.hash, round: q.round })]);
     await this.cast(e, q.hash, q.round, true, now);
   }
 
@@ -483,7 +483,7 @@ export class FinalityEngine implements AdmissionFinality {
     if (b.previous !== '0' && !(await this.isConfirmed(b.previous))) return false;
     for (const n of namedBy(b)) if (!(await this.isConfirmed(n))) return false;
     if (b.type === 'lease_settle' || b.type === 'lease_force_settle') {
-      const accept = (await this.c.repos.leases.get(b.source))?.accept_hash;
+      const accept = (await this.components.repos.leases.get(b.source))?.accept_hash;
       if (accept === undefined || !(await this.isConfirmed(accept))) return false;
     }
     return true;
@@ -496,10 +496,10 @@ export class FinalityEngine implements AdmissionFinality {
     // a representative's later vote at a position must be higher in (round, timestamp)
     const last = this.own.get(pk)?.timestamp;
     const timestamp = last !== undefined && now <= last ? last + 1n : now;
-    const v = signVote({ position: e.position, block_hash: hash, round, final, timestamp }, key, this.c.networkId);
+    const v = signVote({ position: e.position, block_hash: hash, round, final, timestamp }, key, this.components.networkId);
     this.own.set(pk, { round, final, at: now, timestamp, signature: v.signature });
     this.outbox.push(v);
-    emitSafely(this.c.events, this.c.log, 'vote', v);
+    emitSafely(this.components.events, this.components.log, 'vote', v);
     await this.count(v, now);
   }
 
@@ -510,7 +510,7 @@ export class FinalityEngine implements AdmissionFinality {
         const mine = this.own.get(pk);
         if (mine === undefined || this.decided.has(pk) || now - mine.at < this.roundTimeoutNs || e.candidates.length === 0) continue;
         if (mine.round >= U32_MAX) continue;
-        const lock = await this.c.repos.votes.lock(positionKeyBytes(e.position));
+        const lock = await this.components.repos.votes.lock(positionKeyBytes(e.position));
         const round = mine.round + 1;
         const choice = e.choose(round, lock, () => true);
         if (choice !== undefined) await this.cast(e, choice, round, false, now);
@@ -549,7 +549,7 @@ export class FinalityEngine implements AdmissionFinality {
 
   /** Takes a confirmation from a peer (sync, fetch): verified against the weights, no vote window. */
   async addConfirmation(conf: Confirmation, now: bigint): Promise<ConfirmationResult> {
-    const check = verifyConfirmation(conf, this.options.params, this.c.networkId);
+    const check = verifyConfirmation(conf, this.options.params, this.components.networkId);
     if (!check.ok) return rejected(C.CONFIRMATION_INVALID, `confirmation: ${check.reason}`);
     const known = await this.blockOf(conf.block_hash);
     if (known === undefined) return rejected(C.UNKNOWN_BLOCK, `confirmation: block ${conf.block_hash} not seen yet`, true);
@@ -570,7 +570,7 @@ export class FinalityEngine implements AdmissionFinality {
 
   /** The stored confirmation of a block (sync pages, fetches). */
   getConfirmation(hash: string): Promise<Confirmation | undefined> {
-    return this.c.repos.confirmations.get(hash);
+    return this.components.repos.confirmations.get(hash);
   }
 
   /**
@@ -580,27 +580,27 @@ export class FinalityEngine implements AdmissionFinality {
    */
   private async confirm(block: Block, applied: boolean, conf: Confirmation, now: bigint): Promise<boolean> {
     if (!applied) {
-      const prevOk = block.previous === '0' || (await this.c.repos.blocks.has(block.previous));
+      const prevOk = block.previous === '0' || (await this.components.repos.blocks.has(block.previous));
       if (!prevOk) return false;
     }
     const losers = await this.rivals(block);
     if (losers.length > 0) await this.drop(losers, block.hash, now);
     if (!applied) {
       const keys = positionsOf(block).map(positionKeyBytes);
-      const r = await this.admission.admit(block, 'sync', now, this.c.repos.candidates.delOps(block.hash, keys));
+      const r = await this.admission.admit(block, 'sync', now, this.components.repos.candidates.delOps(block.hash, keys));
       if (r.status !== 'accepted') {
         // the batch that would have removed its held records was not written
-        await this.c.repos.candidates.load();
+        await this.components.repos.candidates.load();
         if (r.status === 'rejected' && r.retryable) return false;
         // the position opens again: the held records and the votes that chose this block go
         const reps = this.options.params.representatives.map((x) => x.address);
-        await this.c.repos.commit([...this.c.repos.candidates.delOps(block.hash, keys), ...keys.flatMap((k) => this.c.repos.votes.clearOps(k, reps))]);
+        await this.components.repos.commit([...this.components.repos.candidates.delOps(block.hash, keys), ...keys.flatMap((k) => this.components.repos.votes.clearOps(k, reps))]);
         await this.record([{ block, reason: 'invalid', existing: block.hash }], block.hash, now);
         this.forgetPositions(block);
         return true;
       }
     }
-    await this.c.repos.commit([this.c.repos.confirmations.putOp(conf)]);
+    await this.components.repos.commit([this.components.repos.confirmations.putOp(conf)]);
     await this.markConfirmed(block.hash, now);
     return true;
   }
@@ -608,12 +608,12 @@ export class FinalityEngine implements AdmissionFinality {
   /** The other candidates (applied or held) at every position `block` stands at. */
   private async rivals(block: Block): Promise<string[]> {
     const out = new Set<string>();
-    const isApplied = await this.c.repos.blocks.has(block.hash);
+    const isApplied = await this.components.repos.blocks.has(block.hash);
     for (const p of positionsOf(block)) {
       // an applied block is the one applied at its chain position; held rivals only there
       const applied = p.type === 'chain' && isApplied ? undefined : await this.appliedAt(p);
       if (applied !== undefined && applied !== block.hash) out.add(applied);
-      for (const h of await this.c.repos.candidates.at(positionKeyBytes(p))) if (h !== block.hash) out.add(h);
+      for (const h of await this.components.repos.candidates.at(positionKeyBytes(p))) if (h !== block.hash) out.add(h);
     }
     return [...out];
   }
@@ -624,33 +624,33 @@ export class FinalityEngine implements AdmissionFinality {
     const stack = [hash];
     while (stack.length > 0) {
       const h = stack.pop()!;
-      if (this.c.bundle.has(h)) continue;
-      const stored = await this.c.repos.blocks.get(h);
+      if (this.components.bundle.has(h)) continue;
+      const stored = await this.components.repos.blocks.get(h);
       if (stored === undefined) continue;
       const account = stored.block.account;
       const from = await this.confirmedHeight(account);
       if (stored.height <= from) continue;
       // usually just this block: its chain below is confirmed already
-      const chain = stored.height === from + 1n ? [stored.block] : await this.c.repos.blocks.after(account, from, Number(stored.height - from));
-      const ops: BatchOp[] = [this.c.repos.confirmations.heightOp(account, stored.height)];
+      const chain = stored.height === from + 1n ? [stored.block] : await this.components.repos.blocks.after(account, from, Number(stored.height - from));
+      const ops: BatchOp[] = [this.components.repos.confirmations.heightOp(account, stored.height)];
       const reps = this.options.params.representatives.map((r) => r.address);
       for (const b of chain) {
         const losers = (await this.rivals(b)).filter((x) => x !== b.hash);
         if (losers.length > 0) await this.drop(losers, b.hash, now);
-        ops.push(this.c.repos.undo.delOp(b.hash));
+        ops.push(this.components.repos.undo.delOp(b.hash));
         // the position is decided: its votes and lock go (the confirmation keeps a quorum)
-        for (const p of positionsOf(b)) ops.push(...this.c.repos.votes.clearOps(positionKeyBytes(p), reps));
+        for (const p of positionsOf(b)) ops.push(...this.components.repos.votes.clearOps(positionKeyBytes(p), reps));
         for (const n of namedBy(b)) {
-          ops.push(this.c.repos.undo.delDependentOp(n, b.hash));
+          ops.push(this.components.repos.undo.delDependentOp(n, b.hash));
           stack.push(n);
         }
       }
-      await this.c.repos.commit(ops);
+      await this.components.repos.commit(ops);
       any = true;
       for (const b of chain) {
         this.unconfirmedSince.delete(b.hash);
         this.forgetPositions(b);
-        emitSafely(this.c.events, this.c.log, 'confirmed', { hash: b.hash });
+        emitSafely(this.components.events, this.components.log, 'confirmed', { hash: b.hash });
       }
     }
     if (any && this.voting) await this.reevaluate(now);
@@ -704,38 +704,38 @@ export class FinalityEngine implements AdmissionFinality {
     while (stack.length > 0) {
       const h = stack.pop()!;
       if (found.has(h)) continue;
-      const stored = await this.c.repos.blocks.get(h);
+      const stored = await this.components.repos.blocks.get(h);
       if (stored !== undefined) {
         if (await this.isConfirmed(h)) throw new LedgerStoreError(C.INTERNAL, `cannot drop confirmed block ${h}`);
         found.set(h, { block: stored.block, applied: true, height: stored.height });
-        const next = await this.c.repos.blocks.hashAt(stored.block.account, stored.height + 1n);
+        const next = await this.components.repos.blocks.hashAt(stored.block.account, stored.height + 1n);
         if (next !== undefined) stack.push(bytesToHex(next));
         if (stored.block.type === 'lease_accept') {
-          for (const d of await this.c.repos.undo.dependents(stored.block.source)) {
+          for (const d of await this.components.repos.undo.dependents(stored.block.source)) {
             const db = await this.blockOf(d);
             if (db?.block.type === 'lease_settle' || db?.block.type === 'lease_force_settle') stack.push(d);
           }
         }
       } else {
-        const held = await this.c.repos.candidates.get(h);
+        const held = await this.components.repos.candidates.get(h);
         if (held === undefined) continue;
         found.set(h, { block: held, applied: false, height: 0n });
       }
-      stack.push(...(await this.c.repos.undo.dependents(h)));
+      stack.push(...(await this.components.repos.undo.dependents(h)));
       const account = found.get(h)!.block.account;
-      stack.push(...(await this.c.repos.candidates.at(positionKeyBytes({ type: 'chain', account, previous: h }))));
+      stack.push(...(await this.components.repos.candidates.at(positionKeyBytes({ type: 'chain', account, previous: h }))));
     }
     const applied: { hash: string; undo: UndoRecord }[] = [];
     const ops: BatchOp[] = [];
     for (const [h, f] of found) {
       if (f.applied) {
-        const undo = await this.c.repos.undo.get(h);
+        const undo = await this.components.repos.undo.get(h);
         if (undo === undefined) throw new LedgerStoreError(C.INTERNAL, `no undo record for unconfirmed block ${h}`);
         applied.push({ hash: h, undo });
       } else {
-        ops.push(...this.c.repos.candidates.delOps(h, positionsOf(f.block).map(positionKeyBytes)));
+        ops.push(...this.components.repos.candidates.delOps(h, positionsOf(f.block).map(positionKeyBytes)));
       }
-      ops.push(this.c.repos.undo.delOp(h), ...namedBy(f.block).map((n) => this.c.repos.undo.delDependentOp(n, h)));
+      ops.push(this.components.repos.undo.delOp(h), ...namedBy(f.block).map((n) => this.components.repos.undo.delDependentOp(n, h)));
     }
     applied.sort((a, b) => (a.undo.seq > b.undo.seq ? -1 : a.undo.seq < b.undo.seq ? 1 : 0));
     const supply = new Map<Asset, SupplyCounters>();
@@ -744,7 +744,7 @@ export class FinalityEngine implements AdmissionFinality {
         ops.push(before === null ? { type: 'del', key: hexToBytes(k) } : { type: 'put', key: hexToBytes(k), value: hexToBytes(before) });
       }
       for (const [asset, d] of undo.supply) {
-        const s = supply.get(asset) ?? this.c.repos.supply.copyOf(asset);
+        const s = supply.get(asset) ?? this.components.repos.supply.copyOf(asset);
         s.genesis -= d.genesis;
         s.emitted -= d.emitted;
         s.burned -= d.burned;
@@ -754,11 +754,11 @@ export class FinalityEngine implements AdmissionFinality {
         supply.set(asset, s);
       }
     }
-    ops.push(...this.c.repos.supply.putOps(supply));
+    ops.push(...this.components.repos.supply.putOps(supply));
     const records = [...found.entries()].map(([h, f]) => ({ block: f.block, reason: (roots.includes(h) ? 'lost' : 'dependent') as ConflictReason, existing: winner }));
-    await this.c.repos.commit([...ops, ...records.map((r) => this.c.repos.conflicts.putOp(this.conflictOf(r, winner, now)))]);
-    this.c.repos.supply.remember(supply);
-    this.c.repos.accounts.clearCache();
+    await this.components.repos.commit([...ops, ...records.map((r) => this.components.repos.conflicts.putOp(this.conflictOf(r, winner, now)))]);
+    this.components.repos.supply.remember(supply);
+    this.components.repos.accounts.clearCache();
     for (const [h, f] of found) {
       this.unconfirmedSince.delete(h);
       for (const p of positionsOf(f.block)) {
@@ -773,8 +773,8 @@ export class FinalityEngine implements AdmissionFinality {
         }
       }
     }
-    for (const r of records) emitSafely(this.c.events, this.c.log, 'dropped', this.conflictOf(r, winner, now));
-    this.c.log.warn('fork resolved: candidates dropped', { winner, dropped: found.size });
+    for (const r of records) emitSafely(this.components.events, this.components.log, 'dropped', this.conflictOf(r, winner, now));
+    this.components.log.warn('fork resolved: candidates dropped', { winner, dropped: found.size });
   }
 
   private conflictOf(r: { block: Block; reason: ConflictReason; existing: string }, winner: string, now: bigint): ConflictRecord {
@@ -791,7 +791,7 @@ export class FinalityEngine implements AdmissionFinality {
   }
 
   private async record(list: { block: Block; reason: ConflictReason; existing: string }[], winner: string, now: bigint): Promise<void> {
-    await this.c.repos.commit(list.map((r) => this.c.repos.conflicts.putOp(this.conflictOf(r, winner, now))));
-    for (const r of list) emitSafely(this.c.events, this.c.log, 'dropped', this.conflictOf(r, winner, now));
+    await this.components.repos.commit(list.map((r) => this.components.repos.conflicts.putOp(this.conflictOf(r, winner, now))));
+    for (const r of list) emitSafely(this.components.events, this.components.log, 'dropped', this.conflictOf(r, winner, now));
   }
 }
