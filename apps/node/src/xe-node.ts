@@ -312,6 +312,7 @@ export class XeNode {
     this.hub = events;
     const deps = new NodeApi({
       events,
+      clock,
       address: this.address,
       network: bundle,
       ledger,
