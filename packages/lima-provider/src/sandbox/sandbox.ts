@@ -317,28 +317,12 @@ export function readBanner(stream: Duplex, timeoutMs: number): Promise<string> {
 
 /** The command line of `sshd -i` inside the sandbox (all its namespaces, its root). */
 export function sshDialArgs(deps: SandboxDeps, handle: Pick<SandboxHandle, 'initPid'>): [string, string[]] {
-  return [
-    deps.nsenter,
-    [
-      '--target',
-      String(handle.initPid),
-      '--mount',
-      '--uts',
-      '--ipc',
-      '--net',
-      '--pid',
-      '--cgroup',
-      '--root',
-      '--wd',
-      '--',
-      ...dropCaps(deps),
-      deps.sshd,
-      '-i',
-      '-e',
-      '-f',
-      '/etc/ssh/sshd_config',
-    ],
-  ];
+  return [deps.nsenter, [...enterSandbox(handle), ...dropCaps(deps), deps.sshd, '-i', '-e', '-f', '/etc/ssh/sshd_config']];
+}
+
+/** nsenter's arguments that join every namespace, the root and the working directory of the sandbox's init. */
+function enterSandbox(handle: Pick<SandboxHandle, 'initPid'>): string[] {
+  return ['--target', String(handle.initPid), '--mount', '--uts', '--ipc', '--net', '--pid', '--cgroup', '--root', '--wd', '--'];
 }
 
 /** A duplex over a child's stdout (readable side) and stdin (writable side); destroying it kills the child's group. */
@@ -437,17 +421,7 @@ export function sandboxExecArgs(deps: SandboxDeps, handle: SandboxHandle, comman
   return [
     deps.nsenter,
     [
-      '--target',
-      String(handle.initPid),
-      '--mount',
-      '--uts',
-      '--ipc',
-      '--net',
-      '--pid',
-      '--cgroup',
-      '--root',
-      '--wd',
-      '--',
+      ...enterSandbox(handle),
       // keepCaps: only for the Lima test double, whose "system provisioning" runs as a VM's full root.
       ...(opts.keepCaps ? [] : dropCaps(deps)),
       '/bin/sh',
