@@ -73,39 +73,42 @@ export function cancelOpensAt(leaseTimestamp: bigint, lp: Pick<LeaseParams, 'acc
 
 /** lease_cancel (SPEC §5): an unaccepted lease refunded to the consumer, once attested time says the accept window is over. */
 export async function applyCancel(ctx: RuleContext, block: LeaseCancelBlock, m: Mutation): Promise<void> {
-  const acct = m.account;
-  const lp = ctx.params.lease;
-  requireAsset(block, 'XUSD');
-  const lease = await leaseFor(ctx, block.source);
-  if (block.account !== lease.consumer) reject(C.WRONG_SIGNER, 'account: not the lease consumer');
-  requireState(lease, 'created');
+  const lease = await consumersLease(ctx, block, 'created');
   // the attested time decides (SPEC §5 amended); the consumer's own timestamp decides nothing
   const t = attested(ctx, block.attestations, lease.hash);
-  if (t < cancelOpensAt(lease.timestamp, lp)) reject(C.CANCEL_TOO_EARLY, 'attested time is before lease timestamp + accept window + skew');
-  expectBalance(block, addU64(acct.balances.XUSD, lease.cost));
-  acct.balances.XUSD = block.balance;
-  const s = supplyOf(m, ctx.repos, 'XUSD');
-  s.pending = subU64(s.pending, lease.cost);
+  if (t < cancelOpensAt(lease.timestamp, ctx.params.lease)) reject(C.CANCEL_TOO_EARLY, 'attested time is before lease timestamp + accept window + skew');
+  refundEscrow(ctx, block, m, lease);
   putLease(m, ctx.repos, lease, { ...lease, state: 'cancelled', cancel_hash: block.hash, closed_at: t });
 }
 
 /** lease_force_settle (SPEC §5): the provider never settled; refund, stake forfeited. */
 export async function applyForceSettle(ctx: RuleContext, block: LeaseForceSettleBlock, m: Mutation): Promise<void> {
-  const acct = m.account;
   const lp = ctx.params.lease;
-  requireAsset(block, 'XUSD');
-  const lease = await leaseFor(ctx, block.source);
-  if (block.account !== lease.consumer) reject(C.WRONG_SIGNER, 'account: not the lease consumer');
-  requireState(lease, 'accepted');
+  const lease = await consumersLease(ctx, block, 'accepted');
   const t = attested(ctx, block.attestations, lease.hash);
   if (t < lease.expiry + lp.settle_grace_ns + lp.force_settle_gap_ns || t >= lease.expiry + lp.escrow_expiry_ns) {
     reject(C.FORCE_SETTLE_WINDOW, 'attested time is outside the force-settle window');
   }
-  expectBalance(block, addU64(acct.balances.XUSD, lease.cost));
-  acct.balances.XUSD = block.balance;
-  const s = supplyOf(m, ctx.repos, 'XUSD');
-  s.pending = subU64(s.pending, lease.cost);
+  const s = refundEscrow(ctx, block, m, lease);
   s.locked = subU64(s.locked, lease.stake);
   s.forfeited += lease.stake;
   putLease(m, ctx.repos, lease, { ...lease, state: 'unfulfilled', force_settle_hash: block.hash, closed_at: t });
+}
+
+/** The lease a consumer's cancel or force-settle names: XUSD, signed by the lease's consumer, in `state`. */
+async function consumersLease(ctx: RuleContext, block: LeaseCancelBlock | LeaseForceSettleBlock, state: LeaseRecord['state']): Promise<LeaseRecord> {
+  requireAsset(block, 'XUSD');
+  const lease = await leaseFor(ctx, block.source);
+  if (block.account !== lease.consumer) reject(C.WRONG_SIGNER, 'account: not the lease consumer');
+  requireState(lease, state);
+  return lease;
+}
+
+/** The escrowed cost back to the consumer (its balance and the XUSD pending counter); returns the XUSD supply counters. */
+function refundEscrow(ctx: RuleContext, block: LeaseCancelBlock | LeaseForceSettleBlock, m: Mutation, lease: LeaseRecord) {
+  expectBalance(block, addU64(m.account.balances.XUSD, lease.cost));
+  m.account.balances.XUSD = block.balance;
+  const s = supplyOf(m, ctx.repos, 'XUSD');
+  s.pending = subU64(s.pending, lease.cost);
+  return s;
 }
