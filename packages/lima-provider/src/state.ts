@@ -1,8 +1,8 @@
 import { VmErrorCodes, VmStateError } from './errors.js';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Hash, type Resources, type VmStatus, parseJson, stringifyJson } from '@xe/core-types';
-import type { VmBackend, VmLimits } from './types.js';
+import { type AbortOptions, type Hash, type Logger, type Resources, type VmStatus, parseJson, stringifyJson, throwIfAborted } from '@xe/core-types';
+import type { LeaseActivePredicate, ReconcileResult, VmBackend, VmLimits } from './types.js';
 
 /** What a backend persists about one VM, in `<dataDir>/vms/<name>.json`. */
 export interface VmRecord {
@@ -182,4 +182,45 @@ export async function claimVm(busy: Map<string, Hash>, store: Pick<VmStateStore,
 export async function recordOfLease(store: Pick<VmStateStore, 'get'>, leaseHash: Hash, name: string): Promise<VmRecord | undefined> {
   const rec = await store.get(name);
   return rec !== undefined && rec.lease_hash === leaseHash ? rec : undefined;
+}
+
+/** What one backend contributes to `reconcileRecords`. */
+export interface ReconcileBackend {
+  backend: VmBackend;
+  store: Pick<VmStateStore, 'all'>;
+  /** names being provisioned or torn down in this process (left alone) */
+  busy: Map<string, Hash>;
+  log: Logger;
+  /** Whether the recorded VM still runs as recorded; the fields say how it was found (logged on adoption). */
+  running(rec: VmRecord): Promise<Record<string, unknown> | undefined>;
+  destroy(rec: VmRecord): Promise<void>;
+}
+
+/**
+ * The reconcile rule every backend follows on start: a running VM of an active lease is
+ * adopted; any other recorded VM of this backend is torn down — `lost` when its lease is
+ * active (the VM was gone), `removed` otherwise.
+ */
+export async function reconcileRecords(b: ReconcileBackend, isLeaseActive: LeaseActivePredicate, options: AbortOptions = {}): Promise<ReconcileResult> {
+  const result: ReconcileResult = { adopted: [], removed: [], lost: [] };
+  for (const rec of await b.store.all()) {
+    throwIfAborted(options.signal);
+    if (rec.backend !== b.backend || b.busy.has(rec.name)) continue;
+    const found = rec.status === 'running' ? await b.running(rec) : undefined;
+    const active = await isLeaseActive(rec.lease_hash);
+    if (active && found) {
+      result.adopted.push(rec.lease_hash);
+      b.log.info('vm adopted', { vm: rec.name, lease: rec.lease_hash, ...found });
+      continue;
+    }
+    await b.destroy(rec);
+    if (active) {
+      result.lost.push(rec.lease_hash);
+      b.log.warn('vm of an active lease was not running; removed its leftovers', { vm: rec.name, lease: rec.lease_hash });
+    } else {
+      result.removed.push(rec.lease_hash);
+      b.log.info('vm of an inactive lease torn down', { vm: rec.name, lease: rec.lease_hash });
+    }
+  }
+  return result;
 }

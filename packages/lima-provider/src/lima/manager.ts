@@ -20,7 +20,7 @@ import { LimaError, VmErrorCodes, VmInputError, VmStateError } from '../errors.j
 import { type AuthorizedKeyLineFn, authorizedKeyLineFor, checkLeaseHash, checkResources, vmName } from '../keys.js';
 import { connectTcp, freePort, portClosed, sshBannerReady } from '../net.js';
 import { pollUntil } from '../proc.js';
-import { claimVm, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
+import { claimVm, reconcileRecords, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
@@ -361,27 +361,23 @@ export class LimaVmManager implements VmManager {
   }
 
   async reconcile(isLeaseActive: LeaseActivePredicate, options: AbortOptions = {}): Promise<ReconcileResult> {
-    const result: ReconcileResult = { adopted: [], removed: [], lost: [] };
     const insts = new Map((await this.limactl.list(options.signal)).map((i) => [i.name, i]));
-    const recorded = new Set<string>();
-    for (const rec of await this.store.all()) {
-      throwIfAborted(options.signal);
-      if (rec.backend !== 'lima' || this.busy.has(rec.name)) continue;
-      recorded.add(rec.name);
-      const inst = insts.get(rec.name);
-      const active = await isLeaseActive(rec.lease_hash);
-      if (active && rec.status === 'running' && inst?.status === 'Running') {
-        result.adopted.push(rec.lease_hash);
-        this.log.info('vm adopted', { vm: rec.name, lease: rec.lease_hash, port: inst.sshLocalPort });
-        continue;
-      }
-      await this.destroy(rec.name, options.signal);
-      (active ? result.lost : result.removed).push(rec.lease_hash);
-      this.log.info(active ? 'vm of an active lease was not running; removed' : 'vm of an inactive lease torn down', {
-        vm: rec.name,
-        lease: rec.lease_hash,
-      });
-    }
+    const recorded = new Set((await this.store.all()).filter((r) => r.backend === 'lima').map((r) => r.name));
+    const result = await reconcileRecords(
+      {
+        backend: 'lima',
+        store: this.store,
+        busy: this.busy,
+        log: this.log,
+        running: async (rec) => {
+          const inst = insts.get(rec.name);
+          return inst?.status === 'Running' ? { port: inst.sshLocalPort } : undefined;
+        },
+        destroy: (rec) => this.destroy(rec.name, options.signal),
+      },
+      isLeaseActive,
+      options,
+    );
     // Instances in our LIMA_HOME without a record (a crash between create and the record): ours, unpaid.
     for (const inst of insts.values()) {
       if (recorded.has(inst.name) || this.busy.has(inst.name) || !/^xe-[0-9a-f]{12}$/.test(inst.name)) continue;

@@ -25,7 +25,7 @@ import { connectTcp, freePort, portClosed, sshBannerReady } from '../net.js';
 import { isProcessAlive, killGroup, pollUntil, processArgs, processStartTime, runCapped } from '../proc.js';
 import { ext4Template } from '../sandbox/disk.js';
 import { DEFAULT_PIDS_MAX, vmInfoOf } from '../sandbox/manager.js';
-import { type VmRecord, VmStateStore, claimVm, recordOfLease } from '../state.js';
+import { type VmRecord, VmStateStore, claimVm, reconcileRecords, recordOfLease } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
@@ -441,32 +441,25 @@ export class QemuVmManager implements VmManager {
    * QEMU process and its QMP socket answers; tears the others down.
    */
   async reconcile(isLeaseActive: LeaseActivePredicate, options: AbortOptions = {}): Promise<ReconcileResult> {
-    const result: ReconcileResult = { adopted: [], removed: [], lost: [] };
-    for (const rec of await this.store.all()) {
-      throwIfAborted(options.signal);
-      if (rec.backend !== 'qemu' || this.busy.has(rec.name)) continue;
-      const dir = this.vmDir(rec.name);
-      const pidFile = await readFile(join(dir, 'qemu.pid'), 'utf8').catch(() => '');
-      const alive =
-        rec.status === 'running' &&
-        isOurQemu(rec) &&
-        Number(pidFile.trim()) === toPid(rec)?.pid &&
-        (await qmp(join(dir, 'qmp.sock'), 'query-status'))?.includes('"return"') === true;
-      const active = await isLeaseActive(rec.lease_hash);
-      if (active && alive) {
-        result.adopted.push(rec.lease_hash);
-        this.log.info('vm adopted', { vm: rec.name, lease: rec.lease_hash, pid: rec.qemu!.pid, port: rec.qemu!.ssh_port });
-        continue;
-      }
-      await this.destroy(rec);
-      if (active) {
-        result.lost.push(rec.lease_hash);
-        this.log.warn('vm of an active lease was not running; removed its leftovers', { vm: rec.name, lease: rec.lease_hash });
-      } else {
-        result.removed.push(rec.lease_hash);
-        this.log.info('vm of an inactive lease torn down', { vm: rec.name, lease: rec.lease_hash });
-      }
-    }
-    return result;
+    return reconcileRecords(
+      {
+        backend: 'qemu',
+        store: this.store,
+        busy: this.busy,
+        log: this.log,
+        running: async (rec) => {
+          const dir = this.vmDir(rec.name);
+          const pidFile = await readFile(join(dir, 'qemu.pid'), 'utf8').catch(() => '');
+          const alive =
+            isOurQemu(rec) &&
+            Number(pidFile.trim()) === toPid(rec)?.pid &&
+            (await qmp(join(dir, 'qmp.sock'), 'query-status'))?.includes('"return"') === true;
+          return alive ? { pid: rec.qemu!.pid, port: rec.qemu!.ssh_port } : undefined;
+        },
+        destroy: (rec) => this.destroy(rec),
+      },
+      isLeaseActive,
+      options,
+    );
   }
 }

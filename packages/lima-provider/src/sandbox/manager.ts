@@ -19,7 +19,7 @@ import { VmErrorCodes, VmInputError, VmLifecycleError, VmStateError } from '../e
 import { type AuthorizedKeyLineFn, authorizedKeyLineFor, checkLeaseHash, checkResources, vmName, withMinimums } from '../keys.js';
 import { runCapped } from '../proc.js';
 import { makeSshKey, sshKeyFingerprint } from '../ssh-keygen.js';
-import { claimVm, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
+import { claimVm, reconcileRecords, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
   type ExecOptions,
@@ -307,27 +307,20 @@ export class SandboxVmManager implements VmManager {
   }
 
   async reconcile(isLeaseActive: LeaseActivePredicate, options: AbortOptions = {}): Promise<ReconcileResult> {
-    const result: ReconcileResult = { adopted: [], removed: [], lost: [] };
-    for (const rec of await this.store.all()) {
-      throwIfAborted(options.signal);
-      if (rec.backend !== 'sandbox' || this.busy.has(rec.name)) continue;
-      const handle = toHandle(rec);
-      const alive = rec.status === 'running' && handle !== undefined && isOurSandbox(handle);
-      const active = await isLeaseActive(rec.lease_hash);
-      if (active && alive) {
-        result.adopted.push(rec.lease_hash);
-        this.log.info('vm adopted', { vm: rec.name, lease: rec.lease_hash, pid: handle.pid });
-        continue;
-      }
-      await this.destroy(rec);
-      if (active) {
-        result.lost.push(rec.lease_hash);
-        this.log.warn('vm of an active lease was not running; removed its leftovers', { vm: rec.name, lease: rec.lease_hash });
-      } else {
-        result.removed.push(rec.lease_hash);
-        this.log.info('vm of an inactive lease torn down', { vm: rec.name, lease: rec.lease_hash });
-      }
-    }
-    return result;
+    return reconcileRecords(
+      {
+        backend: 'sandbox',
+        store: this.store,
+        busy: this.busy,
+        log: this.log,
+        running: async (rec) => {
+          const handle = toHandle(rec);
+          return handle !== undefined && isOurSandbox(handle) ? { pid: handle.pid } : undefined;
+        },
+        destroy: (rec) => this.destroy(rec),
+      },
+      isLeaseActive,
+      options,
+    );
   }
 }
