@@ -66,6 +66,18 @@ const xusd = async (w: LeaseWorld) => (await w.ledger.getAccount(KEYS.consumer.a
 const offers = (w: LeaseWorld) => w.net.marketplace.filter((m) => m.type === 'offer').length;
 const leaseBlocks = (w: LeaseWorld) => w.net.blocks.filter((b) => b.type === 'lease');
 
+/** A lease request whose provider never accepts (its VM hangs), past the offer round: the lease block is written. */
+async function unacceptedLease() {
+  const w = await leaseWorld();
+  const { consumer } = await pair(w);
+  w.vms.hang = true;
+  const result = consumer.requestLease(REQ).catch((err) => err);
+  await waitUntil(() => offers(w) === 1, { ...WAIT, what: 'the offer' });
+  await w.time.advance(OFFER_WINDOW_MS);
+  await waitUntil(() => leaseBlocks(w).length === 1, { ...WAIT, what: 'the lease block' });
+  return { w, consumer, result, hash: leaseBlocks(w)[0]!.hash };
+}
+
 describe('ConsumerService: offer round', () => {
   it('collects offers for the offer window, then writes the lease and resolves on the accept', async () => {
     const w = await leaseWorld();
@@ -129,14 +141,7 @@ describe('ConsumerService: cancel', () => {
   });
 
   it('waits out the rate window (31 s) when the timekeepers answer RATE_LIMITED; an operator cancel in the meantime is taken', async () => {
-    const w = await leaseWorld();
-    const { consumer } = await pair(w);
-    w.vms.hang = true;
-    const result = consumer.requestLease(REQ).catch((err) => err);
-    await waitUntil(() => offers(w) === 1, { ...WAIT, what: 'the offer' });
-    await w.time.advance(OFFER_WINDOW_MS);
-    await waitUntil(() => leaseBlocks(w).length === 1, { ...WAIT, what: 'the lease block' });
-    const hash = leaseBlocks(w)[0]!.hash;
+    const { w, consumer, result, hash } = await unacceptedLease();
     w.attest.failures.push('RATE_LIMITED');
     const cancelAt = cancelAllowedAt((await w.ledger.getLease(hash))!, LEASE) + BigInt(CANCEL_MARGIN_MS) * NS_PER_MS;
     await w.time.advanceTo(cancelAt);
@@ -153,14 +158,7 @@ describe('ConsumerService: cancel', () => {
   });
 
   it('retries a failed cancel 5 s later', async () => {
-    const w = await leaseWorld();
-    const { consumer } = await pair(w);
-    w.vms.hang = true;
-    const result = consumer.requestLease(REQ).catch((err) => err);
-    await waitUntil(() => offers(w) === 1, { ...WAIT, what: 'the offer' });
-    await w.time.advance(OFFER_WINDOW_MS);
-    await waitUntil(() => leaseBlocks(w).length === 1, { ...WAIT, what: 'the lease block' });
-    const hash = leaseBlocks(w)[0]!.hash;
+    const { w, result, hash } = await unacceptedLease();
     w.failCommits.push({ type: 'lease_cancel', code: 'BLOCK_REJECTED' });
     const cancelAt = cancelAllowedAt((await w.ledger.getLease(hash))!, LEASE) + BigInt(CANCEL_MARGIN_MS) * NS_PER_MS;
     await w.time.advanceTo(cancelAt);
@@ -174,14 +172,7 @@ describe('ConsumerService: cancel', () => {
   });
 
   it("refuses the operator's cancel before the window with a coded error, and takes it once the window opened", async () => {
-    const w = await leaseWorld();
-    const { consumer } = await pair(w);
-    w.vms.hang = true;
-    const result = consumer.requestLease(REQ).catch((err) => err);
-    await waitUntil(() => offers(w) === 1, { ...WAIT, what: 'the offer' });
-    await w.time.advance(OFFER_WINDOW_MS);
-    await waitUntil(() => leaseBlocks(w).length === 1, { ...WAIT, what: 'the lease block' });
-    const hash = leaseBlocks(w)[0]!.hash;
+    const { w, consumer, result, hash } = await unacceptedLease();
     const allowedAt = cancelAllowedAt((await w.ledger.getLease(hash))!, LEASE);
     await w.time.advanceTo(allowedAt - NS_PER_MS);
     await expect(consumer.cancelNow(hash)).rejects.toMatchObject({ code: 'LEASE_NOT_CANCELLABLE', message: expect.stringMatching(/too early.*in 1 s/) });
