@@ -11,4 +11,5 @@ export * from './network.js';
 export { PowEngine, type PowEngineOptions } from './pow-engine.js';
 export * from './pow.js';
 export * from './tunnel-auth.js';
+export * from './vm-host-key.js';
 export * from './vote.js';
