@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { type Certificate, CERTIFICATE_VALIDITY_NS, type JsonValue, leaseCost, silentLogger, waitUntil } from '@xe/core-types';
-import { generateKeyPair, type KeyPair, signCertificate, signMarketplace } from '@xe/crypto';
-import { buildSend, createGenesisBundle, Ledger, MemoryStore, sealBlock } from '@xe/ledger';
+import { generateKeyPair, type KeyPair, signCertificate, signMarketplace, signVote } from '@xe/crypto';
+import { buildReceive, buildSend, createGenesisBundle, emptyHead, Ledger, MemoryStore, positionsOf, sealBlock } from '@xe/ledger';
 import { BlockIntake, RETRY_QUEUE_PER_SENDER } from '../../src/block-intake.js';
 import { Metrics } from '../../src/metrics.js';
 import { ConsumerService } from '../../src/services/consumer.js';
@@ -19,7 +19,7 @@ import {
 } from '../../src/services/marketplace.js';
 import { ProviderService } from '../../src/services/provider.js';
 import { Capacity, MAX_OFFER_HOLDS } from '../../src/services/provider/capacity.js';
-import { KEYS, LEASE, leaseWorld, type LeaseWorld, T0 } from '../support/lease-world.js';
+import { KEYS, LEASE, leaseWorld, type LeaseWorld, serviceBundle, T0 } from '../support/lease-world.js';
 
 const REQ = { vcpus: 1, memory_mb: 1024, disk_gb: 1, duration: 60 };
 const WAIT = { timeoutMs: 10_000 };
@@ -67,6 +67,33 @@ describe('marketplace admission', () => {
     await w.time.advance(1000 / REQUEST_RATE.ratePerSec);
     expect(await admission.admit(requestOf(KEYS.consumer))).toEqual({ ok: true });
     expect(await admission.admit(requestOf(KEYS.consumer, undefined, T0 - 10n * 60n * 1_000_000_000n))).toEqual({ ok: false, reason: 'stale' });
+  });
+
+  it("a request counts only on the consumer's confirmed XUSD: an unconfirmed receive does not fund it (the current balance used to)", async () => {
+    const bundle = await serviceBundle();
+    const ledger = await Ledger.open(new MemoryStore(), bundle, {
+      clock: () => T0,
+      logger: silentLogger,
+      finality: { params: { representatives: [{ address: KEYS.timekeeper.address, weight: 1n }], quorum_pct: 60 } },
+    });
+    const admission = new MarketplaceAdmission({ stakeDivisor: LEASE.stake_divisor }, { ledger, clock: () => T0 });
+    const [allocation] = await ledger.pendingFor(KEYS.consumer.address);
+    const receive = await sealBlock(buildReceive(emptyHead(KEYS.consumer.address, KEYS.consumer.pubKeyHex), allocation!, T0 - 1000n), KEYS.consumer, {
+      networkId: bundle.network_id,
+      difficulty: bundle.pow_difficulty,
+    });
+    expect(await ledger.addBlock(receive, { origin: 'live' })).toMatchObject({ status: 'accepted' });
+    expect((await ledger.getAccount(KEYS.consumer.address))?.balances.XUSD).toBe(allocation!.amount);
+    expect(await ledger.confirmedFrontier(KEYS.consumer.address)).toBeUndefined();
+    expect(await admission.admit(requestOf(KEYS.consumer))).toEqual({ ok: false, reason: 'unfunded' });
+    // the representative's final vote confirms the receive: now it counts
+    for (const position of positionsOf(receive)) {
+      const vote = signVote({ position, block_hash: receive.hash, round: 0, final: true, timestamp: T0 }, KEYS.timekeeper, bundle.network_id);
+      expect((await ledger.addVote(vote)).status).toBe('counted');
+    }
+    expect((await ledger.confirmedFrontier(KEYS.consumer.address))?.frontier).toBe(receive.hash);
+    expect(await admission.admit(requestOf(KEYS.consumer))).toEqual({ ok: true });
+    await ledger.close();
   });
 
   it('an offer counts only from a provider holding the XUSD for the stake', async () => {
