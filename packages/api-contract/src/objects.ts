@@ -10,7 +10,7 @@ import {
 } from '@xe/core-types';
 import { z } from 'zod';
 import { StoredBlockSchema } from './blocks.js';
-import { address, asset, hash, i64, int, perAsset, pubKey, signature, u64, uint } from './scalars.js';
+import { address, asset, hash, i64, int, perAsset, previous, pubKey, signature, u64, uint } from './scalars.js';
 
 /**
  * Request and response objects of SPEC §11. Responses are open (`looseObject`): a client
@@ -250,22 +250,36 @@ export const OpenApiDocumentSchema = z
 
 // ---- accounts, blocks, certificates, conflicts
 
+/**
+ * An account's chain head: its newest block, applied but maybe not confirmed yet (SPEC §12).
+ * What a client builds the account's next block on (`previous`, `balance`).
+ */
+export const AccountHead = z
+  .looseObject({
+    frontier: previous().meta({ description: 'the newest block of the chain, confirmed or not ("0": no blocks)' }),
+    height: u64().meta({ description: 'the chain length' }),
+    balances: perAsset().meta({ description: 'balances after the newest block: what the next block builds on' }),
+  })
+  .meta({ id: 'AccountHead' });
+
 export const Account = z
   .looseObject({
     address: address(),
-    balances: perAsset(),
-    pending: perAsset().meta({ description: 'receivable sends not yet received' }),
-    frontier: hash(),
-    block_count: uint(),
+    balances: perAsset().meta({ description: "as the account's newest confirmed block left them" }),
+    pending: perAsset().meta({ description: 'confirmed sends to the account that no confirmed receive took' }),
+    frontier: previous().meta({ description: 'the newest confirmed block ("0" while none is confirmed)' }),
+    block_count: uint().meta({ description: 'the height of the newest confirmed block' }),
+    head: AccountHead,
   })
   .meta({ id: 'Account' });
 
 export const Balance = z
   .looseObject({
     address: address(),
-    balances: perAsset(),
-    spendable: perAsset().meta({ description: 'confirmed funds only' }),
-    final_height: u64().meta({ description: "the account's confirmed-block watermark" }),
+    balances: perAsset().meta({ description: "as the account's newest confirmed block left them" }),
+    spendable: perAsset().meta({ description: 'per asset the smaller of the confirmed and the head balance: an unconfirmed debit is not spent twice' }),
+    final_height: u64().meta({ description: "the height of the account's newest confirmed block (0: none)" }),
+    head: AccountHead.optional().meta({ description: 'ours (an XE node does not send it); an xe-node always does' }),
   })
   .meta({ id: 'Balance' });
 

@@ -74,9 +74,14 @@ describe('answers of api-server today and the fields SPEC §11 adds', () => {
         pending: { XE: 0n, XUSD: 1000000n },
         frontier: hashOf('frontier'),
         block_count: 7,
+        head: { frontier: hashOf('head'), height: 8, balances: { XE: 12345678901234567890n, XUSD: 4000000n } },
       }),
     );
     expect(account.balances.XE).toBe(12345678901234567890n);
+    expect(account.head.height).toBe(8n);
+    // nothing confirmed yet: frontier "0"; the head is required (ours)
+    ok(Account, wire({ address: hashOf('a'), balances: { XE: 0n, XUSD: 0n }, pending: { XE: 0n, XUSD: 0n }, frontier: '0', block_count: 0, head: { frontier: hashOf('h'), height: 1, balances: { XE: 0n, XUSD: 5n } } }));
+    expect(missing(Account, wire({ address: hashOf('a'), balances: { XE: 0n, XUSD: 0n }, pending: { XE: 0n, XUSD: 0n }, frontier: '0', block_count: 0 }))).toEqual(['head']);
     ok(Conflict, wire({ account: hashOf('a'), previous: hashOf('p'), kept: hashOf('k'), rejected: hashOf('r'), detected_at: START_TIME }));
     ok(Health, wire({ status: 'ok' }));
     ok(Readiness, wire({ ready: false, synced: false, peered: true, timekeepers_reachable: true }));
