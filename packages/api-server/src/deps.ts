@@ -105,14 +105,29 @@ export interface ProviderInfo extends Provider {
 /** A stored block as the API serves it: the block and whether it is confirmed (SPEC §12). */
 export type StoredBlock = Block & { confirmed: boolean };
 
-/** `GET /accounts/{address}/balance` (XE). */
+/**
+ * An account's chain as applied, confirmed or not (SPEC §12): what a client builds the
+ * account's next block on.
+ */
+export interface AccountHead {
+  /** the newest block ('0': no blocks) */
+  frontier: Hash | '0';
+  /** the chain length */
+  height: bigint;
+  /** balances after the newest block */
+  balances: Record<Asset, bigint>;
+}
+
+/** `GET /accounts/{address}/balance` (XE): confirmed balances, plus the head. */
 export interface BalanceInfo {
   address: Address;
+  /** as the account's newest confirmed block left them */
   balances: Record<Asset, bigint>;
-  /** per asset: what confirmed blocks leave spendable */
+  /** per asset the smaller of the confirmed and the head balance (an unconfirmed debit is not spent twice) */
   spendable: Record<Asset, bigint>;
   /** the height of the account's newest confirmed block (0: none) */
   final_height: bigint;
+  head: AccountHead;
 }
 
 /** `GET /accounts/{address}/chain` (XE): newest first. */
@@ -141,15 +156,18 @@ export interface Readiness {
   ready: boolean;
 }
 
+/** `GET /accounts/{address}`: the account at its newest confirmed block, plus the head. */
 export interface AccountInfo {
   address: Address;
-  /** µ-units per asset */
+  /** µ-units per asset, as the newest confirmed block left them */
   balances: Record<Asset, bigint>;
-  /** receivable sends not yet received, per asset */
+  /** confirmed sends to the account that no confirmed receive took, per asset */
   pending: Record<Asset, bigint>;
-  /** hash of the chain's last block */
-  frontier: Hash;
+  /** the newest confirmed block ('0' while none is confirmed) */
+  frontier: Hash | '0';
+  /** its height */
   block_count: number;
+  head: AccountHead;
 }
 
 export interface CancelLeaseResult {
@@ -253,7 +271,7 @@ export interface ApiDeps {
   balance(address: Address): Promise<BalanceInfo>;
   /** Newest first; `offset` counts from the newest block. An account with no blocks: total 0. */
   chain(address: Address, page: { offset: number; limit: number }): Promise<ChainPage>;
-  /** Receivable sends to the account (at most 1000). */
+  /** Confirmed sends the account's head has not received (at most 1000). */
   pending(address: Address): Promise<PendingEntry[]>;
   /** The provider's newest unexpired certificate. */
   certificateOf(provider: Address): Promise<Certificate | undefined>;

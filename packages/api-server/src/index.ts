@@ -1,5 +1,6 @@
 export { type ApiApp, type ApiOptions, createApp } from './app.js';
 export type {
+  AccountHead,
   AccountInfo,
   ApiDeps,
   BalanceInfo,

@@ -262,7 +262,9 @@ export class FakeDeps implements ApiDeps {
   async balance(address: string): Promise<BalanceInfo> {
     const a = this.accounts.get(address);
     const balances = a?.balances ?? { XE: 0n, XUSD: 0n };
-    return { address, balances, spendable: balances, final_height: BigInt(a?.block_count ?? 0) };
+    const head = a?.head ?? { frontier: '0' as const, height: 0n, balances };
+    const spendable = { XE: balances.XE < head.balances.XE ? balances.XE : head.balances.XE, XUSD: balances.XUSD < head.balances.XUSD ? balances.XUSD : head.balances.XUSD };
+    return { address, balances, spendable, final_height: BigInt(a?.block_count ?? 0), head };
   }
 
   async chain(address: string, page: { offset: number; limit: number }): Promise<ChainPage> {
@@ -356,6 +358,8 @@ export function seededFake(): FakeDeps {
     pending: { XE: 0n, XUSD: 1000000n },
     frontier: hashOf('frontier'),
     block_count: 7,
+    // one block past the confirmed frontier: a send of 1 XUSD not confirmed yet
+    head: { frontier: hashOf('head'), height: 8n, balances: { XE: 12345678901234567890n, XUSD: 4000000n } },
   });
   f.conflictList = [
     { account: hashOf('account'), previous: hashOf('prev'), kept: hashOf('kept'), rejected: hashOf('rejected'), detected_at: START_TIME },

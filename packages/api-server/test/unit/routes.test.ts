@@ -406,9 +406,11 @@ const cases = {
       const { app } = setup();
       const r = await call(app, 'GET', `/accounts/${hashOf('account')}`);
       expect(r.status).toBe(200);
-      const o = expectShape(r.body, { address: 'hash', balances: 'object', pending: 'object', frontier: 'hash', block_count: 'integer' });
+      const o = expectShape(r.body, { address: 'hash', balances: 'object', pending: 'object', frontier: 'hash', block_count: 'integer', head: 'object' });
       expectShape(o.balances, { XE: 'integer', XUSD: 'integer' });
       expectShape(o.pending, { XE: 'integer', XUSD: 'integer' });
+      expectShape(o.head, { frontier: 'hash', height: 'integer', balances: 'object' });
+      expect(o.head).toEqual({ frontier: hashOf('head'), height: 8n, balances: { XE: 12345678901234567890n, XUSD: 4000000n } });
       expect(r.text).toContain('"XE":12345678901234567890');
     },
     errors: async () => {
@@ -501,12 +503,20 @@ const cases = {
       const { app } = setup();
       const r = await call(app, 'GET', `/accounts/${hashOf('account')}/balance`);
       expect(r.status).toBe(200);
-      const o = expectShape(r.body, { address: 'hash', balances: 'object', spendable: 'object', final_height: 'integer' });
+      const o = expectShape(r.body, { address: 'hash', balances: 'object', spendable: 'object', final_height: 'integer', head: 'object' });
       expectShape(o.spendable, { XE: 'integer', XUSD: 'integer' });
       expect(r.text).toContain('"XE":12345678901234567890');
+      expect([o.final_height, o.spendable]).toEqual([7n, { XE: 12345678901234567890n, XUSD: 4000000n }]);
+      expect(o.head).toEqual({ frontier: hashOf('head'), height: 8n, balances: { XE: 12345678901234567890n, XUSD: 4000000n } });
       const none = await call(app, 'GET', `/accounts/${hashOf('nobody')}/balance`);
       expect(none.status).toBe(200);
-      expect(none.body).toEqual({ address: hashOf('nobody'), balances: { XE: 0n, XUSD: 0n }, spendable: { XE: 0n, XUSD: 0n }, final_height: 0n });
+      expect(none.body).toEqual({
+        address: hashOf('nobody'),
+        balances: { XE: 0n, XUSD: 0n },
+        spendable: { XE: 0n, XUSD: 0n },
+        final_height: 0n,
+        head: { frontier: '0', height: 0n, balances: { XE: 0n, XUSD: 0n } },
+      });
     },
     errors: async () => {
       const { app } = setup();
