@@ -29,7 +29,7 @@ export async function rejectFork(repos: Repositories, block: Block, acct: Accoun
     block,
     detected_at: now,
   };
-  await repos.commit([repos.conflicts.putOp(conflict)]);
+  await repos.commit(await repos.conflicts.putOps([conflict]));
   log.warn('fork rejected', { account: block.account, height, existing, rejected: block.hash });
   return {
     status: 'rejected',

@@ -756,7 +756,7 @@ export class FinalityEngine implements AdmissionFinality {
     }
     ops.push(...this.components.repos.supply.putOps(supply));
     const records = [...found.entries()].map(([h, f]) => ({ block: f.block, reason: (roots.includes(h) ? 'lost' : 'dependent') as ConflictReason, existing: winner }));
-    await this.components.repos.commit([...ops, ...records.map((r) => this.components.repos.conflicts.putOp(this.conflictOf(r, winner, now)))]);
+    await this.components.repos.commit([...ops, ...(await this.components.repos.conflicts.putOps(records.map((r) => this.conflictOf(r, winner, now))))]);
     this.components.repos.supply.remember(supply);
     this.components.repos.accounts.clearCache();
     for (const [h, f] of found) {
@@ -791,7 +791,7 @@ export class FinalityEngine implements AdmissionFinality {
   }
 
   private async record(list: { block: Block; reason: ConflictReason; existing: string }[], winner: string, now: bigint): Promise<void> {
-    await this.components.repos.commit(list.map((r) => this.components.repos.conflicts.putOp(this.conflictOf(r, winner, now))));
+    await this.components.repos.commit(await this.components.repos.conflicts.putOps(list.map((r) => this.conflictOf(r, winner, now))));
     for (const r of list) emitSafely(this.components.events, this.components.log, 'dropped', this.conflictOf(r, winner, now));
   }
 }
