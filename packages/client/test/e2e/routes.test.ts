@@ -133,16 +133,30 @@ const cases: Record<Exclude<OperationId, 'events' | 'openTunnel'>, Case> = {
     check: (r) => expect(r).toEqual({ exit_code: 0, stdout: 'Linux\n', stderr: '' }),
   },
   getAccount: {
-    answer: ['GET', `/accounts/${ADDR}`, 200, text({ address: ADDR, balances: { XE: U64_MAX, XUSD: 5 }, pending: { XE: 0, XUSD: 1 }, frontier: H, block_count: 7 })],
+    answer: ['GET', `/accounts/${ADDR}`, 200, text({
+        address: ADDR,
+        balances: { XE: U64_MAX, XUSD: 5 },
+        pending: { XE: 0, XUSD: 1 },
+        frontier: H,
+        block_count: 7,
+        head: { frontier: H, height: 8, balances: { XE: U64_MAX, XUSD: 4 } },
+      }),
+    ],
     call: (c) => c.getAccount(ADDR),
     sent: { method: 'GET', url: `/accounts/${ADDR}` },
-    check: (r: { balances: { XE: bigint } }) => expect(r.balances.XE).toBe(U64_MAX),
+    check: (r: { balances: { XE: bigint }; head: { height: bigint; balances: { XE: bigint } } }) =>
+      expect([r.balances.XE, r.head.height, r.head.balances.XE]).toEqual([U64_MAX, 8n, U64_MAX]),
   },
   getBalance: {
-    answer: ['GET', `/accounts/${ADDR}/balance`, 200, text({ address: ADDR, balances: { XE: 0, XUSD: 0 }, spendable: { XE: 0, XUSD: 0 }, final_height: 0 })],
+    answer: [
+      'GET',
+      `/accounts/${ADDR}/balance`,
+      200,
+      text({ address: ADDR, balances: { XE: 0, XUSD: 0 }, spendable: { XE: 0, XUSD: 0 }, final_height: 0, head: { frontier: '0', height: 0, balances: { XE: 0, XUSD: 0 } } }),
+    ],
     call: (c) => c.getBalance(ADDR),
     sent: { method: 'GET', url: `/accounts/${ADDR}/balance` },
-    check: (r: { final_height: bigint }) => expect(r.final_height).toBe(0n),
+    check: (r: { final_height: bigint; head?: { frontier: string } }) => expect([r.final_height, r.head?.frontier]).toEqual([0n, '0']),
   },
   getChain: {
     answer: ['GET', `/accounts/${ADDR}/chain`, 200, text({ address: ADDR, total: 1, blocks: [{ ...block, confirmed: true }] })],
