@@ -18,7 +18,7 @@ export {
   vmName,
   withMinimums,
 } from './keys.js';
-export { makeSshKey, sshKeyFingerprint } from './ssh-keygen.js';
+export { hostPublicKeyLine, makeSshKey, scanHostKey, sshKeyFingerprint, sshKeyLineFingerprint } from './ssh-keygen.js';
 export {
   FENCED_V4,
   FENCED_V6,

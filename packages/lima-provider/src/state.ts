@@ -25,6 +25,8 @@ export interface VmRecord {
   qemu?: QemuRecord;
   /** SHA256 fingerprint of the VM's own SSH host key. */
   host_key_fingerprint?: string;
+  /** The VM's own SSH host key as one OpenSSH public-key line (`ssh-ed25519 <base64>`). */
+  host_public_key?: string;
 }
 
 export interface QemuRecord {
@@ -89,6 +91,7 @@ function fromJson(value: unknown): VmRecord {
   if (typeof r.lima_instance === 'string') rec.lima_instance = r.lima_instance;
   if (r.lima_ssh_port !== undefined) rec.lima_ssh_port = num(r.lima_ssh_port);
   if (typeof r.host_key_fingerprint === 'string') rec.host_key_fingerprint = r.host_key_fingerprint;
+  if (typeof r.host_public_key === 'string') rec.host_public_key = r.host_public_key;
   return rec;
 }
 

@@ -39,11 +39,15 @@ export interface VmLimits {
 
 /**
  * The VM object this package returns: SPEC's `{lease_hash, status, resources, created_at}`
- * plus, when known, the SSH host key's fingerprint (a key made for this VM only) and the
- * limits that are not enforced (present only when the operator accepted that).
+ * plus, when known, the VM's SSH host key (a key made for this VM only) as its fingerprint
+ * and as one OpenSSH public-key line (`ssh-ed25519 AAAA…`, for a client's known_hosts), and
+ * the limits that are not enforced (present only when the operator accepted that).
  */
 export interface ProviderVmInfo extends VmInfo {
+  /** `SHA256:<base64>`, as `ssh-keygen -l` prints it. */
   host_key_fingerprint?: string;
+  /** The VM sshd's host key: `ssh-ed25519 <base64>` (no comment). */
+  host_public_key?: string;
   limits_not_enforced?: string[];
 }
 

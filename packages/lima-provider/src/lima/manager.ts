@@ -18,6 +18,7 @@ import {
 } from '@xe/core-types';
 import { LimaError, VmErrorCodes, VmInputError, VmStateError } from '../errors.js';
 import { type AuthorizedKeyLineFn, authorizedKeyLineFor, checkLeaseHash, checkResources, vmName } from '../keys.js';
+import { scanHostKey, sshKeyLineFingerprint } from '../ssh-keygen.js';
 import { connectTcp, freePort, portClosed, sshBannerReady } from '../net.js';
 import { pollUntil } from '../proc.js';
 import { claimVm, reconcileRecords, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
@@ -250,6 +251,14 @@ export class LimaVmManager implements VmManager {
         signal,
       });
       if (!ready) throw new LimaError(VmErrorCodes.LIMACTL_FAILED, `instance ${name}: no SSH banner on port ${inst.sshLocalPort}`);
+      // The guest made its host key at first boot; read it (and its fingerprint) from the forwarded port.
+      const pub = await scanHostKey('ssh-keyscan', inst.sshLocalPort);
+      const fp = pub === undefined ? undefined : await sshKeyLineFingerprint('ssh-keygen', pub);
+      if (pub === undefined || fp === undefined) {
+        throw new LimaError(VmErrorCodes.LIMACTL_FAILED, `instance ${name}: its sshd on port ${inst.sshLocalPort} offers no Ed25519 host key`);
+      }
+      rec.host_public_key = pub;
+      rec.host_key_fingerprint = fp;
       rec.status = 'running';
       await this.store.put(rec);
       if (signal?.aborted) throw abortError(signal);

@@ -20,7 +20,7 @@ import {
 } from '@xe/core-types';
 import { VmErrorCodes, VmInputError, VmLifecycleError, VmStateError } from '../errors.js';
 import { type AuthorizedKeyLineFn, authorizedKeyLineFor, checkLeaseHash, checkResources, vmName, withMinimums } from '../keys.js';
-import { makeSshKey, sshKeyFingerprint } from '../ssh-keygen.js';
+import { hostPublicKeyLine, makeSshKey, sshKeyFingerprint } from '../ssh-keygen.js';
 import { connectTcp, freePort, portClosed, sshBannerReady } from '../net.js';
 import { isProcessAlive, killGroup, pollUntil, processArgs, processStartTime, runCapped } from '../proc.js';
 import { ext4Template } from '../sandbox/disk.js';
@@ -293,10 +293,12 @@ export class QemuVmManager implements VmManager {
       if (!swapped?.includes('"return"')) {
         throw new VmLifecycleError(VmErrorCodes.QEMU_START_FAILED, `cannot detach the serial console of ${name} from its log file: ${swapped ?? 'QMP did not answer'}`);
       }
-      await writeFile(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`, { mode: 0o600 });
-      const fp = await sshKeyFingerprint(this.deps.sshKeygen, join(dir, 'known_hosts'));
-      if (!fp) throw new VmLifecycleError(VmErrorCodes.QEMU_START_FAILED, `VM ${name} printed a host key ssh-keygen cannot read`);
+      const pub = hostPublicKeyLine(hostKey);
+      await writeFile(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${pub ?? hostKey}\n`, { mode: 0o600 });
+      const fp = pub === undefined ? undefined : await sshKeyFingerprint(this.deps.sshKeygen, join(dir, 'known_hosts'));
+      if (!fp || !pub) throw new VmLifecycleError(VmErrorCodes.QEMU_START_FAILED, `VM ${name} printed a host key ssh-keygen cannot read`);
       rec.host_key_fingerprint = fp;
+      rec.host_public_key = pub;
       rec.status = 'running';
       await this.store.put(rec);
       if (options.signal?.aborted) throw abortError(options.signal);

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -18,7 +18,7 @@ import {
 import { VmErrorCodes, VmInputError, VmLifecycleError, VmStateError } from '../errors.js';
 import { type AuthorizedKeyLineFn, authorizedKeyLineFor, checkLeaseHash, checkResources, vmName, withMinimums } from '../keys.js';
 import { runCapped } from '../proc.js';
-import { makeSshKey, sshKeyFingerprint } from '../ssh-keygen.js';
+import { hostPublicKeyLine, makeSshKey, sshKeyFingerprint } from '../ssh-keygen.js';
 import { claimVm, reconcileRecords, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
@@ -82,6 +82,7 @@ function toHandle(rec: VmRecord): SandboxHandle | undefined {
 export function vmInfoOf(rec: VmRecord, status = rec.status): ProviderVmInfo {
   const out: ProviderVmInfo = { lease_hash: rec.lease_hash, status, resources: { ...rec.resources }, created_at: rec.created_at };
   if (rec.host_key_fingerprint) out.host_key_fingerprint = rec.host_key_fingerprint;
+  if (rec.host_public_key) out.host_public_key = rec.host_public_key;
   if (rec.limits.not_enforced.length > 0) out.limits_not_enforced = [...rec.limits.not_enforced];
   return out;
 }
@@ -155,7 +156,14 @@ export class SandboxVmManager implements VmManager {
       disk.catch(() => {});
       // The VM's host key (ssh-keygen) and its fingerprint, also while the disk is made.
       const hostKeyFile = join(dir, 'host_key');
-      const hostKey = makeSshKey(this.deps.sshKeygen, hostKeyFile, `root@${name}`).then(() => sshKeyFingerprint(this.deps.sshKeygen, `${hostKeyFile}.pub`));
+      const hostKey = makeSshKey(this.deps.sshKeygen, hostKeyFile, `root@${name}`).then(async () => {
+        const pub = hostPublicKeyLine(await readFile(`${hostKeyFile}.pub`, 'utf8'));
+        const fp = pub === undefined ? undefined : await sshKeyFingerprint(this.deps.sshKeygen, `${hostKeyFile}.pub`);
+        if (pub === undefined || fp === undefined) {
+          throw new VmLifecycleError(VmErrorCodes.SANDBOX_START_FAILED, `ssh-keygen made no readable Ed25519 host key for ${name}`);
+        }
+        return { pub, fp };
+      });
       hostKey.catch(() => {});
       const cg = setupCgroups(name, eff, { ...(this.options.cgroupRoot ? { root: this.options.cgroupRoot } : {}), pidsMax: this.options.pidsMax ?? DEFAULT_PIDS_MAX });
       rec.limits.cgroups = cg.dirs;
@@ -169,7 +177,7 @@ export class SandboxVmManager implements VmManager {
         missing.disk = `cannot loop-mount an ext4 image: ${(err as Error).message.split('\n')[0]}`;
       }
       throwIfAborted(options.signal);
-      const fp = await hostKey;
+      const key = await hostKey;
       const notEnforced = Object.keys(missing);
       rec.limits = {
         enforced: notEnforced.length === 0,
@@ -198,7 +206,8 @@ export class SandboxVmManager implements VmManager {
         },
       );
       rec.sandbox = { pid: handle.pid, pid_start_time: handle.pidStartTime, init_pid: handle.initPid, dir };
-      if (fp) rec.host_key_fingerprint = fp;
+      rec.host_key_fingerprint = key.fp;
+      rec.host_public_key = key.pub;
       rec.status = 'running';
       await this.store.put(rec);
       if (options.signal?.aborted) throw abortError(options.signal);

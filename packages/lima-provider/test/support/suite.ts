@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server, connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { vmName } from '../../src/keys.js';
 import { portClosed } from '../../src/net.js';
 import { isProcessAlive, runCapped } from '../../src/proc.js';
 import type { VmManager } from '../../src/types.js';
-import { type LeaseKey, makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir, sshVm } from './helpers.js';
+import { type LeaseKey, makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir, sshVm, withSshPort } from './helpers.js';
 
 export interface VmManagerHarness {
   name: string;
@@ -131,6 +131,31 @@ export function vmManagerTests(harness: VmManagerHarness): void {
       expect((await m.list()).map((v) => v.lease_hash)).toEqual([lease]);
       const r = await sshVm(m, lease, key.keyFile, 'hostname');
       expect(r).toEqual({ exit_code: 0, stdout: `${vmName(lease)}\n`, stderr: '' });
+    }, T);
+
+    it("the VM object carries the VM's own host key: ssh pinned to host_public_key connects, its fingerprint is the reported one", async () => {
+      const vm = await m.get(lease);
+      expect(vm?.host_public_key).toMatch(/^ssh-ed25519 [A-Za-z0-9+/]{68}$/);
+      expect(vm?.host_key_fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+      const knownHosts = join(dir, 'keys', 'known_hosts');
+      const r = await withSshPort(m, lease, async (port) => {
+        await writeFile(knownHosts, `[127.0.0.1]:${port} ${vm!.host_public_key}\n`);
+        return runCapped(
+          'ssh',
+          [
+            ...['-i', key.keyFile, '-p', String(port), '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`],
+            ...['-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'HostKeyAlgorithms=ssh-ed25519', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes'],
+            ...['-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=10', 'root@127.0.0.1', 'echo pinned'],
+          ],
+          { timeoutMs: 20_000 },
+        );
+      });
+      expect(r).toEqual({ exit_code: 0, stdout: 'pinned\n', stderr: '' });
+      const fp = await runCapped('ssh-keygen', ['-l', '-E', 'sha256', '-f', knownHosts], { timeoutMs: 10_000 });
+      expect(fp.stdout).toContain(vm!.host_key_fingerprint!);
+      // Kept in the state record: a manager over the same data directory (a restarted provider) reports the same key.
+      const again = await create(dataDir);
+      expect((await again.get(lease))?.host_public_key).toBe(vm!.host_public_key);
     }, T);
 
     it('refuses another key', async () => {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_VCPUS } from '@xe/core-types';
-import { authorizedKeyLineFor, checkResources, makeSshKey, sshKeyFingerprint, vmName, withMinimums } from '../../src/index.js';
+import { authorizedKeyLineFor, checkResources, hostPublicKeyLine, makeSshKey, sshKeyFingerprint, sshKeyLineFingerprint, vmName, withMinimums } from '../../src/index.js';
 
 function code(fn: () => unknown): unknown {
   try {
@@ -86,6 +86,16 @@ describe('ssh-keygen helpers', () => {
       expect(await sshKeyFingerprint('ssh-keygen', join(dir, 'known_hosts'))).toBe(printed);
       writeFileSync(join(dir, 'junk'), 'not a key\n');
       expect(await sshKeyFingerprint('ssh-keygen', join(dir, 'junk'))).toBeUndefined();
+      // The public-key line (no comment) from a .pub file, a known_hosts or ssh-keyscan line; its fingerprint from stdin.
+      const line = pub.split(' ').slice(0, 2).join(' ');
+      expect(hostPublicKeyLine(pub)).toBe(line);
+      expect(hostPublicKeyLine(`[127.0.0.1]:2222 ${line}\n`)).toBe(line);
+      expect(hostPublicKeyLine(`# 127.0.0.1:22 SSH-2.0-OpenSSH\n127.0.0.1 ${line}\n`)).toBe(line);
+      for (const bad of ['', 'not a key', `ssh-rsa ${line.slice(12)}`, `${line.slice(0, -1)}`, `${line}=`, `a b ${line}`]) {
+        expect(hostPublicKeyLine(bad)).toBeUndefined();
+      }
+      expect(await sshKeyLineFingerprint('ssh-keygen', line)).toBe(printed);
+      expect(await sshKeyLineFingerprint('ssh-keygen', 'not a key')).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

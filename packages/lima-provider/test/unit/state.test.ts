@@ -19,6 +19,7 @@ describe('VmStateStore', () => {
         created_at: 1_732_800_000_123_456_789n,
         limits: { enforced: false, not_enforced: ['memory'], reason: 'test', cgroups: ['/sys/fs/cgroup/pids/xe-x'] },
         host_key_fingerprint: 'SHA256:abc',
+        host_public_key: `ssh-ed25519 ${'A'.repeat(68)}`,
         sandbox: { pid: 123, pid_start_time: '98765', init_pid: 124, dir: '/x' },
       };
       await store.put(rec);
