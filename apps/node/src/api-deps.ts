@@ -29,7 +29,7 @@ import {
   type VmInfo,
   XeError,
 } from '@xe/core-types';
-import { type Ledger, toApiLease } from '@xe/ledger';
+import { ConfirmedView, type Ledger, toApiLease } from '@xe/ledger';
 import type { VmManager } from '@xe/lima-provider';
 import type { AttestationGatherer } from '@xe/timekeeper';
 import { NodeError, NodeErrorCodes } from './errors.js';
@@ -73,9 +73,25 @@ function newer(a: Block, b: Block): boolean {
   return a.timestamp === b.timestamp ? a.hash > b.hash : a.timestamp > b.timestamp;
 }
 
-/** The HTTP API's view of the node (ApiDeps of @xe/api-server) over the ledger and services. */
+/** Per asset, the smaller of two balances. */
+function smaller(a: Record<Asset, bigint>, b: Record<Asset, bigint>): Record<Asset, bigint> {
+  const out = { ...a };
+  for (const asset of ['XE', 'XUSD'] as const) if (b[asset] < out[asset]) out[asset] = b[asset];
+  return out;
+}
+
+/**
+ * The HTTP API's view of the node (ApiDeps of @xe/api-server) over the ledger and services.
+ * Balances, pending sends, leases and providers' usage come from confirmed blocks (SPEC §12,
+ * the ledger's `ConfirmedView`); the account routes add `head`, the chain as applied, which
+ * clients build the next block on.
+ */
 export class NodeApi implements ApiDeps {
-  constructor(private readonly components: NodeApiComponents) {}
+  private readonly confirmed: ConfirmedView;
+
+  constructor(private readonly components: NodeApiComponents) {
+    this.confirmed = new ConfirmedView(components.ledger);
+  }
 
   network(): NetworkParams {
     return this.components.network;
@@ -90,22 +106,24 @@ export class NodeApi implements ApiDeps {
   }
 
   async listLeases(q: { state?: Lease['state']; offset: number; limit: number }): Promise<Lease[]> {
-    const recs = await this.components.ledger.listLeases({ ...(q.state ? { state: q.state } : {}), offset: q.offset, limit: q.limit });
+    const recs = await this.confirmed.listLeases({ ...(q.state ? { state: q.state } : {}), offset: q.offset, limit: q.limit });
     return recs.map(toApiLease);
   }
 
+  /** The lease as its confirmed blocks left it; undefined while its lease block is unconfirmed. */
   async getLease(hash: string): Promise<Lease | undefined> {
-    const r = await this.components.ledger.getLease(hash);
+    const r = await this.confirmed.lease(hash);
     return r ? toApiLease(r) : undefined;
   }
 
+  /** The live adverts; usage and counts from confirmed leases. */
   async listProviders(): Promise<ProviderInfo[]> {
-    const { ledger } = this.components;
+    const { confirmed } = this;
     const out: ProviderInfo[] = [];
     for (const ad of this.components.book.liveAdverts()) {
-      const used = await ledger.providerUsage(ad.provider);
+      const used = await confirmed.providerUsage(ad.provider);
       let total = 0;
-      for (const state of ACCEPTED_STATES) total += await ledger.countLeases({ provider: ad.provider, state });
+      for (const state of ACCEPTED_STATES) total += await confirmed.countLeases({ provider: ad.provider, state });
       out.push({
         address: ad.provider,
         vcpus: ad.vcpus,
@@ -167,7 +185,9 @@ export class NodeApi implements ApiDeps {
   }
 
   async getVm(leaseHash: string): Promise<VmInfo | undefined> {
-    return (this.components.vms ? await this.components.vms.get(leaseHash) : undefined) ?? this.components.consumer.vmInfo(leaseHash);
+    const local = this.components.vms ? await this.components.vms.get(leaseHash) : undefined;
+    // the provider's own VM is served as it pushes it to the consumer: with its signed host key
+    return (local && this.components.provider ? this.components.provider.signedVmInfo(local) : local) ?? this.components.consumer.vmInfo(leaseHash);
   }
 
   async execVm(leaseHash: string, command: string, options: { timeoutMs?: number; signal?: AbortSignal }): Promise<ExecResult> {
@@ -200,12 +220,20 @@ export class NodeApi implements ApiDeps {
     }
   }
 
+  /** The account at its confirmed frontier, and its head; undefined for an account with no blocks. */
   async account(address: string): Promise<AccountInfo | undefined> {
+    const c = await this.confirmed.account(address);
+    if (c === undefined) return undefined;
     const a = await this.components.ledger.getAccount(address);
-    if (!a) return undefined;
-    const pending = { XE: 0n, XUSD: 0n };
-    for (const p of await this.components.ledger.pendingFor(address)) pending[p.asset] += p.amount;
-    return { address, balances: a.balances, pending, frontier: a.frontier, block_count: Number(a.height) };
+    if (a === undefined) return undefined;
+    return {
+      address,
+      balances: c.balances,
+      pending: c.pending,
+      frontier: c.frontier,
+      block_count: Number(c.height),
+      head: { frontier: a.frontier, height: a.height, balances: a.balances },
+    };
   }
 
   submitBlock(block: Block): Promise<AdmitResult> {
@@ -265,34 +293,19 @@ export class NodeApi implements ApiDeps {
   }
 
   /**
-   * `spendable`: per asset, the balance its newest confirmed block left, but no more than
-   * the current balance (an unconfirmed debit is not spendable twice).
+   * `balances` and `final_height` as the account's newest confirmed block left them;
+   * `spendable` per asset the smaller of those and the head's (an unconfirmed debit is not
+   * spendable twice); `head` the chain as applied.
    */
   async balance(address: string): Promise<BalanceInfo> {
-    const { ledger } = this.components;
     const zero = (): Record<Asset, bigint> => ({ XE: 0n, XUSD: 0n });
-    const a = await ledger.getAccount(address);
-    if (a === undefined) return { address, balances: zero(), spendable: zero(), final_height: 0n };
-    const confirmed = await ledger.confirmedFrontier(address);
-    if (confirmed === undefined) return { address, balances: a.balances, spendable: zero(), final_height: 0n };
-    if (confirmed.height === a.height) return { address, balances: a.balances, spendable: { ...a.balances }, final_height: a.height };
-    const seen = zero();
-    const found = new Set<Asset>();
-    let block = await ledger.getBlock(confirmed.frontier);
-    while (block !== undefined && found.size < 2) {
-      if (!found.has(block.asset)) {
-        found.add(block.asset);
-        seen[block.asset] = block.balance;
-      }
-      block = block.previous === '0' ? undefined : await ledger.getBlock(block.previous);
+    const c = await this.confirmed.account(address);
+    const a = c === undefined ? undefined : await this.components.ledger.getAccount(address);
+    if (c === undefined || a === undefined) {
+      return { address, balances: zero(), spendable: zero(), final_height: 0n, head: { frontier: '0', height: 0n, balances: zero() } };
     }
-    const spendable = zero();
-    for (const asset of ['XE', 'XUSD'] as const) {
-      const now = a.balances[asset];
-      spendable[asset] = now;
-      if (seen[asset] < now) spendable[asset] = seen[asset];
-    }
-    return { address, balances: a.balances, spendable, final_height: confirmed.height };
+    const head = { frontier: a.frontier, height: a.height, balances: a.balances };
+    return { address, balances: c.balances, spendable: smaller(c.balances, a.balances), final_height: c.height, head };
   }
 
   async chain(address: string, page: { offset: number; limit: number }): Promise<ChainPage> {
@@ -308,8 +321,9 @@ export class NodeApi implements ApiDeps {
     return { address, total: a.height, blocks: out };
   }
 
+  /** Confirmed sends the account's head has not received. */
   async pending(address: string): Promise<PendingEntry[]> {
-    const list = await this.components.ledger.pendingFor(address, { limit: MAX_PENDING_LISTED });
+    const list = await this.confirmed.receivable(address, { limit: MAX_PENDING_LISTED });
     return list.map((p) => ({ SendHash: p.hash, Source: p.from, Destination: p.to, Amount: p.amount, Asset: p.asset }));
   }
 

@@ -21,8 +21,14 @@ Examples
         const a = await client.getAccount(address);
         if (flags.json) printJson(a);
         else {
-          const line = (asset: 'XUSD' | 'XE') => `${units(a.balances[asset])}${a.pending[asset] ? `  (+${units(a.pending[asset])} pending)` : ''}`;
-          process.stdout.write(`${address}\nXUSD  ${line('XUSD')}\nXE    ${line('XE')}\n`);
+          // confirmed balances; the head's beside them while blocks wait for confirmation
+          const unconfirmed = a.head.height !== BigInt(a.block_count);
+          const line = (asset: 'XUSD' | 'XE') =>
+            `${units(a.balances[asset])}${a.pending[asset] ? `  (+${units(a.pending[asset])} pending)` : ''}${
+              unconfirmed && a.head.balances[asset] !== a.balances[asset] ? `  (${units(a.head.balances[asset])} with unconfirmed blocks)` : ''
+            }`;
+          const note = unconfirmed ? `${a.head.height - BigInt(a.block_count)} block(s) not confirmed yet\n` : '';
+          process.stdout.write(`${address}\nXUSD  ${line('XUSD')}\nXE    ${line('XE')}\n${note}`);
         }
         return 0;
       }),

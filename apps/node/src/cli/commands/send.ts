@@ -65,12 +65,15 @@ async function runSend(flags: SendFlags): Promise<number> {
     throw err;
   });
   if (!acct) throw new XeError('CLIENT', `account ${key.address} has no blocks yet on this node; it must receive funds first`);
-  const have = acct.balances[asset];
+  // Built on the head (the chain as applied, confirmed or not), so a send may follow the
+  // last block at once; the confirmed `balances` may lag it.
+  const { head } = acct;
+  const have = head.balances[asset];
   if (have < amount) throw new XeError('INSUFFICIENT_BALANCE', `balance ${units(have)} ${asset} is less than ${units(amount)}`);
   const unsigned = {
     type: 'send' as const,
     account: key.address,
-    previous: acct.frontier,
+    previous: head.frontier,
     balance: have - amount,
     timestamp: systemClock(),
     asset,
