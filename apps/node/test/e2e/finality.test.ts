@@ -52,6 +52,8 @@ interface AccountJson {
   frontier: string;
   block_count: bigint;
   balances: { XE: bigint; XUSD: bigint };
+  /** the chain as applied, confirmed or not (the fields above are the confirmed state) */
+  head: { frontier: string; height: bigint; balances: { XE: bigint; XUSD: bigint } };
 }
 
 /** An account whose frontier node i holds confirmed. */
@@ -89,7 +91,7 @@ async function successor(key: KeyPair, parent: Block, height: bigint, amount: bi
 
 async function conflictingPair(from: number, key: KeyPair): Promise<[Block, Block]> {
   const a = (await get(from, `/accounts/${key.address}`)) as unknown as AccountJson;
-  const head = { address: key.address, frontier: a.frontier, height: a.block_count, balances: a.balances };
+  const head = { address: key.address, frontier: a.head.frontier, height: a.head.height, balances: a.head.balances };
   const ts = BigInt(Date.now()) * 1_000_000n;
   const seal = (dest: string, amount: bigint) =>
     sealBlock(buildSend(head, { destination: dest, asset: 'XUSD', amount, timestamp: ts }), key, { networkId: net.info.network_id, difficulty: DEVNET_DIFFICULTY });
@@ -200,8 +202,8 @@ describe('forks converge on a devnet of 4 representatives (quorum 60)', () => {
   it('a partition: a conflicting pair sent one to each side, each with a block built on it; healed → one winner everywhere, the loser and its successor gone, balances exact', async () => {
     const key = nodeKey(0);
     const peer = (i: number) => String(/\/p2p\/(\w+)$/.exec(net.info.nodes[i]!.p2p)?.[1]);
-    const before = ((await get(0, `/accounts/${key.address}`)) as unknown as AccountJson).balances.XUSD;
-    const height = ((await get(0, `/accounts/${key.address}`)) as unknown as AccountJson).block_count;
+    const before = ((await get(0, `/accounts/${key.address}`)) as unknown as AccountJson).head.balances.XUSD;
+    const height = ((await get(0, `/accounts/${key.address}`)) as unknown as AccountJson).head.height;
     writeFileSync(denyFile, `${peer(0)} ${peer(1)}\n${peer(2)} ${peer(3)}\n`);
     const peersOf = async (i: number) => ((await get(i, '/node')) as { peers: bigint }).peers;
     await waitUntil(async () => (await Promise.all(ALL.map(peersOf))).every((n) => n <= 1n), { timeoutMs: 10_000, what: 'the partition' });
@@ -210,8 +212,8 @@ describe('forks converge on a devnet of 4 representatives (quorum 60)', () => {
     expect(await Promise.all([post(0, pair[0]), post(2, pair[1])])).toEqual([201, 201]);
     expect(await Promise.all([post(0, next[0]!), post(2, next[1]!)])).toEqual([201, 201]);
     // each side holds its own candidate and successor, unconfirmed (2 of 4 is short of quorum)
-    await waitUntil(async () => ((await get(1, `/accounts/${key.address}`)) as unknown as AccountJson).frontier === next[0]!.hash, { timeoutMs: 5000, what: 'side A' });
-    await waitUntil(async () => ((await get(2, `/accounts/${key.address}`)) as unknown as AccountJson).frontier === next[1]!.hash, { timeoutMs: 5000, what: 'side B' });
+    await waitUntil(async () => ((await get(1, `/accounts/${key.address}`)) as unknown as AccountJson).head.frontier === next[0]!.hash, { timeoutMs: 5000, what: 'side A' });
+    await waitUntil(async () => ((await get(2, `/accounts/${key.address}`)) as unknown as AccountJson).head.frontier === next[1]!.hash, { timeoutMs: 5000, what: 'side B' });
     for (const [i, b] of [[1, pair[0]], [2, pair[1]]] as const) expect(((await get(i, `/blocks/${b.hash}`)) as { confirmed: boolean }).confirmed).toBe(false);
     writeFileSync(denyFile, '');
     // healed: one winner and its successor everywhere, confirmed; the loser and its successor nowhere

@@ -154,6 +154,7 @@ describe("the XE wallet's and CLI's request sequences", () => {
       balances: { XE: 0n, XUSD: amount },
       spendable: { XE: 0n, XUSD: amount },
       final_height: 1n,
+      head: { frontier: receive.hash, height: 1n, balances: { XE: 0n, XUSD: amount } }, // ours: the chain as applied
     });
     expect((await get(2, `/accounts/${wallet.address}/chain`)).body).toEqual({ address: wallet.address, total: 1n, blocks: [{ ...receive, confirmed: true }] });
     expect((await get(2, `/pending/${wallet.address}`)).body).toEqual({ address: wallet.address, pending: [] });
