@@ -73,7 +73,8 @@ export function buildProgram(run: CliRun): Command {
         'lease VMs: request one, list, show, cancel one never accepted',
         [leaseRequest(run), leaseList(run), leaseShow(run), leaseCancel(run)],
         `All take --node URL and --json. The operator token (lease request, lease cancel) comes from
---token, --token-file FILE, $XE_OPERATOR_TOKEN or the file named by $XE_OPERATOR_TOKEN_FILE.
+--token-file FILE, $XE_OPERATOR_TOKEN, the file named by $XE_OPERATOR_TOKEN_FILE, or the data
+dir's operator-token file ($XE_DATA_DIR, default ~/.xe-node); never from the command line.
 
 Examples
   xe-node lease request --vcpus 1 --memory-mb 512 --disk-gb 1 --duration 300 --access-key ./xe_lease_key

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import {
@@ -14,6 +14,9 @@ import {
 } from '@xe/core-types';
 import { Command, type CommanderError, Option } from 'commander';
 import { NodeError, NodeErrorCodes } from './errors.js';
+
+/** The operator token's file in the data dir, read by `xe-node start` and the client commands when no other source gives one. */
+export const OPERATOR_TOKEN_FILE = 'operator-token';
 
 /** Everything `xe-node start` needs, validated. */
 export interface NodeConfig {
@@ -89,7 +92,7 @@ export const START_OPTIONS = {
     type: 'string',
     env: 'XE_OPERATOR_TOKEN_FILE',
     arg: 'FILE',
-    help: 'operator token file (or the token itself in env XE_OPERATOR_TOKEN / XE_API_ADMIN_TOKEN)',
+    help: 'operator token file (or the token itself in env XE_OPERATOR_TOKEN / XE_API_ADMIN_TOKEN; else DATA_DIR/operator-token when it exists)',
   },
   'cors-origin': { type: 'string', env: 'XE_CORS_ORIGIN', arg: 'ORIGIN', help: 'Access-Control-Allow-Origin (default: none, no CORS headers)' },
   'no-rate-limit': { type: 'boolean', env: 'XE_NO_RATE_LIMIT', help: 'turn the per-IP rate limits off' },
@@ -231,6 +234,11 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
   }
   const provider = bool(get('provider'), 'provider', false);
   const dataDir = resolve(String(get('data-dir') ?? resolve(homedir(), '.xe-node')));
+  const dataDirToken = resolve(dataDir, OPERATOR_TOKEN_FILE);
+  if (operatorToken === undefined && existsSync(dataDirToken)) {
+    operatorToken = readFileSync(dataDirToken, 'utf8').trim();
+    if (operatorToken.length < 16) throw bad(`${dataDirToken}: the operator token there needs at least 16 characters`);
+  }
   const cfg: NodeConfig = {
     name: String(get('name') ?? 'xe-node'),
     dataDir,

@@ -15,6 +15,10 @@ export const NodeErrorCodes = {
   BLOCK_REJECTED: 'BLOCK_REJECTED',
   NOT_A_PROVIDER: 'NOT_A_PROVIDER',
   CLIENT: 'CLIENT',
+  /** VM info whose host key signature does not verify under the lease provider's key. */
+  VM_HOST_KEY_INVALID: 'VM_HOST_KEY_INVALID',
+  /** The VM object carries no signed host key, so `xe-node ssh` cannot pin one. */
+  VM_HOST_KEY_MISSING: 'VM_HOST_KEY_MISSING',
 } as const;
 
 export type NodeErrorCode = (typeof NodeErrorCodes)[keyof typeof NodeErrorCodes];

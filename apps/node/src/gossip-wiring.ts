@@ -58,7 +58,7 @@ export interface GossipWiring {
   /** This node's account address. */
   address: string;
   networkId: string;
-  consumer: { putVmInfo(leaseHash: string, vm: VmInfo): void };
+  consumer: { putVmInfo(leaseHash: string, vm: VmInfo): Promise<void> };
   provider: { onRequest(req: LeaseRequestMsg): Promise<void>; vmInfoFor(leaseHash: string): Promise<VmInfo | undefined> } | undefined;
   signer: AttestationSigner | undefined;
   tunnels: TunnelServer;
@@ -155,7 +155,7 @@ export function wireGossip(w: GossipWiring): void {
       if (lease.consumer !== w.address || !provider?.pub_key || peerIdFromPubKeyHex(provider.pub_key) !== ctx.peerId) {
         throw new NodeError(NodeErrorCodes.CLIENT, 'VM info accepted only from the lease provider, for a lease of this node');
       }
-      w.consumer.putVmInfo(lease.hash, w.parseVmInfo(o.vm));
+      await w.consumer.putVmInfo(lease.hash, w.parseVmInfo(o.vm));
       return { ok: true };
     }
     const info = w.provider ? await w.provider.vmInfoFor(lease.hash) : undefined;

@@ -121,6 +121,18 @@ export const Vm = z
       .regex(/^SHA256:[A-Za-z0-9+/]{43}$/)
       .optional()
       .meta({ description: "XE: SHA256 fingerprint (as ssh-keygen -l prints it) of the VM's own SSH host key" }),
+    host_public_key: z
+      .string()
+      .max(4096)
+      .regex(/^[a-z0-9][a-z0-9@.-]{0,63} [A-Za-z0-9+/]+={0,2}$/)
+      .optional()
+      .meta({ description: "ours: the VM's SSH host key, one OpenSSH line `<type> <base64>`; present with `host_key_signature`" }),
+    host_key_signature: signature()
+      .optional()
+      .meta({
+        description:
+          'ours: the lease provider\'s Ed25519 signature of SHA-256("xe/vmhostkey/v1" || lease_hash bytes || lp(host_public_key)); `xe-node ssh` checks it with the provider\'s key and pins the key',
+      }),
     limits_not_enforced: z
       .array(z.enum(['memory', 'pids', 'cpu', 'cpuset', 'disk', 'network']))
       .optional()

@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { type Command, CommanderError, Option } from 'commander';
 import { XeApiError, type XeClient } from '@xe/client';
 import { XeError } from '@xe/core-types';
+import { OPERATOR_TOKEN_FILE } from '../config.js';
 import { nodeClient } from './client.js';
 
 /** A mistake in the command line: printed with a pointer to the command's help, exit code 2. */
@@ -43,26 +46,33 @@ export function nodeUrl(v: string | undefined): string {
 /** The options every client of a node's HTTP API takes. */
 export interface ClientOptions {
   node?: string;
+  /** Refused: a token on the command line shows in `ps` (see `operatorToken`). */
   token?: string;
   tokenFile?: string;
   json?: boolean;
 }
 
-/** Adds --node, --token, --token-file and --json to a client command. */
+/** Where the operator token may come from, in the order read (for help and errors). */
+export const TOKEN_SOURCES = `--token-file FILE, $XE_OPERATOR_TOKEN, $XE_OPERATOR_TOKEN_FILE, or the data dir's ${OPERATOR_TOKEN_FILE} file ($XE_DATA_DIR, default ~/.xe-node)`;
+
+/** Adds --node, --token-file and --json to a client command (and a hidden --token, refused with a pointer to those). */
 export function clientOptions(cmd: Command, opts: { json?: boolean } = {}): Command {
   cmd.addOption(new Option('--node <url>', `the node's HTTP API (env XE_NODE; default ${DEFAULT_NODE_URL})`));
-  cmd.addOption(new Option('--token <token>', 'operator token for operator routes (visible in ps: prefer --token-file or env XE_OPERATOR_TOKEN)'));
-  cmd.addOption(new Option('--token-file <file>', 'file holding the operator token (env XE_OPERATOR_TOKEN_FILE)'));
+  cmd.addOption(new Option('--token-file <file>', 'file holding the operator token (env XE_OPERATOR_TOKEN_FILE; or env XE_OPERATOR_TOKEN)'));
+  cmd.addOption(new Option('--token <token>').hideHelp());
   if (opts.json !== false) cmd.addOption(new Option('--json', 'print the JSON answer'));
   return cmd;
 }
 
 /**
- * The operator token: --token, else --token-file, else $XE_OPERATOR_TOKEN, else the file
- * named by $XE_OPERATOR_TOKEN_FILE. Undefined when none is given.
+ * The operator token: --token-file, else $XE_OPERATOR_TOKEN, else the file named by
+ * $XE_OPERATOR_TOKEN_FILE, else `<data dir>/operator-token` when it exists (the data dir
+ * is $XE_DATA_DIR, default ~/.xe-node; `xe-node start` reads the same file). Undefined
+ * when none is given. `--token` is a usage error: a token on the command line shows in
+ * `ps` to every user of the machine.
  */
 export function operatorToken(o: ClientOptions, topic: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  if (o.token !== undefined) return o.token;
+  if (o.token !== undefined) usage(`--token is not accepted (the command line shows in ps); give the operator token by ${TOKEN_SOURCES}`, topic);
   const readToken = (file: string, what: string) => {
     let text: string;
     try {
@@ -76,6 +86,8 @@ export function operatorToken(o: ClientOptions, topic: string, env: NodeJS.Proce
   if (o.tokenFile !== undefined) return readToken(o.tokenFile, '--token-file');
   if (env.XE_OPERATOR_TOKEN) return env.XE_OPERATOR_TOKEN;
   if (env.XE_OPERATOR_TOKEN_FILE) return readToken(env.XE_OPERATOR_TOKEN_FILE, 'XE_OPERATOR_TOKEN_FILE');
+  const dataDirFile = join(env.XE_DATA_DIR || join(homedir(), '.xe-node'), OPERATOR_TOKEN_FILE);
+  if (existsSync(dataDirFile)) return readToken(dataDirFile, 'the data dir\'s token file');
   return undefined;
 }
 

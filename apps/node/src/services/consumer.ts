@@ -8,14 +8,14 @@ import { LeaseCanceller } from './consumer/cancel.js';
 import { ForceSettler } from './consumer/force-settle.js';
 import { LeaseWatch } from './consumer/lease-watch.js';
 import { OfferRound } from './consumer/offer-round.js';
-import { VmInfoStore } from './consumer/vm-info.js';
+import { type SignedVmInfo, VmInfoStore } from './consumer/vm-info.js';
 import type { MarketplaceBook } from './marketplace.js';
 import type { AttestPort, NetPort, Timers } from './ports.js';
 import { Scheduler, systemTimers } from './scheduler.js';
 
 export type { LeaseRequest };
 export { compareOffers } from './consumer/offer-round.js';
-export { parseVmInfo } from './consumer/vm-info.js';
+export { parseVmInfo, type SignedVmInfo } from './consumer/vm-info.js';
 
 export interface ConsumerOptions {
   key: KeyPair;
@@ -104,15 +104,16 @@ export class ConsumerService {
     return this.forceSettler.forceSettle(leaseHash);
   }
 
-  putVmInfo(leaseHash: string, vm: VmInfo): void {
-    this.vms.put(leaseHash, vm);
+  /** VM info pushed by the lease's provider; refused (VM_HOST_KEY_INVALID) when its host key signature does not verify. */
+  putVmInfo(leaseHash: string, vm: SignedVmInfo): Promise<void> {
+    return this.vms.put(leaseHash, vm);
   }
 
-  vmInfo(leaseHash: string): VmInfo | undefined {
+  vmInfo(leaseHash: string): SignedVmInfo | undefined {
     return this.vms.get(leaseHash);
   }
 
-  vmInfos(): VmInfo[] {
+  vmInfos(): SignedVmInfo[] {
     return this.vms.all();
   }
 }

@@ -1,8 +1,9 @@
 import type { Certificate, Clock, Logger, NetworkParams, Resources, VmInfo } from '@xe/core-types';
-import type { KeyPair } from '@xe/crypto';
+import { canonicalHostKey, type KeyPair, signVmHostKey } from '@xe/crypto';
 import type { Ledger, LeaseRecord } from '@xe/ledger';
 import type { Metrics } from '../metrics.js';
 import type { ChainWriter } from './chain-writer.js';
+import type { SignedVmInfo } from './consumer/vm-info.js';
 import type { LeaseRequestMsg, MarketplaceBook } from './marketplace.js';
 import type { AttestPort, NetPort, Timers, TunnelPort, VmPort } from './ports.js';
 import { LeaseAcceptor } from './provider/accept.js';
@@ -78,7 +79,7 @@ export class ProviderService {
     );
     this.acceptor = new LeaseAcceptor(
       { address: key.address, lease: network.lease, signal },
-      { ledger, vms, writer, net, attest, capacity, clock, timers, logger, metrics },
+      { ledger, vms, writer, net, attest, capacity, clock, timers, logger, metrics, vmInfoFor: (hash) => this.vmInfoFor(hash) },
     );
     this.settler = new LeaseSettler({ lease: network.lease, signal }, { ledger, writer, attest, scheduler: this.scheduler, clock, logger, metrics });
   }
@@ -141,9 +142,23 @@ export class ProviderService {
     return this.offers.onRequest(req);
   }
 
-  /** The VM info of a lease this node provides (for `/xe/vminfo/1.0.0` pulls). */
-  async vmInfoFor(leaseHash: string): Promise<VmInfo | undefined> {
-    return (await this.components.vms.get(leaseHash)) ?? this.acceptor.info(leaseHash);
+  /**
+   * The VM info of a lease this node provides (for `/xe/vminfo/1.0.0` pulls and pushes, and
+   * `GET /vms/{hash}`): the VM object and, when the backend reports the VM's SSH host key,
+   * that key (canonical `<type> <base64>`) with this provider's signature over it
+   * (`signVmHostKey`), so the consumer can pin it without trusting any node in between.
+   */
+  async vmInfoFor(leaseHash: string): Promise<SignedVmInfo | undefined> {
+    const info = (await this.components.vms.get(leaseHash)) ?? this.acceptor.info(leaseHash);
+    return info && this.signedVmInfo(info);
+  }
+
+  /** `info` with its host key (when it has one) canonical and signed by this provider for `info.lease_hash`. */
+  signedVmInfo(info: VmInfo): SignedVmInfo {
+    const { host_public_key: raw, host_key_signature: _unsigned, ...rest } = info as SignedVmInfo;
+    const key = typeof raw === 'string' ? canonicalHostKey(raw) : undefined;
+    if (key === undefined) return rest;
+    return { ...rest, host_public_key: key, host_key_signature: signVmHostKey(this.options.key, info.lease_hash, key) };
   }
 
   private scheduleAdvert(): void {

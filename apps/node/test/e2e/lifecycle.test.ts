@@ -1,7 +1,9 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type JsonValue, leaseCost, leaseEmission, leaseStake, parseJson, waitUntil } from '@xe/core-types';
-import type { KeyPair } from '@xe/crypto';
+import { generateKeyPair, type KeyPair, sshAuthorizedKeyLine, verifyVmHostKey } from '@xe/crypto';
 import { createVmManager, vmName } from '@xe/lima-provider';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { checkedFetch } from '../support/contract.js';
@@ -104,6 +106,80 @@ describe('a lease across three node processes', () => {
     await waitUntil(async () => (await checkedFetch(`${net.url(1)}/vms/${hash}`)).status === 404, { timeoutMs: 20_000, what: 'VM removed' });
     for (const pid of details!.pids) expect(processAlive(pid)).toBe(false);
     expect(noProcessMentions(vmName(hash))).toBe(true);
+  });
+});
+
+/**
+ * An entry node that lies: a proxy on 127.0.0.1 in front of the consumer's node that
+ * passes every GET through and rewrites the answers `rewrite` picks; it counts what else
+ * it is asked (a tunnel open would show there).
+ */
+async function lyingNode(upstream: string, rewrite: (path: string, body: string) => string): Promise<{ url: string; other: string[]; close: () => Promise<void> }> {
+  const other: string[] = [];
+  const server = createServer((req, res) => {
+    void (async () => {
+      if (req.method !== 'GET') {
+        other.push(`${req.method} ${req.url}`);
+        res.writeHead(502).end();
+        return;
+      }
+      const up = await fetch(`${upstream}${req.url}`);
+      const body = rewrite(req.url ?? '', await up.text());
+      res.writeHead(up.status, { 'content-type': up.headers.get('content-type') ?? 'application/json' }).end(body);
+    })().catch(() => res.writeHead(500).end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, other, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe("xe-node ssh pins the VM's host key", () => {
+  it('connects to the key the provider signed; refuses a VM showing another key, and a node serving a forged key, lease or none', async () => {
+    await net.waitMarket();
+    const res = await requestLease(net, 2, { vcpus: 1, memory_mb: 512, disk_gb: 1, duration: 120, access_pub_key: access.pubKeyHex });
+    expect(res.status).toBe(200);
+    const hash = String(res.body.lease_hash);
+
+    // The pinned connection works through the consumer's node.
+    const ok = await runCli(['ssh', '-i', keyFile, hash, '--node', net.url(2), '--', 'cat /etc/ssh/ssh_host_ed25519_key.pub']);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    // The consumer's node serves the key the provider's node reports, with the provider's signature.
+    const atConsumer = await net.client(2).getVm(hash);
+    const atProvider = await net.client(1).getVm(hash);
+    expect(atConsumer.host_public_key).toMatch(/^ssh-ed25519 [A-Za-z0-9+/]+=*$/);
+    expect(atProvider.host_public_key).toBe(atConsumer.host_public_key);
+    expect(ok.stdout.startsWith(`${atConsumer.host_public_key!} `)).toBe(true);
+    const provider = (await net.client(2).getCertificate(net.address(1))).provider_pub_key;
+    expect(verifyVmHostKey(hash, atConsumer.host_public_key!, atConsumer.host_key_signature!, provider)).toBe(true);
+    expect(atProvider.host_key_signature).toBe(atConsumer.host_key_signature);
+
+    // A node that swaps the key (keeping the signature), drops it, or forges the lease's
+    // provider: refused before any connection, nothing but GETs reach the node.
+    const other = sshAuthorizedKeyLine(generateKeyPair().pubKeyHex, '');
+    const lies: Array<[string, (path: string, body: string) => string, RegExp]> = [
+      ['another key', (p, b) => (p === `/vms/${hash}` ? b.replace(/"host_public_key":"[^"]*"/, `"host_public_key":"${other}"`) : b), /VM_HOST_KEY_INVALID: the VM's host key is not signed by the lease's provider/],
+      ['no key', (p, b) => (p === `/vms/${hash}` ? b.replace(/,?"host_(public_key|key_signature)":"[^"]*"/g, '') : b), /VM_HOST_KEY_MISSING: /],
+      ['a forged lease', (p, b) => (p === `/blocks/${hash}` ? b.replace(/"destination":"[0-9a-f]{64}"/, `"destination":"${'ab'.repeat(32)}"`) : b), /VM_HOST_KEY_INVALID: the lease block the node returned does not hash/],
+    ];
+    for (const [what, rewrite, error] of lies) {
+      const liar = await lyingNode(net.url(2), rewrite);
+      try {
+        const r = await runCli(['ssh', '-i', keyFile, hash, '--node', liar.url, '--', 'true']);
+        expect({ what, code: r.code, stderr: r.stderr }).toEqual({ what, code: 1, stderr: expect.stringMatching(error) });
+        expect(liar.other).toEqual([]);
+      } finally {
+        await liar.close();
+      }
+    }
+
+    // The VM shows another host key than the one signed (as an impersonator would): ssh refuses it.
+    const rekey = await net.client(1).exec(hash, { command: "rm -f /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_ed25519_key.pub && ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key" });
+    expect(rekey).toMatchObject({ exit_code: 0 });
+    const refused = await runCli(['ssh', '-i', keyFile, hash, '--node', net.url(2), '--', 'echo reached']);
+    expect(refused.code).toBe(255);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/Host key verification failed/);
   });
 });
 

@@ -58,6 +58,8 @@ export class FakeVms implements VmPort {
   readonly provisioned: string[] = [];
   readonly tornDown: string[] = [];
   hang = false;
+  /** The SSH host key line the VMs report (`host_public_key`, as the real backends do), when set. */
+  hostKey: string | undefined;
 
   constructor(private readonly time: FakeClock) {}
 
@@ -66,7 +68,7 @@ export class FakeVms implements VmPort {
     if (this.hang) {
       return new Promise((_resolve, reject) => options.signal?.addEventListener('abort', () => reject(options.signal?.reason), { once: true }));
     }
-    const info: VmInfo = { lease_hash: leaseHash, status: 'running', resources, created_at: this.time.clock() };
+    const info: VmInfo = { lease_hash: leaseHash, status: 'running', resources, created_at: this.time.clock(), ...(this.hostKey ? { host_public_key: this.hostKey } : {}) };
     this.running.set(leaseHash, info);
     return Promise.resolve(info);
   }

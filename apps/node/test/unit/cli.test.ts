@@ -98,15 +98,29 @@ describe('operator token of the client commands', () => {
     return f;
   };
 
-  it('comes from --token, else --token-file, else $XE_OPERATOR_TOKEN, else the file named by $XE_OPERATOR_TOKEN_FILE', () => {
+  it("comes from --token-file, else $XE_OPERATOR_TOKEN, else the file named by $XE_OPERATOR_TOKEN_FILE, else the data dir's operator-token", () => {
     const tf = file('token-a', `${'a'.repeat(32)}\n`);
     const ef = file('token-b', 'b'.repeat(32));
-    const env = { XE_OPERATOR_TOKEN: 'c'.repeat(32), XE_OPERATOR_TOKEN_FILE: ef };
-    expect(operatorToken({ token: 't'.repeat(32), tokenFile: tf }, 'lease cancel', env)).toBe('t'.repeat(32));
+    const dataDir = mkdtempSync(join(dir, 'data-'));
+    const noDataDir = { XE_DATA_DIR: join(dir, 'no-such-dir') };
+    const env = { ...noDataDir, XE_OPERATOR_TOKEN: 'c'.repeat(32), XE_OPERATOR_TOKEN_FILE: ef };
     expect(operatorToken({ tokenFile: tf }, 'lease cancel', env)).toBe('a'.repeat(32));
     expect(operatorToken({}, 'lease cancel', env)).toBe('c'.repeat(32));
-    expect(operatorToken({}, 'lease cancel', { XE_OPERATOR_TOKEN_FILE: ef })).toBe('b'.repeat(32));
-    expect(operatorToken({}, 'lease cancel', {})).toBeUndefined();
+    expect(operatorToken({}, 'lease cancel', { ...noDataDir, XE_OPERATOR_TOKEN_FILE: ef })).toBe('b'.repeat(32));
+    expect(operatorToken({}, 'lease cancel', noDataDir)).toBeUndefined();
+    expect(operatorToken({}, 'lease cancel', { XE_DATA_DIR: dataDir })).toBeUndefined();
+    writeFileSync(join(dataDir, 'operator-token'), `${'d'.repeat(32)}\n`, { mode: 0o600 });
+    expect(operatorToken({}, 'lease cancel', { XE_DATA_DIR: dataDir })).toBe('d'.repeat(32));
+  });
+
+  it('--token is refused (it would show in ps), naming the other sources', async () => {
+    expect(() => operatorToken({ token: 't'.repeat(32) }, 'lease cancel', {})).toThrow(UsageError);
+    expect(() => operatorToken({ token: 't'.repeat(32) }, 'lease cancel', {})).toThrow(/--token is not accepted .*--token-file FILE, \$XE_OPERATOR_TOKEN, \$XE_OPERATOR_TOKEN_FILE/);
+    for (const cmd of [['balance'], ['lease', 'list'], ['lease', 'cancel', 'a'.repeat(64)]]) {
+      const r = await runCli([...cmd, '--node', 'http://127.0.0.1:9', '--token', 't'.repeat(32)]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--token is not accepted \(the command line shows in ps\); give the operator token by --token-file FILE/);
+    }
   });
 
   it('an unreadable or empty token file is a usage error naming where it came from', () => {
@@ -120,5 +134,6 @@ describe('operator token of the client commands', () => {
     const r = await runCli([...cmd.split(' '), '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/--token-file <file>/);
+    expect(r.stdout).not.toMatch(/--token </);
   });
 });

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { type JsonValue, waitUntil } from '@xe/core-types';
+import { keyPairFromSeed, signVmHostKey, sshAuthorizedKeyLine, verifyVmHostKey } from '@xe/crypto';
 import type { LeaseRecord } from '@xe/ledger';
-import { ConsumerService } from '../../src/services/consumer.js';
+import { ConsumerService, parseVmInfo } from '../../src/services/consumer.js';
 import { CANCEL_MARGIN_MS, CANCEL_RATE_RETRY_MS, CANCEL_RETRY_MS, cancelAllowedAt } from '../../src/services/consumer/cancel.js';
 import { FORCE_SETTLE_MARGIN_MS, FORCE_SETTLE_RETRY_MS, forceSettleAllowedAt } from '../../src/services/consumer/force-settle.js';
 import { ProviderService } from '../../src/services/provider.js';
@@ -36,7 +37,7 @@ async function pair(w: LeaseWorld): Promise<{ consumer: ConsumerService; provide
   w.net.handle('/xe/vminfo/1.0.0', async (address, req) => {
     const r = req as { lease_hash: string; vm?: JsonValue };
     if (address === KEYS.consumer.address) {
-      consumer.putVmInfo(r.lease_hash, r.vm as never);
+      await consumer.putVmInfo(r.lease_hash, parseVmInfo(r.vm));
       return {};
     }
     const info = await provider.vmInfoFor(r.lease_hash);
@@ -91,6 +92,30 @@ describe('ConsumerService: offer round', () => {
     const lease = await leaseIn(w, lease_hash, 'accepted');
     expect(lease.timestamp).toBe(w.time.nowNs);
     await waitUntil(() => consumer.vmInfo(lease_hash)?.status === 'running', { ...WAIT, what: 'the VM info' });
+  });
+
+  it("keeps the VM's host key with the provider's signature; refuses VM info whose key or signature is not the provider's", async () => {
+    const w = await leaseWorld();
+    w.vms.hostKey = `${sshAuthorizedKeyLine(keyPairFromSeed(new Uint8Array(32).fill(0x71)).pubKeyHex, '')} root@vm`;
+    const { consumer } = await pair(w);
+    const result = consumer.requestLease(REQ);
+    await waitUntil(() => offers(w) === 1, { ...WAIT, what: 'the offer' });
+    await w.time.advance(OFFER_WINDOW_MS);
+    const { lease_hash } = await result;
+    const vm = await waitUntil(() => consumer.vmInfo(lease_hash), { ...WAIT, what: 'the VM info' });
+    // pushed canonical (the comment dropped) and signed by the provider for this lease
+    expect(vm.host_public_key).toBe(w.vms.hostKey.replace(/ root@vm$/, ''));
+    expect(verifyVmHostKey(lease_hash, vm.host_public_key!, vm.host_key_signature!, KEYS.provider.pubKeyHex)).toBe(true);
+    // another key under the provider's signature, and the key signed by someone else: refused, the pinned key kept
+    const other = sshAuthorizedKeyLine(keyPairFromSeed(new Uint8Array(32).fill(0x72)).pubKeyHex, '');
+    const forged = [
+      { ...vm, host_public_key: other },
+      { ...vm, host_public_key: other, host_key_signature: signVmHostKey(KEYS.consumer, lease_hash, other) },
+    ];
+    for (const bad of forged) await expect(consumer.putVmInfo(lease_hash, bad)).rejects.toMatchObject({ code: 'VM_HOST_KEY_INVALID' });
+    expect(consumer.vmInfo(lease_hash)?.host_public_key).toBe(vm.host_public_key);
+    // a key without a signature does not parse
+    expect(() => parseVmInfo({ ...vm, host_key_signature: undefined })).toThrow(/host_key_signature/);
   });
 
   it('answers NO_PROVIDERS when no offer came within the window', async () => {

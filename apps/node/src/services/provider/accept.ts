@@ -34,6 +34,8 @@ export interface AcceptComponents {
   timers: Timers;
   logger: Logger;
   metrics: Metrics;
+  /** The VM info pushed to the consumer (the provider's signed view, see `ProviderService.vmInfoFor`). */
+  vmInfoFor(leaseHash: string): Promise<VmInfo | undefined>;
 }
 
 /**
@@ -141,9 +143,9 @@ export class LeaseAcceptor {
 
   /** Pushes the VM info to the consumer's node, a few times with growing pauses; the consumer also pulls it. */
   private async pushVmInfo(consumer: string, leaseHash: string): Promise<void> {
-    const { vms, net, timers, logger } = this.components;
+    const { net, timers, logger } = this.components;
     for (let attempt = 0; attempt < VM_INFO_PUSH_ATTEMPTS && !this.options.signal.aborted; attempt++) {
-      const info = await vms.get(leaseHash).catch(() => undefined);
+      const info = await this.components.vmInfoFor(leaseHash).catch(() => undefined);
       if (!info) return;
       try {
         await net.requestByAddress(consumer, '/xe/vminfo/1.0.0', { lease_hash: leaseHash, vm: info as unknown as JsonValue }, { timeoutMs: 5000, signal: this.options.signal });
