@@ -1,5 +1,5 @@
 import type { LeaseRequest } from '@xe/api-server';
-import type { Block, Clock, Logger, NetworkParams, VmInfo } from '@xe/core-types';
+import type { Block, Clock, Logger, NetworkParams } from '@xe/core-types';
 import type { KeyPair } from '@xe/crypto';
 import type { Ledger } from '@xe/ledger';
 import type { Metrics } from '../metrics.js';

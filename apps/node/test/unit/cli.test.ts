@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { parseGenesisBundle, parseJson } from '@xe/core-types';
-import { deriveAddress, verifyBlockSignature } from '@xe/crypto';
+import { deriveAddress, keyPairFromSeed, signVmHostKey, sshAuthorizedKeyLine, verifyBlockSignature } from '@xe/crypto';
 import { operatorToken, UsageError } from '../../src/cli/common.js';
+import { checkVmHostKey } from '../../src/cli/host-key.js';
 import { runCli } from '../support/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xe-cli-'));
@@ -88,6 +89,27 @@ describe('xe-node CLI', () => {
     const noRep = await runCli(['genesis', 'new', '--network-id', 'x', '--timekeeper', tk.pub_key, '--out', join(dir, 'g3.json')]);
     expect(noRep.code).toBe(2);
     expect(noRep.stderr).toMatch(/at least one --representative/);
+  });
+});
+
+describe("xe-node ssh: the VM host key check", () => {
+  const provider = keyPairFromSeed(new Uint8Array(32).fill(0x42));
+  const lease = 'e'.repeat(64);
+  const key = sshAuthorizedKeyLine(keyPairFromSeed(new Uint8Array(32).fill(0x71)).pubKeyHex, '');
+  const other = sshAuthorizedKeyLine(keyPairFromSeed(new Uint8Array(32).fill(0x72)).pubKeyHex, '');
+  const signature = signVmHostKey(provider, lease, key);
+
+  it("returns the key only when the lease provider's signature verifies", () => {
+    expect(checkVmHostKey(lease, { host_public_key: key, host_key_signature: signature }, provider.pubKeyHex)).toBe(key);
+    const refused = [
+      [{}, 'VM_HOST_KEY_MISSING'],
+      [{ host_public_key: key }, 'VM_HOST_KEY_MISSING'],
+      [{ host_public_key: other, host_key_signature: signature }, 'VM_HOST_KEY_INVALID'],
+      [{ host_public_key: key, host_key_signature: signVmHostKey(keyPairFromSeed(new Uint8Array(32).fill(0x43)), lease, key) }, 'VM_HOST_KEY_INVALID'],
+      [{ host_public_key: `${key} root@vm`, host_key_signature: signature }, 'VM_HOST_KEY_INVALID'],
+    ] as const;
+    for (const [vm, code] of refused) expect(() => checkVmHostKey(lease, vm, provider.pubKeyHex)).toThrow(expect.objectContaining({ code }));
+    expect(() => checkVmHostKey('f'.repeat(64), { host_public_key: key, host_key_signature: signature }, provider.pubKeyHex)).toThrow(expect.objectContaining({ code: 'VM_HOST_KEY_INVALID' }));
   });
 });
 
