@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import { GossipError, GossipErrorCodes } from './errors.js';
 import type { Counters } from './metrics.js';
 import type { SyncLimits, SyncSink, SyncSource } from './sync.js';
+import type { FairQueueLimits } from './fair-queue.js';
 
 export interface GossipNodeOptions {
   /** The node's Ed25519 key; its seed is also the libp2p identity (SPEC §2). */
@@ -36,6 +37,8 @@ export interface GossipNodeOptions {
   /** GossipSub heartbeat (default 1000 ms). Lower only for latency in tests and benches. */
   gossipHeartbeatMs?: number;
   syncLimits?: Partial<SyncLimits>;
+  /** Topic validation shared fairly between relaying peers (defaults in fair-queue.ts: 32 at once, 8 per peer, 256 waiting per peer, 10 s). */
+  validationLimits?: FairQueueLimits;
   /** A local policy: peers it names are refused like banned ones (dials and connections both ways); e.g. a test's partition. */
   denyPeer?: (peerId: string) => boolean;
 }

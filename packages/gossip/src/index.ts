@@ -3,6 +3,16 @@ import './polyfill.js';
 
 export { streamToDuplex } from './duplex.js';
 export { GossipError, type GossipErrorCode, GossipErrorCodes } from './errors.js';
+export {
+  type Dropped,
+  FairQueue,
+  type FairQueueLimits,
+  VALIDATION_CONCURRENCY,
+  VALIDATION_CONCURRENCY_PER_PEER,
+  VALIDATION_MAX_WAIT_MS,
+  VALIDATION_QUEUE_PEERS,
+  VALIDATION_QUEUE_PER_PEER,
+} from './fair-queue.js';
 export { libp2pPrivateKey, peerIdFromPubKeyHex } from './keys.js';
 export type { CounterSample } from './metrics.js';
 export {

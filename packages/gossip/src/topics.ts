@@ -3,7 +3,9 @@ import { GOSSIP_MAX_MESSAGE_BYTES, type JsonValue, parseJson, stringifyJson, TOP
 import type { NodeContext } from './context.js';
 import { GossipError, GossipErrorCodes } from './errors.js';
 import type { Hello } from './hello.js';
+import { FairQueue, isDropped } from './fair-queue.js';
 import {
+  ignore,
   type MessageContext,
   type MessageHandler,
   normaliseResult,
@@ -24,11 +26,14 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true });
 export class Topics {
   private readonly entries = new Map<string, TopicEntry>();
   private readonly parsed = new WeakMap<Message, JsonValue>();
+  private readonly fair: FairQueue;
 
   constructor(
     private readonly ctx: NodeContext,
     private readonly hello: Hello,
-  ) {}
+  ) {
+    this.fair = new FairQueue(ctx.options.validationLimits);
+  }
 
   names(): string[] {
     return [...this.entries.keys()];
@@ -74,11 +79,20 @@ export class Topics {
     return result;
   }
 
+  /**
+   * The cheap checks at once; then parsing and the caller's validator in the relaying peer's
+   * turn (FairQueue), so a peer that floods waits behind its own backlog and not others.
+   */
   private async validate(topic: string, from: string, msg: Message): Promise<ValidationResult> {
     const entry = this.entries.get(topic);
     if (!entry) return this.count(topic, { action: 'ignore', reason: 'not_subscribed' });
     if (msg.data.length > GOSSIP_MAX_MESSAGE_BYTES) return this.count(topic, reject('too_large'));
     if (!this.hello.has(from)) return this.count(topic, { action: 'ignore', reason: 'no_hello' });
+    const r = await this.fair.run(from, () => this.check(entry, topic, from, msg));
+    return isDropped(r) ? this.count(topic, ignore(r.dropped)) : r;
+  }
+
+  private async check(entry: TopicEntry, topic: string, from: string, msg: Message): Promise<ValidationResult> {
     let value: JsonValue;
     try {
       value = parseJson(textDecoder.decode(msg.data));
