@@ -162,6 +162,8 @@ export class MarketplaceBook {
   /** Per provider: its latest advert and when it stops counting (`expires_at` capped at receipt + 1 h). */
   private readonly adverts = new Map<string, { ad: Advertisement; untilNs: bigint }>();
   private readonly offerWaiters = new Map<string, (offer: OfferMsg) => void>();
+  /** When a full book last dropped a live advert to make room (unix ns; 0n: never). */
+  evictedAt = 0n;
 
   constructor(
     private readonly clock: Clock,
@@ -184,6 +186,7 @@ export class MarketplaceBook {
         for (const [k, e] of this.adverts) if (e.untilNs < end) [victim, end] = [k, e.untilNs];
         if (victim === undefined) return false;
         this.adverts.delete(victim);
+        this.evictedAt = now;
       }
     }
     this.adverts.set(ad.provider, { ad, untilNs });

@@ -4,7 +4,7 @@ import { type KeyPair, keyPairFromSeed } from '@xe/crypto';
 import { ConsumerService } from '../../src/services/consumer.js';
 import { expectedProviders, MAX_EXPECTED_OFFERS } from '../../src/services/consumer/offer-round.js';
 import { Housekeeping } from '../../src/services/housekeeping.js';
-import { type Advertisement, type LeaseRequestMsg, MarketplaceBook } from '../../src/services/marketplace.js';
+import { ADVERT_MAX_TTL_MS, type Advertisement, type LeaseRequestMsg, MarketplaceBook } from '../../src/services/marketplace.js';
 import { ProviderService } from '../../src/services/provider.js';
 import { KEYS, type LeaseWorld, leaseWorld, writerFor } from '../support/lease-world.js';
 
@@ -144,12 +144,12 @@ describe('expectedProviders', () => {
     book.putAdvert(advert(KEYS.provider, {}, w.time.nowNs));
     book.putAdvert(advert(KEYS.consumer, {}, w.time.nowNs)); // this node's own advert
     book.putAdvert(advert(unfunded, {}, w.time.nowNs)); // no XUSD for the stake
-    expect(await expectedProviders({ book, ledger: w.ledger }, REQ, opts(w))).toEqual(new Set([KEYS.provider.address]));
+    expect(await expectedProviders({ book, ledger: w.ledger, clock: w.time.clock }, REQ, opts(w))).toEqual(new Set([KEYS.provider.address]));
     // too small an advert: nobody to wait for, the round runs its window
     const small = new MarketplaceBook(w.time.clock);
     small.putAdvert(advert(KEYS.provider, { memory_mb: 512 }, w.time.nowNs));
-    expect(await expectedProviders({ book: small, ledger: w.ledger }, REQ, opts(w))).toBeUndefined();
-    expect(await expectedProviders({ book: new MarketplaceBook(w.time.clock), ledger: w.ledger }, REQ, opts(w))).toBeUndefined();
+    expect(await expectedProviders({ book: small, ledger: w.ledger, clock: w.time.clock }, REQ, opts(w))).toBeUndefined();
+    expect(await expectedProviders({ book: new MarketplaceBook(w.time.clock), ledger: w.ledger, clock: w.time.clock }, REQ, opts(w))).toBeUndefined();
   });
 
   it('leaves out a provider whose accepted leases fill its advert', async () => {
@@ -158,7 +158,7 @@ describe('expectedProviders', () => {
     // a lease of all 4 vCPUs goes to the cheaper provider (the round closes once both answered)
     const { lease_hash } = await m.consumer.requestLease({ ...REQ, vcpus: 4 });
     expect(await w.ledger.getLease(lease_hash)).toMatchObject({ provider: CHEAP.address, state: 'accepted' });
-    expect(await expectedProviders({ book: w.books.consumer, ledger: w.ledger }, REQ, opts(w))).toEqual(new Set([KEYS.provider.address]));
+    expect(await expectedProviders({ book: w.books.consumer, ledger: w.ledger, clock: w.time.clock }, REQ, opts(w))).toEqual(new Set([KEYS.provider.address]));
     // the next request closes once the provider with room answered, and goes to it
     const next = await m.consumer.requestLease(REQ);
     expect(await w.ledger.getLease(next.lease_hash)).toMatchObject({ provider: KEYS.provider.address, state: 'accepted' });
@@ -170,8 +170,26 @@ describe('expectedProviders', () => {
     book.putAdvert(advert(KEYS.provider, {}, w.time.nowNs));
     for (let i = 0; i < MAX_EXPECTED_OFFERS - 1; i++) book.putAdvert(advert(keyPairFromSeed(new Uint8Array(32).fill(0x80 + i)), {}, w.time.nowNs));
     // unfunded flood below the bound: only the funded provider is expected
-    expect(await expectedProviders({ book, ledger: w.ledger }, REQ, opts(w))).toEqual(new Set([KEYS.provider.address]));
+    expect(await expectedProviders({ book, ledger: w.ledger, clock: w.time.clock }, REQ, opts(w))).toEqual(new Set([KEYS.provider.address]));
     book.putAdvert(advert(keyPairFromSeed(new Uint8Array(32).fill(0xa0)), {}, w.time.nowNs));
-    expect(await expectedProviders({ book, ledger: w.ledger }, REQ, opts(w))).toBeUndefined();
+    expect(await expectedProviders({ book, ledger: w.ledger, clock: w.time.clock }, REQ, opts(w))).toBeUndefined();
+  });
+  it('trusts no list for an advert lifetime after a full book dropped an advert (a flood may have pushed out an honest one)', async () => {
+    const w = await leaseWorld();
+    const HOUR_NS = 3_600_000_000_000n;
+    const book = new MarketplaceBook(w.time.clock, { maxProviders: 2 });
+    book.putAdvert(advert(KEYS.provider, { expires_at: w.time.nowNs + HOUR_NS }, w.time.nowNs));
+    book.putAdvert(advert(keyPairFromSeed(new Uint8Array(32).fill(0xb0)), {}, w.time.nowNs));
+    expect(await expectedProviders({ book, ledger: w.ledger, clock: w.time.clock }, REQ, opts(w))).toEqual(new Set([KEYS.provider.address]));
+    // a longer-lived advert takes the place of the one that ends first; the provider's stays
+    book.putAdvert(advert(keyPairFromSeed(new Uint8Array(32).fill(0xb1)), { expires_at: w.time.nowNs + HOUR_NS }, w.time.nowNs));
+    expect(book.evictedAt).toBe(w.time.nowNs);
+    expect(book.advertOf(KEYS.provider.address)).toBeDefined();
+    expect(await expectedProviders({ book, ledger: w.ledger, clock: w.time.clock }, REQ, opts(w))).toBeUndefined();
+    await w.time.advance(ADVERT_MAX_TTL_MS - 1);
+    expect(await expectedProviders({ book, ledger: w.ledger, clock: w.time.clock }, REQ, opts(w))).toBeUndefined();
+    await w.time.advance(1);
+    book.putAdvert(advert(KEYS.provider, { timestamp: w.time.nowNs }, w.time.nowNs));
+    expect(await expectedProviders({ book, ledger: w.ledger, clock: w.time.clock }, REQ, opts(w))).toEqual(new Set([KEYS.provider.address]));
   });
 });

@@ -19,7 +19,7 @@ import { NodeError, NodeErrorCodes } from '../../errors.js';
 import type { Metrics } from '../../metrics.js';
 import type { ChainWriter } from '../chain-writer.js';
 import { allLeases } from '../lease-pages.js';
-import { type MarketplaceBook, type OfferMsg, spendableXusd } from '../marketplace.js';
+import { ADVERT_MAX_TTL_MS, type MarketplaceBook, type OfferMsg, spendableXusd } from '../marketplace.js';
 import type { NetPort, Timers } from '../ports.js';
 
 const CERT_FETCH_TIMEOUT_MS = 3000;
@@ -68,17 +68,20 @@ export function compareOffers(a: OfferMsg & { reputation?: Reputation }, b: Offe
  * answers): every live advert in the book other than the consumer's own whose advertised
  * capacity, less what the ledger says its accepted leases use, fits the request, and
  * whose XUSD covers the stake of the cheapest possible price. Undefined when there are
- * none (offers may still come from providers whose adverts this node has not seen) or
- * more than MAX_EXPECTED_OFFERS whose adverts fit: then the round waits its window.
+ * none (offers may still come from providers whose adverts this node has not seen), more
+ * than MAX_EXPECTED_OFFERS whose adverts fit, or when the book, being full, dropped an
+ * advert within the last ADVERT_MAX_TTL_MS: then the round waits its window.
  * A hostile advert only adds a provider to wait for, up to the window; it never removes
  * an honest one, so it cannot close a round before the honest offers are in.
  */
 export async function expectedProviders(
-  components: { book: Pick<MarketplaceBook, 'liveAdverts'>; ledger: Pick<Ledger, 'providerUsage'> & Parameters<typeof spendableXusd>[0] },
+  components: { book: Pick<MarketplaceBook, 'liveAdverts' | 'evictedAt'>; ledger: Pick<Ledger, 'providerUsage'> & Parameters<typeof spendableXusd>[0]; clock: Clock },
   req: Pick<LeaseRequest, 'vcpus' | 'memory_mb' | 'disk_gb' | 'duration'>,
   opts: { self: string; stakeDivisor: bigint | number; signal?: AbortSignal },
 ): Promise<Set<string> | undefined> {
-  const { book, ledger } = components;
+  const { book, ledger, clock } = components;
+  // a full book may have dropped an honest advert for a flood of others: no list to trust for an advert's lifetime
+  if (book.evictedAt > 0n && clock() - book.evictedAt < BigInt(ADVERT_MAX_TTL_MS) * 1_000_000n) return undefined;
   const fitting = book
     .liveAdverts()
     .filter((ad) => ad.provider !== opts.self && req.vcpus <= ad.vcpus && req.memory_mb <= ad.memory_mb && req.disk_gb <= ad.disk_gb);
@@ -181,7 +184,7 @@ export class OfferRound {
     const started = performance.now();
     let closedEarly = false;
     try {
-      const expecting = expectedProviders({ book, ledger }, req, {
+      const expecting = expectedProviders({ book, ledger, clock }, req, {
         self: key.address,
         stakeDivisor: network.lease.stake_divisor,
         ...(opts.signal ? { signal: opts.signal } : {}),
