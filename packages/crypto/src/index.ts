@@ -1,4 +1,5 @@
 export * from './attestation.js';
+export { type BlockCheck, type BlockCheckJob, checkBlockStateless } from './block-check.js';
 export * from './block-sign.js';
 export { concat, lp, sha256, u64be, utf8 } from './bytes.js';
 export * from './certificate.js';
@@ -11,5 +12,6 @@ export * from './network.js';
 export { PowEngine, type PowEngineOptions } from './pow-engine.js';
 export * from './pow.js';
 export * from './tunnel-auth.js';
+export { VerifierPool, type VerifierPoolOptions, type VerifierPoolStats } from './verifier-pool.js';
 export * from './vm-host-key.js';
 export * from './vote.js';
