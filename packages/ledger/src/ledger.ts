@@ -20,19 +20,20 @@ import {
   validateNetworkParams,
   type Vote,
 } from '@xe/core-types';
-import { networkHash } from '@xe/crypto';
+import { type BlockCheck, networkHash } from '@xe/crypto';
 import { Admission } from './admission/admit.js';
 import { admitCertificate, type CertificateResult } from './admission/certificate.js';
+import { checkShape } from './admission/steps.js';
 import { archiveExpired } from './archive.js';
 import { verifyLedgerState } from './consistency.js';
 import { LedgerErrorCodes as C, LedgerOpenError, LedgerStoreError } from './errors.js';
-import { LedgerEvents } from './events.js';
+import { emitSafely, type LedgerEventMap, LedgerEvents } from './events.js';
 import { type ConfirmationResult, FinalityEngine, type FinalityOptions, type TickResult, type VoteResult } from './finality/engine.js';
 import { isHash } from './hex.js';
-import { SerialQueue } from './queue.js';
+import { CommitQueue } from './queue.js';
 import { Repositories } from './repos/index.js';
 import type { AdmitOrigin } from './rules/index.js';
-import type { Store } from './store.js';
+import { GroupStore, type Store } from './store.js';
 import type {
   AccountView,
   AddBlockOptions,
@@ -51,11 +52,42 @@ import type {
 /** 2: account heads, supply counters and pending sends in binary (codec.ts). */
 export const SCHEMA_VERSION = 2;
 
+/**
+ * Where a block's stateless checks (hash, proof of work, signature) run ahead of its
+ * admission: `@xe/crypto`'s `VerifierPool` (worker threads) is the one the node uses.
+ */
+export interface BlockVerifier {
+  check(job: { block: Block; networkId: string; difficulty: bigint; pubKey?: string }): Promise<BlockCheck>;
+  /** Computes one waiting check on this thread (false: none waiting); called while admission would idle. */
+  runOne?(): boolean;
+}
+
 export interface LedgerOptions {
   clock?: Clock;
   logger?: Logger;
   /** run finality (SPEC §12); without it a fork is first-seen (rejected `FORK`, recorded) */
   finality?: FinalityOptions;
+  /** check hash, work and signature of offered blocks here (other threads) while earlier blocks are admitted */
+  verifier?: BlockVerifier;
+}
+
+/**
+ * The emitter admission and finality emit into: each event waits in the commit queue
+ * until the batch holding the writes behind it is stored, then reaches `ledger.events`.
+ */
+class StagedEvents extends LedgerEvents {
+  constructor(
+    private readonly target: LedgerEvents,
+    private readonly queue: CommitQueue,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  override emit<K extends keyof LedgerEventMap>(name: K, ...args: LedgerEventMap[K]): boolean {
+    this.queue.afterCommit(() => emitSafely(this.target, this.log, name, args[0]));
+    return true;
+  }
 }
 
 /**
@@ -74,11 +106,14 @@ export class Ledger {
   private readonly repos: Repositories;
   private readonly admission: Admission;
   private readonly engine: FinalityEngine | undefined;
-  private readonly queue = new SerialQueue();
+  private readonly queue: CommitQueue;
+  /** the store with group commit: every write goes through it */
+  private readonly store: GroupStore;
+  private readonly verifier: BlockVerifier | undefined;
   private closed = false;
 
   private constructor(
-    private readonly store: Store,
+    base: Store,
     bundle: GenesisBundle,
     netHash: string,
     options: LedgerOptions,
@@ -93,11 +128,26 @@ export class Ledger {
     this.networkHash = netHash;
     this.clock = options.clock ?? systemClock;
     this.log = options.logger ?? silentLogger;
-    this.repos = new Repositories(store);
+    this.verifier = options.verifier;
+    this.store = new GroupStore(base);
+    const repos = new Repositories(this.store);
+    this.repos = repos;
+    this.queue = new CommitQueue({
+      store: this.store,
+      // what memory holds of unwritten groups goes; the stored state is read again
+      reset: async () => {
+        repos.accounts.clearCache();
+        await repos.supply.load();
+        await repos.candidates.load();
+        await repos.votes.load();
+      },
+      ...(options.verifier?.runOne === undefined ? {} : { help: () => options.verifier?.runOne?.() ?? false }),
+    });
+    const staged = new StagedEvents(this.events, this.queue, this.log);
     if (options.finality !== undefined) {
       this.engine = new FinalityEngine(options.finality, {
         repos: this.repos,
-        events: this.events,
+        events: staged,
         log: this.log,
         networkId: this.networkId,
         bundle: new Set(bundle.blocks.map((b) => b.hash)),
@@ -106,7 +156,7 @@ export class Ledger {
     this.admission = new Admission({
       repos: this.repos,
       params: this.params,
-      events: this.events,
+      events: staged,
       log: this.log,
       ...(this.engine === undefined ? {} : { finality: this.engine }),
     });
@@ -183,10 +233,42 @@ export class Ledger {
 
   // ---- admission
 
-  /** Admits a block (SPEC §3.4, §5). Never throws for bad input; store failures throw LedgerStoreError. */
+  /**
+   * Admits a block (SPEC §3.4, §5). Never throws for bad input; store failures throw LedgerStoreError.
+   * Blocks are admitted in call order; the result comes once the block's batch is stored.
+   * With a `verifier`, the block's hash, work and signature are checked there first
+   * (several blocks at once), the state rules then run here in order.
+   */
   addBlock(block: Block, options: AddBlockOptions): Promise<AdmitResult> {
     const now = options.now ?? this.clock();
-    return this.queue.run(() => this.admit(block, options.origin, now));
+    const verifier = this.verifier;
+    if (verifier === undefined) return this.queue.run(() => this.admit(block, options.origin, now));
+    let parsed: Block;
+    try {
+      parsed = checkShape(block);
+    } catch {
+      // admission rejects it at the same step, with the same code
+      return this.queue.run(() => this.admit(block, options.origin, now));
+    }
+    const pre = this.precheck(verifier, parsed);
+    return this.queue.run(async () => this.admit(parsed, options.origin, now, await pre), pre);
+  }
+
+  /** The block's stateless checks on the verifier, with the account's stored key when the block carries none. */
+  private async precheck(verifier: BlockVerifier, block: Block): Promise<BlockCheck | undefined> {
+    try {
+      const pubKey = block.pub_key === undefined ? (await this.repos.accounts.get(block.account))?.pub_key : undefined;
+      return await verifier.check({
+        block,
+        networkId: this.networkId,
+        difficulty: this.params.pow_difficulty,
+        ...(pubKey === undefined ? {} : { pubKey }),
+      });
+    } catch (err) {
+      // a verifier failure costs the head start only: admission checks inline
+      this.log.debug('block pre-check failed', { err });
+      return undefined;
+    }
   }
 
   /** As addBlock, for a JSON value or text: runs parseBlock first. */
@@ -201,9 +283,9 @@ export class Ledger {
     return this.addBlock(block, options);
   }
 
-  private admit(block: Block, origin: AdmitOrigin, now: bigint): Promise<AdmitResult> {
+  private admit(block: Block, origin: AdmitOrigin, now: bigint, pre?: BlockCheck): Promise<AdmitResult> {
     if (this.closed) throw new LedgerStoreError(C.STORE_CLOSED, 'ledger is closed');
-    return this.admission.admit(block, origin, now);
+    return this.admission.admit(block, origin, now, [], pre);
   }
 
   /** Verifies and stores a provider certificate (idempotent). Invalid ones are rejected with a code. */
@@ -425,6 +507,7 @@ export class Ledger {
     await this.queue.run(async () => {
       this.closed = true;
     });
+    await this.queue.idle();
     await this.store.close();
   }
 

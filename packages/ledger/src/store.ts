@@ -104,3 +104,135 @@ export class MemoryStore implements Store {
     this.closed = true;
   }
 }
+
+/** One group's writes: the batch to write and, for reads before it is written, the last value per key. */
+export class WriteLayer {
+  readonly ops: BatchOp[] = [];
+  /** latin1 key → value, or null for a delete */
+  readonly values = new Map<string, Uint8Array | null>();
+
+  add(ops: readonly BatchOp[]): void {
+    for (const op of ops) {
+      this.ops.push(op);
+      this.values.set(keyString(op.key), op.type === 'put' ? op.value : null);
+    }
+  }
+}
+
+/**
+ * A Store that groups writes (group commit). Between `begin()` and `seal()` every `batch`
+ * only joins the open layer; a sealed layer is written to the underlying store as ONE
+ * batch by `write(layer)`, in the order the layers were sealed. Until a layer is written,
+ * reads see it over the underlying store (newest layer first), so code running inside a
+ * group reads its own group's and earlier unwritten groups' writes. Outside a group,
+ * `batch` writes through (after the unwritten layers, which the caller writes first).
+ */
+export class GroupStore implements Store {
+  /** sealed, unwritten layers (oldest first) and the open one last */
+  private layers: WriteLayer[] = [];
+  private open: WriteLayer | undefined;
+
+  constructor(readonly base: Store) {}
+
+  /** Opens a layer (no-op when one is open). */
+  begin(): void {
+    if (this.open !== undefined) return;
+    this.open = new WriteLayer();
+    this.layers.push(this.open);
+  }
+
+  /** Writes (ops) in the open layer, 0 when none is open. */
+  get openOps(): number {
+    return this.open?.ops.length ?? 0;
+  }
+
+  /** Closes the open layer and returns it; it stays visible to reads until written or dropped. */
+  seal(): WriteLayer | undefined {
+    const layer = this.open;
+    this.open = undefined;
+    return layer;
+  }
+
+  /** Writes a sealed layer as one atomic batch, then stops overlaying it. Layers go in seal order. */
+  async write(layer: WriteLayer): Promise<void> {
+    if (this.layers[0] !== layer) throw new LedgerStoreError(LedgerErrorCodes.INTERNAL, 'write layers in the order they were sealed');
+    await this.base.batch(layer.ops);
+    this.layers.shift();
+  }
+
+  /** Forgets every unwritten layer, the open one included (after a failed write). */
+  drop(): void {
+    this.layers = [];
+    this.open = undefined;
+  }
+
+  private lookup(k: string): Uint8Array | null | undefined {
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const v = this.layers[i]!.values.get(k);
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    if (this.layers.length > 0) {
+      const v = this.lookup(keyString(key));
+      if (v !== undefined) return v === null ? undefined : v.slice();
+    }
+    return this.base.get(key);
+  }
+
+  async getMany(keys: readonly Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
+    if (this.layers.length === 0) return this.base.getMany(keys);
+    return Promise.all(keys.map((k) => this.get(k)));
+  }
+
+  async batch(ops: readonly BatchOp[]): Promise<void> {
+    if (this.open !== undefined) this.open.add(ops);
+    else await this.base.batch(ops);
+  }
+
+  async *range(options: RangeOptions): AsyncIterable<[Uint8Array, Uint8Array]> {
+    // the layers' keys inside the range, merged over the underlying store's entries
+    const lo = keyString(options.gte);
+    const hi = keyString(options.lt);
+    const mine = new Map<string, Uint8Array | null>();
+    for (const layer of this.layers) for (const [k, v] of layer.values) if (k >= lo && k < hi) mine.set(k, v);
+    if (mine.size === 0) {
+      yield* this.base.range(options);
+      return;
+    }
+    const own = [...mine.keys()].sort();
+    if (options.reverse) own.reverse();
+    const before = (a: string, b: string) => (options.reverse ? a > b : a < b);
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    let n = 0;
+    let i = 0;
+    const { limit: _drop, ...unlimited } = options;
+    const emit = function* (k: string): Generator<[Uint8Array, Uint8Array]> {
+      const v = mine.get(k);
+      if (v !== null && v !== undefined) {
+        n++;
+        yield [keyBytes(k), v.slice()];
+      }
+    };
+    for await (const [key, value] of this.base.range(unlimited)) {
+      if (n >= limit) return;
+      const k = keyString(key);
+      while (i < own.length && before(own[i]!, k) && n < limit) yield* emit(own[i++]!);
+      if (n >= limit) return;
+      if (i < own.length && own[i] === k) {
+        yield* emit(own[i++]!);
+        continue;
+      }
+      if (mine.has(k)) continue;
+      n++;
+      yield [key, value];
+    }
+    while (i < own.length && n < limit) yield* emit(own[i++]!);
+  }
+
+  close(): Promise<void> {
+    return this.base.close();
+  }
+}

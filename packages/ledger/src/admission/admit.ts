@@ -1,4 +1,5 @@
 import { type AdmitResult, type Block, I64_MIN, isXeError, type Logger, type NetworkParams } from '@xe/core-types';
+import type { BlockCheck } from '@xe/crypto';
 import { emitSafely, type LedgerEvents } from '../events.js';
 import { BlockRejection, LedgerErrorCodes as C, LedgerStoreError, reject } from '../errors.js';
 import { type Mutation, newMutation } from '../mutation.js';
@@ -35,20 +36,23 @@ export interface AdmissionComponents {
 export class Admission {
   constructor(private readonly components: AdmissionComponents) {}
 
-  /** Admits one block. `extraOps` join its batch (a held winner's own records, removed as it is applied). */
-  async admit(input: Block, origin: AdmitOrigin, now: bigint, extraOps: readonly BatchOp[] = []): Promise<AdmitResult> {
+  /**
+   * Admits one block. `extraOps` join its batch (a held winner's own records, removed as it is applied).
+   * `pre`: the block's stateless checks computed ahead (a verifier thread), used by the steps in their place.
+   */
+  async admit(input: Block, origin: AdmitOrigin, now: bigint, extraOps: readonly BatchOp[] = [], pre?: BlockCheck): Promise<AdmitResult> {
     const fin = this.components.finality;
     let hash: string | undefined;
     try {
       const block = checkShape(input);
-      const digest = checkHash(block, this.components.params.network_id);
+      const digest = checkHash(block, this.components.params.network_id, pre);
       hash = block.hash;
       // 3. already stored: idempotent success
       if (await this.components.repos.blocks.hasDigest(digest)) return { status: 'duplicate', hash };
       if (fin !== undefined && extraOps.length === 0 && (await fin.isHeld(hash))) return { status: 'duplicate', hash };
-      checkWork(block, origin, this.components.params.pow_difficulty);
+      checkWork(block, origin, this.components.params.pow_difficulty, pre);
       const acct = await this.components.repos.accounts.get(block.account);
-      const pubKey = checkSignature(block, acct);
+      const pubKey = checkSignature(block, acct, pre);
       checkLiveTime(block, origin, now);
       // 7. chain position
       if (acct === undefined) {

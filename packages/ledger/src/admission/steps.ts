@@ -1,12 +1,14 @@
 import { type Block, bytesToHex, isXeError, LIVE_TIMESTAMP_TOLERANCE_NS, parseBlock } from '@xe/core-types';
-import { deriveAddress, hashBlockBytes, verifyHashSignature, verifyPow } from '@xe/crypto';
+import { type BlockCheck, deriveAddress, hashBlockBytes, verifyHashSignature, verifyPow } from '@xe/crypto';
 import { LedgerErrorCodes as C, reject } from '../errors.js';
 import type { AdmitOrigin } from '../rules/index.js';
 import type { AccountState } from '../types.js';
 
 /**
  * The checks of SPEC §3.4 that need no ledger state beyond the account head, in order.
- * Each throws a BlockRejection.
+ * Each throws a BlockRejection. `pre` is what `checkBlockStateless` (@xe/crypto) computed
+ * for this block ahead of time, on a verifier thread: each step takes its fact from it
+ * when it is there and computes it here otherwise, so the outcome is the same either way.
  */
 
 /** 1. Shape and field set; returns a copy (later caller mutations cannot reach the store). */
@@ -20,12 +22,17 @@ export function checkShape(input: Block): Block {
 }
 
 /** 2. The hash recomputes; returns its 32 bytes. */
-export function checkHash(block: Block, networkId: string): Uint8Array {
+export function checkHash(block: Block, networkId: string, pre?: BlockCheck): Uint8Array {
   let digest: Uint8Array;
-  try {
-    digest = hashBlockBytes(block, networkId);
-  } catch (err) {
-    reject(C.BAD_SHAPE, (err as Error).message);
+  if (pre !== undefined) {
+    if (pre.digest === undefined) reject(C.BAD_SHAPE, pre.hashError ?? 'block cannot be hashed');
+    digest = pre.digest;
+  } else {
+    try {
+      digest = hashBlockBytes(block, networkId);
+    } catch (err) {
+      reject(C.BAD_SHAPE, (err as Error).message);
+    }
   }
   const computed = bytesToHex(digest);
   if (computed !== block.hash) reject(C.HASH_MISMATCH, `hash: fields hash to ${computed}`);
@@ -33,14 +40,14 @@ export function checkHash(block: Block, networkId: string): Uint8Array {
 }
 
 /** 4. Genesis only from the bundle; proof of work on every other block. */
-export function checkWork(block: Block, origin: AdmitOrigin, difficulty: bigint): void {
+export function checkWork(block: Block, origin: AdmitOrigin, difficulty: bigint, pre?: BlockCheck): void {
   if (block.type === 'genesis' && origin !== 'genesis') reject(C.GENESIS_NOT_ALLOWED, 'genesis blocks come only from the bundle');
   if (block.type !== 'genesis' && origin === 'genesis' && block.pow_nonce === undefined) reject(C.POW_INVALID, 'pow_nonce: missing');
-  if (block.type !== 'genesis' && !verifyPow(block, difficulty)) reject(C.POW_INVALID, 'pow_nonce: work below the network difficulty');
+  if (block.type !== 'genesis' && !(pre?.powOk ?? verifyPow(block, difficulty))) reject(C.POW_INVALID, 'pow_nonce: work below the network difficulty');
 }
 
 /** 5. The signature, by the first block's pub_key or the stored key; returns the key. */
-export function checkSignature(block: Block, acct: AccountState | undefined): string {
+export function checkSignature(block: Block, acct: AccountState | undefined, pre?: BlockCheck): string {
   let pubKey: string;
   if (block.pub_key !== undefined) {
     if (deriveAddress(block.pub_key) !== block.account) reject(C.PUB_KEY_MISMATCH, 'pub_key: does not derive account');
@@ -52,7 +59,8 @@ export function checkSignature(block: Block, acct: AccountState | undefined): st
   } else {
     reject(C.UNKNOWN_PREVIOUS, `previous: account ${block.account} is unknown`);
   }
-  if (!verifyHashSignature(block.hash, block.signature, pubKey)) reject(C.SIGNATURE_INVALID, 'signature: does not verify');
+  const ok = pre?.sigKey === pubKey && pre.sigOk !== undefined ? pre.sigOk : verifyHashSignature(block.hash, block.signature, pubKey);
+  if (!ok) reject(C.SIGNATURE_INVALID, 'signature: does not verify');
   return pubKey;
 }
 
