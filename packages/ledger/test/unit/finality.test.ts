@@ -432,3 +432,48 @@ describe('finality: convergence', () => {
     expect(new Set(digests).size).toBe(1);
   });
 });
+
+describe('finality: driven by events, not the tick', () => {
+  it('a block and the votes it sets off confirm on three voting ledgers with no timer step and the clock standing still', async () => {
+    const first = await fworld(REPS[0]);
+    const nodes = [first, await fworld(REPS[1], first.ledger), await fworld(REPS[2], first.ledger)];
+    // alice's history confirmed on each node by the two other representatives' final votes
+    const history = (await first.ledger.getAccount(K.alice.address))!.frontier;
+    const histBlock = (await first.ledger.getBlock(history))!;
+    for (const [i, n] of nodes.entries()) {
+      const others = REPS.filter((_, j) => j !== i);
+      expect((await n.ledger.addConfirmation({ block_hash: history, votes: votesFor(histBlock, others) })).status).toBe('confirmed');
+    }
+    const cast: Vote[][] = nodes.map(() => []);
+    const inbox: Vote[][] = nodes.map(() => []);
+    for (const [i, n] of nodes.entries()) {
+      n.ledger.events.on('vote', (v) => {
+        cast[i]!.push(v);
+        for (const j of nodes.keys()) if (j !== i) inbox[j]!.push(v);
+      });
+    }
+    const deliver = async () => {
+      for (let pass = 0; pass < 20 && inbox.some((q) => q.length > 0); pass++) {
+        for (const [j, n] of nodes.entries()) for (const v of inbox[j]!.splice(0)) await n.ledger.addVote(v);
+      }
+    };
+    const send = await seal(buildSend(await head(first.ledger, K.alice), { destination: K.bob.address, asset: 'XUSD', amount: XUSD(1n), timestamp: T0 }), K.alice);
+    const before = nodes.map((n) => n.clock.now);
+    // node 0 takes the block first: its converge vote reaches the others before the block does (held there)
+    expectAccepted(await nodes[0]!.ledger.addBlock(send, { origin: 'live' }));
+    expect(cast[0]!.map((v) => v.final)).toEqual([false]);
+    await deliver();
+    expect(await nodes[1]!.ledger.isConfirmed(send.hash)).toBe(false);
+    for (const n of nodes.slice(1)) expectAccepted(await n.ledger.addBlock(send, { origin: 'live' }));
+    await deliver();
+    for (const [i, n] of nodes.entries()) {
+      expect(await n.ledger.isConfirmed(send.hash)).toBe(true);
+      // one converge and one final vote each, both in round 0
+      expect(cast[i]!.map((v) => [v.round, v.final])).toEqual([
+        [0, false],
+        [0, true],
+      ]);
+      expect(n.clock.now).toBe(before[i]);
+    }
+  });
+});
