@@ -1,52 +1,26 @@
-// Lease benchmarks over a real three-process devnet on 127.0.0.1 (timekeeper, provider
-// with the sandbox backend, consumer). Build first (`pnpm build`); run with `pnpm bench`.
-// Prints one JSON line per figure.
+// Lease benchmarks over a real devnet on 127.0.0.1: three node processes (timekeeper,
+// provider with the sandbox backend, consumer), then twelve (`scale.mjs`). Build first
+// (`pnpm build`); run with `pnpm bench`. Prints one JSON line per figure.
 //
-//   lease_accept_ms_p50          POST /lease/request → 200 {lease_hash}, p50 of 10 sequential
-//   leases_per_min_one_provider  leases one provider accepts per minute, requests made back
-//                                to back for a fixed window by as many workers as it has room for
 //   confirm_ms_p50               a block posted (POST /blocks on the consumer's node) → confirmed
 //                                (SPEC §12) on all three nodes, p50 of XE_BENCH_CONFIRM_SAMPLES (20)
+//   lease_accept_ms_p50          POST /lease/request → 200 {lease_hash}, p50 of 10 sequential
+//   lease_accept_phases          where those requests' time goes, phase by phase (medians), from
+//                                the consumer's and the provider's log lines
+//   leases_per_min_one_provider  leases one provider accepts per minute, requests made back
+//                                to back for a fixed window by as many workers as it has room for
+//   *_12nodes                    see scale.mjs
 //
 // Env: XE_BENCH_BASE_PORT (default: random in 7400..7990), XE_BENCH_WINDOW_S (default 60),
-// XE_BENCH_SAMPLES (default 10), XE_BENCH_KEEP=1 keeps the devnet directory.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// XE_BENCH_SAMPLES (default 10), XE_BENCH_KEEP=1 keeps the devnet directory, XE_BENCH_ONLY=confirm
+// measures confirm_ms_p50 alone, XE_BENCH_12NODES=0 skips the twelve-node figures.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseJson, stringifyJson } from '@xe/core-types';
 import { generateKeyPair, keyPairFromSeed } from '@xe/crypto';
 import { buildSend, sealBlock } from '@xe/ledger';
-import { createVmManager } from '@xe/lima-provider';
-import { DEVNET_DIFFICULTY, devnetNodeArgs, prepareDevnet } from '../dist/index.js';
-
-/** A small HTTP client: JSON with exact integers, the operator token when asked. */
-class ApiClient {
-  constructor(base, token) {
-    this.base = base;
-    this.token = token;
-  }
-  async call(method, path, body, opts = {}) {
-    const headers = { 'content-type': 'application/json' };
-    if (opts.auth) headers.authorization = `Bearer ${this.token}`;
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: stringifyJson(body) }),
-      signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
-    });
-    const text = await res.text();
-    const value = text === '' ? null : parseJson(text);
-    if (!res.ok) {
-      const err = new Error(`${method} ${path}: ${res.status} ${value?.code ?? ''} ${value?.error ?? text}`);
-      err.status = res.status;
-      err.body = value;
-      throw err;
-    }
-    return value;
-  }
-}
+import { DEVNET_DIFFICULTY } from '../dist/index.js';
+import { Devnet, note, PHASES_MEASURED, percentile, phaseMedians, print, requestLease, round, samplePhases, sleep, until } from './lib.mjs';
+import { twelveNodes } from './scale.mjs';
 
 const CONFIRM_SAMPLES = Number(process.env.XE_BENCH_CONFIRM_SAMPLES ?? 20);
 /** Poll interval of GET /blocks/{hash} while waiting for a confirmation (kept under the per-IP read limit). */
@@ -94,7 +68,6 @@ async function confirmLatency(net) {
   return samples.sort((x, y) => x - y);
 }
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const SAMPLES = Number(process.env.XE_BENCH_SAMPLES ?? 10);
 const WINDOW_S = Number(process.env.XE_BENCH_WINDOW_S ?? 60);
 const BASE_PORT = Number(process.env.XE_BENCH_BASE_PORT ?? 7400 + Math.floor(Math.random() * 60) * 10);
@@ -105,98 +78,6 @@ const SLOTS = Math.min(
   Math.floor(PROVIDER.memory_mb / LEASE.memory_mb),
   Math.floor(PROVIDER.disk_gb / LEASE.disk_gb),
 );
-
-const print = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
-const note = (msg) => process.stderr.write(`bench: ${msg}\n`);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const round = (x) => Math.round(x * 10) / 10;
-
-function percentile(sorted, p) {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-async function until(check, what, timeoutMs = 60_000, everyMs = 200) {
-  const deadline = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      if (err.fatal) throw err;
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await sleep(everyMs);
-  }
-}
-
-class Devnet {
-  children = [];
-
-  static async create() {
-    const net = new Devnet();
-    net.dir = mkdtempSync(join(tmpdir(), 'xe-bench-'));
-    net.prepared = await prepareDevnet({ dir: net.dir, nodes: 3, basePort: BASE_PORT, fresh: false, logLevel: 'info' });
-    return net;
-  }
-
-  get info() {
-    return this.prepared.info;
-  }
-
-  url(i) {
-    return this.info.nodes[i].api;
-  }
-
-  client(i) {
-    return new ApiClient(this.url(i), this.info.operator_token);
-  }
-
-  async start() {
-    for (let i = 0; i < this.info.nodes.length; i++) {
-      const n = this.info.nodes[i];
-      const out = openSync(join(n.data_dir, 'node.log'), 'a');
-      const child = spawn(process.execPath, [CLI, ...devnetNodeArgs(this.prepared, i, 'info')], {
-        stdio: ['ignore', out, out],
-        env: { ...process.env, XE_OPERATOR_TOKEN: this.info.operator_token, XE_EXIT_WITH_PARENT: String(process.pid) },
-      });
-      child.exited = new Promise((r) => child.once('exit', r));
-      this.children.push(child);
-    }
-    for (let i = 0; i < this.children.length; i++) {
-      const child = this.children[i];
-      await until(
-        async () => {
-          if (child.exitCode !== null || child.signalCode !== null) {
-            const log = readFileSync(join(this.info.nodes[i].data_dir, 'node.log'), 'utf8');
-            throw Object.assign(new Error(`node ${i} exited early:\n${log.slice(-2000)}`), { fatal: true });
-          }
-          const res = await fetch(`${this.url(i)}/ready`, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
-          return res?.ok === true;
-        },
-        `node ${i} ready`,
-        90_000,
-      );
-    }
-  }
-
-  /** SIGTERM every node, SIGKILL after 15 s; then tear down sandbox VMs left behind. */
-  async stop() {
-    const live = this.children.filter((c) => c.exitCode === null && c.signalCode === null);
-    for (const c of live) c.kill('SIGTERM');
-    const timer = setTimeout(() => {
-      for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    }, 15_000);
-    await Promise.all(this.children.map((c) => c.exited));
-    clearTimeout(timer);
-    for (const n of this.info.nodes.filter((x) => x.roles.includes('provider'))) {
-      const vms = createVmManager({ backend: 'sandbox', dataDir: join(n.data_dir, 'vms') });
-      for (const vm of await vms.list().catch(() => [])) await vms.teardown(vm.lease_hash).catch(() => undefined);
-    }
-    if (process.env.XE_BENCH_KEEP === '1') note(`devnet kept in ${this.dir}`);
-    else rmSync(this.dir, { recursive: true, force: true });
-  }
-}
 
 /**
  * Leases this bench has open on the provider. A slot is taken before a request and given
@@ -262,18 +143,8 @@ class Slots {
   }
 }
 
-async function requestLease(client, accessPubKey) {
-  const t0 = performance.now();
-  try {
-    const r = await client.call('POST', '/lease/request', { ...LEASE, access_pub_key: accessPubKey }, { auth: true, timeoutMs: 300_000 });
-    return { ok: true, ms: performance.now() - t0, hash: String(r.lease_hash), done: performance.now() };
-  } catch (err) {
-    return { ok: false, ms: performance.now() - t0, error: err.message, done: performance.now() };
-  }
-}
-
 async function main() {
-  const net = await Devnet.create();
+  const net = await Devnet.create(3, BASE_PORT);
   let slots;
   let stopping;
   const stop = () => {
@@ -315,13 +186,15 @@ async function main() {
       nodes: 3,
     });
 
+    if (process.env.XE_BENCH_ONLY === 'confirm') return;
+
     const access = generateKeyPair();
     slots = new Slots(consumer, SLOTS);
 
     // One warm-up lease (first VM, first certificate fetch, JIT), not counted.
     {
       const ticket = await slots.take();
-      const r = await requestLease(consumer, access.pubKeyHex);
+      const r = await requestLease(consumer, LEASE, access.pubKeyHex);
       slots.settle(ticket, r.ok ? r.hash : undefined);
       if (!r.ok) throw new Error(`warm-up lease failed: ${r.error}`);
       note(`warm-up lease accepted in ${Math.round(r.ms)} ms`);
@@ -329,13 +202,16 @@ async function main() {
 
     // 1. Sequential: one request at a time; waiting for a free slot is not timed.
     const samples = [];
+    const accepted = [];
     const failures = [];
     for (let i = 0; i < SAMPLES; i++) {
       const ticket = await slots.take();
-      const r = await requestLease(consumer, access.pubKeyHex);
+      const r = await requestLease(consumer, LEASE, access.pubKeyHex);
       slots.settle(ticket, r.ok ? r.hash : undefined);
-      if (r.ok) samples.push(r.ms);
-      else failures.push(r.error);
+      if (r.ok) {
+        samples.push(r.ms);
+        accepted.push(r);
+      } else failures.push(r.error);
       note(`sequential ${i + 1}/${SAMPLES}: ${r.ok ? `accepted in ${Math.round(r.ms)} ms` : `failed: ${r.error}`}`);
     }
     samples.sort((a, b) => a - b);
@@ -343,6 +219,7 @@ async function main() {
       backend: 'sandbox',
       difficulty: `0x${DEVNET_DIFFICULTY.toString(16)}`,
       offer_window_ms: 1000,
+      offer_round: 'closes once every provider the consumer knows to have room has answered, else at the window',
       lease: LEASE,
       provider_capacity: PROVIDER,
       nodes: 3,
@@ -366,7 +243,16 @@ async function main() {
         mean: round(samples.reduce((a, b) => a + b, 0) / samples.length),
         unit: 'ms',
         samples: samples.length,
-        target_p50_ms: 3000,
+        target_p50_ms: 250,
+      });
+      const rows = samplePhases(accepted, net.logFile(2), [net.logFile(1)]);
+      print({
+        bench: 'lease_accept_phases',
+        ...phaseMedians(rows, accepted.map((r) => r.ms)),
+        unit: 'ms',
+        samples: rows.length,
+        measured: PHASES_MEASURED,
+        nodes: 3,
       });
     }
     if (failures.length > 0) note(`sequential failures: ${failures.join(' | ')}`);
@@ -384,7 +270,7 @@ async function main() {
           slots.settle(ticket, undefined);
           break;
         }
-        const r = await requestLease(consumer, access.pubKeyHex);
+        const r = await requestLease(consumer, LEASE, access.pubKeyHex);
         slots.settle(ticket, r.ok ? r.hash : undefined);
         results.push(r);
         if (!r.ok) await sleep(1000);
@@ -413,7 +299,10 @@ async function main() {
     if (errs.length > 0) note(`throughput failures: ${[...new Set(errs)].join(' | ')}`);
   } finally {
     await stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
+  if (process.env.XE_BENCH_ONLY !== 'confirm' && process.env.XE_BENCH_12NODES !== '0') await twelveNodes();
 }
 
 main().then(

@@ -141,6 +141,16 @@ export async function prepareDevnet(opts: DevnetOptions): Promise<Prepared> {
   return { info, genesisFile, bootstrap: nodes[0]!.p2p, ports, vmBackend: opts.vmBackend ?? 'sandbox' };
 }
 
+/**
+ * The nodes node `i` dials and keeps dialled: node 0 and the two started just before it.
+ * Three or four nodes are fully meshed; larger devnets get a chain of triangles around node
+ * 0, so a block crosses few hops and no node is the only path between two others.
+ */
+export function devnetBootstrapOf(i: number): number[] {
+  if (i === 0) return [];
+  return [...new Set([0, Math.max(0, i - 1), Math.max(0, i - 2)])];
+}
+
 /** The `xe-node start` arguments of one devnet node. */
 export function devnetNodeArgs(p: Prepared, i: number, logLevel: string): string[] {
   const n = p.info.nodes[i]!;
@@ -157,12 +167,17 @@ export function devnetNodeArgs(p: Prepared, i: number, logLevel: string): string
     '--offer-window-ms', '1000',
     '--ui',
   ];
-  if (i > 0) args.push('--bootstrap', p.bootstrap);
+  for (const j of devnetBootstrapOf(i)) args.push('--bootstrap', p.info.nodes[j]!.p2p);
   if (n.roles.includes('provider')) {
     args.push('--provider', '--vm-backend', p.vmBackend, '--vcpus', '4', '--memory-mb', '4096', '--disk-gb', '40');
   }
   if (n.roles.includes('timekeeper')) args.push('--timekeeper');
   return args;
+}
+
+/** How long a devnet of `n` nodes may take until every node is ready (they start together on a machine of few cores). */
+export function devnetReadyTimeoutMs(n: number): number {
+  return Math.max(90_000, 15_000 * n);
 }
 
 async function waitReady(url: string, deadline: number, child: ChildProcess, logFile: string): Promise<void> {
@@ -220,7 +235,7 @@ export async function startDevnet(opts: DevnetOptions, logger: Logger): Promise<
       exits.push(new Promise((r) => child.once('exit', () => r())));
       logger.info('node started', { name: n.name, pid: child.pid, api: n.api, log: logFile });
     }
-    const deadline = Date.now() + 90_000;
+    const deadline = Date.now() + devnetReadyTimeoutMs(info.nodes.length);
     for (let i = 0; i < info.nodes.length; i++) {
       await waitReady(info.nodes[i]!.api, deadline, children[i]!, join(info.nodes[i]!.data_dir, 'node.log'));
     }

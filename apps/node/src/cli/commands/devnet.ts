@@ -26,12 +26,14 @@ export function devnet(run: CliRun): Command {
       `
 Makes keys and a genesis bundle (short timings, low difficulty, 1,000 XUSD for every node), starts
 the nodes on 127.0.0.1 (a timekeeper, a provider with the sandbox or qemu backend, a consumer; more nodes
-add providers and timekeepers, threshold 2 from three timekeepers), waits until they are ready,
+add providers and timekeepers, threshold 2 from three timekeepers; every node a representative of
+weight 1, quorum 60; each node dials node 0 and the two nodes before it), waits until they are ready,
 writes DIR/devnet.json and stops everything on Ctrl-C or SIGTERM. Needs bubblewrap and sshd, and
 for --vm-backend qemu QEMU and its guest image (scripts/bootstrap.sh installs them).
 
 Examples
   xe-node devnet --dir ./devnet --nodes 5
+  xe-node devnet --dir ./devnet-12 --nodes 12   (1 consumer, 6 providers, 5 timekeepers; about 200 MB of RAM a node)
   xe-node devnet --dir ./devnet-qemu --vm-backend qemu   (each lease a real VM; TCG where KVM does not work)`,
     )
     .action(action(run, (flags: DevnetFlags) => runDevnet(flags)));
