@@ -39,7 +39,8 @@ async function confirmLatency(net) {
   const samples = [];
   for (let i = 0; i < CONFIRM_SAMPLES; i++) {
     const a = await clients[2].call('GET', `/accounts/${key.address}`);
-    const head = { address: key.address, frontier: a.frontier, height: BigInt(a.block_count), balances: a.balances };
+    // `head`: the chain as applied (the top-level fields are the confirmed state)
+    const head = { address: key.address, frontier: a.head.frontier, height: a.head.height, balances: a.head.balances };
     const block = await sealBlock(buildSend(head, { destination: dest, asset: 'XUSD', amount: 1000n, timestamp: BigInt(Date.now()) * 1_000_000n }), key, {
       networkId: net.info.network_id,
       difficulty: DEVNET_DIFFICULTY,
