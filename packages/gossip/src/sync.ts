@@ -390,16 +390,21 @@ export async function requestSync(
       const o = await ingestCert(cert);
       if (o.status === 'rejected' && o.retryable) pendingCerts.push({ item: cert, code: o.code });
     }
+    const page: Block[] = [];
     for (const raw of frame.blocks) {
-      let block: Block;
       try {
-        block = parseBlock(raw);
+        page.push(parseBlock(raw));
       } catch {
         counters.inc('xe_sync_dropped_total', { reason: 'invalid_block' });
-        continue;
       }
+    }
+    // A page's blocks are offered together, in page order: a sink that admits in call order
+    // (the node's ledger) checks the later ones on other threads and writes them in groups
+    // while the earlier ones are admitted. The outcomes are then taken in page order.
+    const outcomes = await Promise.all(page.map((block) => ingestBlock(block)));
+    for (const [i, block] of page.entries()) {
       summary.received++;
-      const o = await ingestBlock(block);
+      const o = outcomes[i]!;
       if (o.status === 'rejected' && o.retryable) {
         if (pendingBlocks.length < limits.maxPending) pendingBlocks.push({ item: block, code: o.code });
         else {
