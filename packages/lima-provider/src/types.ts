@@ -103,4 +103,9 @@ export interface VmManager {
    * A provider restart therefore never kills a paid VM.
    */
   reconcile(isLeaseActive: LeaseActivePredicate, options?: AbortOptions): Promise<ReconcileResult>;
+  /**
+   * When the provider stops: releases what the manager holds besides the VMs (the sandbox's
+   * ready disks); the VMs keep running. Optional: backends holding nothing have none.
+   */
+  close?(): Promise<void>;
 }

@@ -33,6 +33,7 @@ import {
 import { removeCgroups, setupCgroups } from './cgroup.js';
 import { type SandboxDeps, findSandboxDeps } from './deps.js';
 import { ext4Template, mountDisk, unmountDisk } from './disk.js';
+import { DiskPool, POOL_SIZE_MAX, sweepDeadPools } from './pool.js';
 import {
   type SandboxHandle,
   SANDBOX_ENV,
@@ -64,6 +65,14 @@ export interface SandboxVmManagerOptions {
   pidsMax?: number;
   /** Where the prepared ext4 images live (default `<dataDir>/sandbox/templates`). */
   templateDir?: string;
+  /**
+   * Ready lease disks to keep per disk size (0..8, default 0: none): each a fresh copy of
+   * the size's ext4 image, loop-mounted, laid out and with its own host key, made in the
+   * background (from `reconcile` on, and after each provision) and handed to one lease
+   * only. `close()` removes the disks not taken; a killed provider's are removed by the
+   * next `reconcile` over the same data directory.
+   */
+  poolSize?: number;
   readyTimeoutMs?: number;
   teardownTimeoutMs?: number;
   defaultExecTimeoutMs?: number;
@@ -109,6 +118,9 @@ export class SandboxVmManager implements VmManager {
   private readonly keyLine: AuthorizedKeyLineFn | undefined;
   /** Leases with a provision or teardown in flight in this process. */
   private readonly busy = new Map<string, Hash>();
+  private readonly templateDir: string;
+  /** Ready lease disks (when `poolSize` > 0). */
+  readonly pool: DiskPool | undefined;
 
   constructor(
     private readonly options: SandboxVmManagerOptions,
@@ -123,6 +135,34 @@ export class SandboxVmManager implements VmManager {
     this.log = (components.logger ?? silentLogger).child('sandbox-vm');
     this.clock = components.clock ?? systemClock;
     this.keyLine = components.authorizedKeyLine;
+    this.templateDir = options.templateDir ?? join(this.dataDir, 'sandbox', 'templates');
+    const poolSize = options.poolSize ?? 0;
+    if (!Number.isSafeInteger(poolSize) || poolSize < 0 || poolSize > POOL_SIZE_MAX) {
+      throw new VmInputError(VmErrorCodes.INVALID_OPTION, `poolSize must be an integer between 0 and ${POOL_SIZE_MAX}`, { field: 'poolSize' });
+    }
+    this.pool =
+      poolSize > 0
+        ? new DiskPool({ poolRoot: this.poolRoot(), templateDir: this.templateDir, size: poolSize, deps: this.deps, logger: this.log })
+        : undefined;
+  }
+
+  private poolRoot(): string {
+    return join(this.dataDir, 'sandbox', '.pool');
+  }
+
+  /**
+   * Starts making ready disks of `diskGb` GiB (default 1, the minimum) in the background
+   * (no-op without a pool); `reconcile` calls it. Resolves when the pool is full.
+   */
+  async warmPool(diskGb = 1): Promise<void> {
+    if (!this.pool) return;
+    this.pool.want(diskGb);
+    await this.pool.idle();
+  }
+
+  /** Removes the ready disks not taken (the VMs keep running). Call when the provider stops. */
+  async close(): Promise<void> {
+    await this.pool?.close();
   }
 
   async provision(leaseHash: Hash, resources: Resources, accessPubKey: PubKey, options: AbortOptions = {}): Promise<ProviderVmInfo> {
@@ -131,6 +171,12 @@ export class SandboxVmManager implements VmManager {
     const keyLine = authorizedKeyLineFor(this.keyLine, accessPubKey);
     const name = vmName(leaseHash);
     throwIfAborted(options.signal);
+    // When each phase was done, in ms since the call (logged with 'vm provisioned').
+    const t0 = performance.now();
+    const phases: Record<string, number> = {};
+    const mark = (phase: string) => {
+      phases[phase] = Math.round((performance.now() - t0) * 10) / 10;
+    };
     await claimVm(this.busy, this.store, leaseHash, name);
     const dir = join(this.dataDir, 'sandbox', name);
     const eff = withMinimums(res, 1);
@@ -145,39 +191,54 @@ export class SandboxVmManager implements VmManager {
       created_at: this.clock(),
       limits: { enforced: false, not_enforced: [], reason: '', cgroups: [] },
     };
+    const hostKeyFile = join(dir, 'host_key');
+    // Taken from the pool (if one is ready) for this lease only: moved into place, or destroyed.
+    let pooled = this.pool?.take(eff.disk_gb);
     try {
-      await mkdir(dir, { recursive: true });
-      await this.store.put(rec);
-      throwIfAborted(options.signal);
-      // The disk is copied and mounted (child processes) while the cgroups are made.
-      const disk = ext4Template(this.options.templateDir ?? join(this.dataDir, 'sandbox', 'templates'), eff.disk_gb).then((template) =>
-        mountDisk(template, join(dir, 'disk.img'), join(dir, 'root')),
-      );
-      disk.catch(() => {});
-      // The VM's host key (ssh-keygen) and its fingerprint, also while the disk is made.
-      const hostKeyFile = join(dir, 'host_key');
-      const hostKey = makeSshKey(this.deps.sshKeygen, hostKeyFile, `root@${name}`).then(async () => {
-        const pub = hostPublicKeyLine(await readFile(`${hostKeyFile}.pub`, 'utf8'));
-        const fp = pub === undefined ? undefined : await sshKeyFingerprint(this.deps.sshKeygen, `${hostKeyFile}.pub`);
-        if (pub === undefined || fp === undefined) {
-          throw new VmLifecycleError(VmErrorCodes.SANDBOX_START_FAILED, `ssh-keygen made no readable Ed25519 host key for ${name}`);
-        }
-        return { pub, fp };
-      });
-      hostKey.catch(() => {});
       const cg = setupCgroups(name, eff, { ...(this.options.cgroupRoot ? { root: this.options.cgroupRoot } : {}), pidsMax: this.options.pidsMax ?? DEFAULT_PIDS_MAX });
       rec.limits.cgroups = cg.dirs;
+      mark('cgroups');
+      // Recorded before any disk is in the VM's directory: a crash from here on leaves a record that reconcile cleans up.
+      await this.store.put(rec);
+      throwIfAborted(options.signal);
       const missing: Record<string, string> = { ...cg.missing };
       const how: string[] = Object.entries(cg.enforced).map(([k, v]) => `${k}: ${v}`);
-      try {
-        await disk;
-        how.push(`disk: ext4 image of ${eff.disk_gb} GiB, loop-mounted`);
-      } catch (err) {
-        if (options.signal?.aborted) throw err;
-        missing.disk = `cannot loop-mount an ext4 image: ${(err as Error).message.split('\n')[0]}`;
+      // A ready disk from the pool (copied, mounted, laid out, with its own host key), moved into place…
+      const taken = pooled;
+      pooled = undefined;
+      const ready = taken ? await this.pool!.moveTo(taken, dir) : undefined;
+      let key: { pub: string; fp: string };
+      if (ready) {
+        key = { pub: ready.hostPublicKey, fp: ready.hostKeyFingerprint };
+        how.push(`disk: ext4 image of ${eff.disk_gb} GiB, loop-mounted (prepared ahead)`);
+        mark('disk');
+      } else {
+        // …or made now: the disk copied and mounted (child processes) while the host key is made.
+        await mkdir(dir, { recursive: true });
+        const disk = ext4Template(this.templateDir, eff.disk_gb)
+          .then((template) => mountDisk(template, join(dir, 'disk.img'), join(dir, 'root')))
+          .then(() => mark('disk'));
+        disk.catch(() => {});
+        const hostKey = makeSshKey(this.deps.sshKeygen, hostKeyFile, `root@${name}`).then(async () => {
+          const pub = hostPublicKeyLine(await readFile(`${hostKeyFile}.pub`, 'utf8'));
+          const fp = pub === undefined ? undefined : await sshKeyFingerprint(this.deps.sshKeygen, `${hostKeyFile}.pub`);
+          if (pub === undefined || fp === undefined) {
+            throw new VmLifecycleError(VmErrorCodes.SANDBOX_START_FAILED, `ssh-keygen made no readable Ed25519 host key for ${name}`);
+          }
+          mark('host_key');
+          return { pub, fp };
+        });
+        hostKey.catch(() => {});
+        try {
+          await disk;
+          how.push(`disk: ext4 image of ${eff.disk_gb} GiB, loop-mounted`);
+        } catch (err) {
+          if (options.signal?.aborted) throw err;
+          missing.disk = `cannot loop-mount an ext4 image: ${(err as Error).message.split('\n')[0]}`;
+        }
+        throwIfAborted(options.signal);
+        key = await hostKey;
       }
-      throwIfAborted(options.signal);
-      const key = await hostKey;
       const notEnforced = Object.keys(missing);
       rec.limits = {
         enforced: notEnforced.length === 0,
@@ -185,7 +246,6 @@ export class SandboxVmManager implements VmManager {
         reason: [...how, ...Object.entries(missing).map(([k, v]) => `${k} NOT ENFORCED: ${v}`)].join('; '),
         cgroups: cg.dirs,
       };
-      await this.store.put(rec);
       if (notEnforced.length > 0) {
         if (this.options.acceptUnenforcedLimits !== true) {
           throw new VmLifecycleError(
@@ -198,10 +258,11 @@ export class SandboxVmManager implements VmManager {
       }
       const handle = await startSandbox(
         this.deps,
-        { dir, hostname: name, authorizedKeys: `${keyLine}\n`, cgroups: cg.dirs, hostKeyFile },
+        { dir, hostname: name, authorizedKeys: `${keyLine}\n`, cgroups: cg.dirs, ...(ready ? { prepared: true } : { hostKeyFile }) },
         {
           signal: options.signal,
           logger: this.log,
+          onPhase: mark,
           ...(this.options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: this.options.readyTimeoutMs }),
         },
       );
@@ -211,13 +272,17 @@ export class SandboxVmManager implements VmManager {
       rec.status = 'running';
       await this.store.put(rec);
       if (options.signal?.aborted) throw abortError(options.signal);
-      this.log.info('vm provisioned', { vm: name, lease: leaseHash, pid: handle.pid, limits: rec.limits.reason });
+      mark('recorded');
+      this.log.info('vm provisioned', { vm: name, lease: leaseHash, pid: handle.pid, limits: rec.limits.reason, phases_ms: phases });
       return vmInfoOf(rec);
     } catch (err) {
+      if (pooled) await this.pool!.discard(pooled).catch((e) => this.log.error('cannot remove a pooled disk', { vm: name, err: e }));
       await this.destroy(rec).catch((e) => this.log.error('cleanup after failed provision failed', { vm: name, err: e }));
       throw options.signal?.aborted ? abortError(options.signal) : err;
     } finally {
       this.busy.delete(name);
+      // Refilled after the provision, so that making the next disk does not slow this one.
+      this.pool?.want(eff.disk_gb);
     }
   }
 
@@ -316,6 +381,10 @@ export class SandboxVmManager implements VmManager {
   }
 
   async reconcile(isLeaseActive: LeaseActivePredicate, options: AbortOptions = {}): Promise<ReconcileResult> {
+    // Ready disks a killed provider left behind are removed (whatever the pool size now).
+    const swept = await sweepDeadPools(this.poolRoot());
+    if (swept > 0) this.log.info('removed the disk pools of providers that did not stop cleanly', { pools: swept });
+    void this.warmPool().catch(() => {});
     return reconcileRecords(
       {
         backend: 'sandbox',

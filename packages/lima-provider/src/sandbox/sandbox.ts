@@ -70,6 +70,8 @@ export interface SandboxSpec {
    * the disk): moved into the root. Otherwise one is made here.
    */
   hostKeyFile?: string;
+  /** The root is a prepared disk (`layoutRoot` done, its own host key made): only the lease's files are written. */
+  prepared?: boolean;
 }
 
 /** A running sandbox, as recorded in the data directory. */
@@ -86,6 +88,8 @@ export interface StartSandboxOptions {
   signal?: AbortSignal | undefined;
   logger?: Logger;
   readyTimeoutMs?: number;
+  /** Called as each start-up phase is done: `root` (laid out), `init` (PID 1 runs), `banner` (sshd -i answered). */
+  onPhase?: (phase: string) => void;
 }
 
 function rootOf(dir: string): string {
@@ -122,9 +126,12 @@ function sshdConfig(deps: SandboxDeps, listenPort?: number): string {
   ].join('\n');
 }
 
-/** Lays out the sandbox's root file system: a private /etc, /root, /run, /var, /tmp; /usr comes from the host read-only. */
-export async function prepareRoot(deps: SandboxDeps, spec: SandboxSpec): Promise<void> {
-  const root = rootOf(spec.dir);
+/**
+ * Lays out what every sandbox's root file system holds, whoever leases it: a private /etc
+ * (users, sshd_config), /root, /run, /var, /tmp; /usr comes from the host read-only. No host
+ * key, hostname or lease key (`prepareRoot` adds those).
+ */
+export async function layoutRoot(deps: SandboxDeps, root: string, listenPort?: number): Promise<void> {
   for (const d of ['etc/ssh/sshd_config.d', 'root/.ssh', 'run/sshd', 'var/empty', 'var/log', 'tmp', 'home', 'usr', 'proc', 'dev']) {
     await mkdir(join(root, d), { recursive: true });
   }
@@ -152,11 +159,35 @@ export async function prepareRoot(deps: SandboxDeps, spec: SandboxSpec): Promise
   );
   await writeIfMissing(join(etc, 'group'), 'root:x:0:\nnogroup:x:65534:\n', 0o644);
   await writeIfMissing(join(etc, 'shadow'), 'root:*:19000:0:99999:7:::\nsshd:*:19000:0:99999:7:::\n', 0o600);
-  await writeFile(join(etc, 'hostname'), `${spec.hostname}\n`);
-  await writeFile(join(etc, 'hosts'), `127.0.0.1 localhost ${spec.hostname}\n::1 localhost\n`);
   await writeIfMissing(join(etc, 'resolv.conf'), '', 0o644);
+  await writeFile(join(etc, 'ssh/sshd_config'), sshdConfig(deps, listenPort));
+}
+
+/** The path of a sandbox root's SSH host key (`.pub` beside it). */
+export function rootHostKey(root: string): string {
+  return join(root, 'etc/ssh/ssh_host_ed25519_key');
+}
+
+/**
+ * Makes the sandbox's root file system ready for its lease: the common layout (unless
+ * `spec.prepared`, where a prepared disk already holds it and its own host key), the
+ * hostname, the host key and the lease's authorized_keys.
+ */
+export async function prepareRoot(deps: SandboxDeps, spec: SandboxSpec): Promise<void> {
+  const root = rootOf(spec.dir);
+  const etc = join(root, 'etc');
+  if (spec.prepared !== true) await layoutRoot(deps, root, spec.listenPort);
+  const writes = [
+    writeFile(join(etc, 'hostname'), `${spec.hostname}\n`),
+    writeFile(join(etc, 'hosts'), `127.0.0.1 localhost ${spec.hostname}\n::1 localhost\n`),
+  ];
+  if (spec.authorizedKeys !== undefined) {
+    writes.push(writeFile(join(root, 'root/.ssh/authorized_keys'), spec.authorizedKeys, { mode: 0o600 }));
+  }
+  await Promise.all(writes);
+  if (spec.prepared === true) return;
   // The host key: a fresh Ed25519 key per sandbox, made by OpenSSH's ssh-keygen.
-  const hostKey = join(etc, 'ssh/ssh_host_ed25519_key');
+  const hostKey = rootHostKey(root);
   if (spec.hostKeyFile !== undefined) {
     await copyFile(spec.hostKeyFile, hostKey);
     await copyFile(`${spec.hostKeyFile}.pub`, `${hostKey}.pub`);
@@ -166,10 +197,6 @@ export async function prepareRoot(deps: SandboxDeps, spec: SandboxSpec): Promise
   } else {
     await makeSshKey(deps.sshKeygen, hostKey, `root@${spec.hostname}`);
   }
-  if (spec.authorizedKeys !== undefined) {
-    await writeFile(join(root, 'root/.ssh/authorized_keys'), spec.authorizedKeys, { mode: 0o600 });
-  }
-  await writeFile(join(etc, 'ssh/sshd_config'), sshdConfig(deps, spec.listenPort));
 }
 
 /** The bwrap command line of a sandbox. */
@@ -240,6 +267,7 @@ export async function startSandbox(deps: SandboxDeps, spec: SandboxSpec, options
   const log = options.logger ?? silentLogger;
   throwIfAborted(options.signal);
   await prepareRoot(deps, spec);
+  options.onPhase?.('root');
   const logFile = join(spec.dir, 'sandbox.log');
   const fd = openSync(logFile, 'w');
   const [file, args] = inCgroup(spec.cgroups, deps.bwrap, bwrapArgs(deps, spec));
@@ -276,6 +304,7 @@ export async function startSandbox(deps: SandboxDeps, spec: SandboxSpec, options
     // Re-read after exec: the cgroup wrapper (if any) has become bwrap by now.
     partial.pidStartTime = processStartTime(pid) ?? partial.pidStartTime;
     partial.initPid = initPid;
+    options.onPhase?.('init');
     const banner =
       spec.listenPort === undefined
         ? await readBanner(dialSandboxSsh(deps, partial, spec.cgroups), Math.max(2000, deadline))
@@ -287,6 +316,7 @@ export async function startSandbox(deps: SandboxDeps, spec: SandboxSpec, options
     if (!banner.startsWith('SSH-2.0-')) {
       throw new VmLifecycleError(VmErrorCodes.SANDBOX_START_FAILED, `sshd in sandbox ${spec.hostname} gave no SSH banner: ${JSON.stringify(banner.slice(0, 200))}`);
     }
+    options.onPhase?.('banner');
     log.debug('sandbox ready', { hostname: spec.hostname, pid, initPid });
     return partial;
   } catch (err) {

@@ -5,7 +5,13 @@ import { vmManagerTests } from '../support/suite.js';
 
 vmManagerTests({
   name: 'sandbox (sealed bubblewrap + sshd -i)',
-  create: (dataDir) => new SandboxVmManager({ dataDir }, KEYS),
+  // With a pool of ready disks, filled before the first provision: the suite's VMs (and so
+  // every isolation case) run on pooled disks.
+  create: async (dataDir) => {
+    const m = new SandboxVmManager({ dataDir, poolSize: 1 }, KEYS);
+    await m.warmPool();
+    return m;
+  },
   provisionInOtherProcess: provisionInChildProcess((dataDir) => ({ backend: 'sandbox', dataDir })),
   isolation: {
     // bash's /dev/tcp (bash comes from the host's read-only /usr).

@@ -1,10 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SandboxVmManager, vmName } from '../../src/index.js';
 import { isProcessAlive } from '../../src/proc.js';
 import { KEYS, makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir, sshVm } from '../support/helpers.js';
 
 const RES = { vcpus: 1, memory_mb: 256, disk_gb: 1 };
+
+/** Mount points under `dir` (per /proc/self/mountinfo). */
+function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((p) => p.startsWith(`${dir}/`));
+}
 
 describe('SandboxVmManager specifics', () => {
   let dir = '';
@@ -138,4 +149,53 @@ describe('SandboxVmManager specifics', () => {
       await m.teardown(b);
     }
   });
+
+  it("a pool of ready disks: each disk goes to one lease only (its own host key), the pool refills, close removes it; a killed provider's pool is removed by the next reconcile", async () => {
+    const data = join(dir, 'd5');
+    const poolRoot = join(data, 'sandbox', '.pool');
+    const m = new SandboxVmManager({ dataDir: data, poolSize: 2 }, KEYS);
+    const key = await makeLeaseKey(dir, 'k5');
+    await m.warmPool();
+    expect(m.pool?.count(1)).toBe(2);
+    expect(mountsUnder(data)).toHaveLength(2);
+    const a = randomLeaseHash();
+    const b = randomLeaseHash();
+    const va = await m.provision(a, RES, key.pubHex);
+    const vb = await m.provision(b, RES, key.pubHex);
+    try {
+      expect((await m.details(a))?.limits.reason).toMatch(/loop-mounted \(prepared ahead\)/);
+      expect((await m.details(b))?.limits.reason).toMatch(/loop-mounted \(prepared ahead\)/);
+      expect(va.host_public_key).toMatch(/^ssh-ed25519 /);
+      expect(vb.host_public_key).not.toBe(va.host_public_key);
+      // The VM's disk is its own, mounted where the VM's record says, fresh (nothing but the layout and the lease's files).
+      expect(mountsUnder(data)).toEqual(expect.arrayContaining([join(data, 'sandbox', vmName(a), 'root'), join(data, 'sandbox', vmName(b), 'root')]));
+      const ls = await m.exec(a, 'for d in /root /root/.ssh /tmp /home; do echo "$d:" $(ls -A $d); done');
+      expect(ls.stdout).toBe('/root: .ssh\n/root/.ssh: authorized_keys\n/tmp:\n/home:\n');
+      expect((await sshVm(m, a, key.keyFile, 'hostname')).stdout).toBe(`${vmName(a)}\n`);
+      // Refilled in the background after each provision.
+      await m.warmPool();
+      expect(m.pool?.count(1)).toBe(2);
+      expect(mountsUnder(data)).toHaveLength(4);
+    } finally {
+      await m.teardown(a);
+      await m.teardown(b);
+    }
+    expect(mountsUnder(data)).toHaveLength(2);
+    await m.close();
+    expect(mountsUnder(data)).toEqual([]);
+    expect(readdirSync(poolRoot)).toEqual([]);
+    // A provider killed (SIGKILL) with its pool full leaves mounted disks behind…
+    const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+    const script = `const { createVmManager } = await import(${JSON.stringify(dist)});
+      const m = createVmManager({ backend: 'sandbox', dataDir: ${JSON.stringify(data)}, poolSize: 1 });
+      await m.warmPool();
+      process.kill(process.pid, 'SIGKILL');`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 });
+    expect(child.signal).toBe('SIGKILL');
+    expect(mountsUnder(data)).toHaveLength(1);
+    // …which the next start (reconcile) over the data directory removes.
+    expect(await new SandboxVmManager({ dataDir: data }, KEYS).reconcile(() => true)).toEqual({ adopted: [], removed: [], lost: [] });
+    expect(mountsUnder(data)).toEqual([]);
+    expect(readdirSync(poolRoot)).toEqual([]);
+  }, 60_000);
 });

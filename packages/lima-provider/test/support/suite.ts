@@ -119,6 +119,7 @@ export function vmManagerTests(harness: VmManagerHarness): void {
     afterAll(async () => {
       for (const mgr of managers) {
         for (const vm of await mgr.list()) await mgr.teardown(vm.lease_hash);
+        await mgr.close?.();
       }
       if (dir) await removeDir(dir);
     }, T);
