@@ -13,6 +13,8 @@ export interface VerifierPoolOptions {
   batchSize?: number;
   /** a batch not answered in this time counts as a stuck thread: it is replaced, its jobs run inline (default 10 s) */
   jobTimeoutMs?: number;
+  /** a thread with no work for this long is stopped (its memory returned), and started again on demand (default 30 s) */
+  idleMs?: number;
 }
 
 export interface VerifierPoolStats {
@@ -38,6 +40,7 @@ interface Pending {
 interface Slot {
   worker: Worker;
   batches: Map<number, { jobs: Pending[]; timer: NodeJS.Timeout }>;
+  idle: NodeJS.Timeout | undefined;
 }
 
 /** In-flight batches per thread: the next one is already queued when the thread finishes one. */
@@ -68,6 +71,7 @@ export class VerifierPool {
   private readonly maxQueue: number;
   private readonly batchSize: number;
   private readonly jobTimeoutMs: number;
+  private readonly idleMs: number;
   private readonly url: URL | undefined;
   private readonly slots: Slot[] = [];
   private queue: Pending[] = [];
@@ -81,6 +85,7 @@ export class VerifierPool {
     this.maxQueue = Math.max(1, options.maxQueue ?? 4096);
     this.batchSize = Math.max(1, options.batchSize ?? 16);
     this.jobTimeoutMs = Math.max(1, options.jobTimeoutMs ?? 10_000);
+    this.idleMs = Math.max(1, options.idleMs ?? 30_000);
     this.url = this.threads > 0 ? workerUrl() : undefined;
   }
 
@@ -150,7 +155,10 @@ export class VerifierPool {
     this.queue = [];
     for (const p of waiting) this.settle(p, this.inline(p.job));
     const slots = this.slots.splice(0);
-    for (const s of slots) this.drainInline(s);
+    for (const s of slots) {
+      if (s.idle !== undefined) clearTimeout(s.idle);
+      this.drainInline(s);
+    }
     await Promise.all(slots.map((s) => s.worker.terminate().catch(() => undefined)));
   }
 
@@ -174,6 +182,8 @@ export class VerifierPool {
       const timer = setTimeout(() => this.lose(slot, new Error(`verifier thread missed its ${this.jobTimeoutMs} ms deadline`)), this.jobTimeoutMs);
       timer.unref();
       slot.batches.set(id, { jobs, timer });
+      if (slot.idle !== undefined) clearTimeout(slot.idle);
+      slot.idle = undefined;
       slot.worker.ref();
       slot.worker.postMessage({ id, jobs: jobs.map((p) => p.job) });
     }
@@ -199,7 +209,7 @@ export class VerifierPool {
       this.counts.failures = MAX_FAILURES;
       return undefined;
     }
-    const slot: Slot = { worker, batches: new Map() };
+    const slot: Slot = { worker, batches: new Map(), idle: undefined };
     worker.on('message', (msg: { id: number; results: BlockCheck[] }) => this.answer(slot, msg));
     worker.on('error', (err) => this.lose(slot, err));
     worker.on('exit', (code) => this.lose(slot, new Error(`verifier thread exited with code ${code}`)));
@@ -213,7 +223,11 @@ export class VerifierPool {
     if (batch === undefined) return;
     slot.batches.delete(msg.id);
     clearTimeout(batch.timer);
-    if (slot.batches.size === 0) slot.worker.unref();
+    if (slot.batches.size === 0) {
+      slot.worker.unref();
+      slot.idle = setTimeout(() => this.retire(slot), this.idleMs);
+      slot.idle.unref();
+    }
     for (const [i, p] of batch.jobs.entries()) {
       if (p.settled) continue;
       const r = msg.results[i];
@@ -226,11 +240,20 @@ export class VerifierPool {
     if (this.queue.length > 0) this.dispatch();
   }
 
+  /** Stops a thread that had no work for `idleMs`; a later job starts a new one. */
+  private retire(slot: Slot): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0 || slot.batches.size > 0) return;
+    this.slots.splice(i, 1);
+    void slot.worker.terminate().catch(() => undefined);
+  }
+
   /** A thread failed, exited or missed a deadline: its jobs run inline, it is dropped and stopped. */
   private lose(slot: Slot, _err: unknown): void {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
     this.slots.splice(i, 1);
+    if (slot.idle !== undefined) clearTimeout(slot.idle);
     this.counts.failures++;
     this.drainInline(slot);
     void slot.worker.terminate().catch(() => undefined);

@@ -99,6 +99,18 @@ describe('VerifierPool', () => {
     expect(pool.stats()).toMatchObject({ failures: 1, live: 0 });
   });
 
+  it('stops a thread idle for idleMs and starts one again for the next job', async () => {
+    const all = await jobs();
+    const pool = open({ threads: 1, idleMs: 20 });
+    expect((await pool.check(all[0]!)).source).toBe('worker');
+    expect(pool.stats().live).toBe(1);
+    const deadline = Date.now() + 5000;
+    while (pool.stats().live > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(pool.stats()).toMatchObject({ live: 0, failures: 0 });
+    expect((await pool.check(all[1]!)).source).toBe('worker');
+    expect(pool.stats()).toMatchObject({ live: 1, failures: 0, byWorker: 2 });
+  });
+
   it('runOne lends the caller a hand: the newest waiting job, then the last unanswered one in flight', async () => {
     const all = await jobs();
     const pool = open({ threads: 1, batchSize: 2 });
