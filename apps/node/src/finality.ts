@@ -3,11 +3,13 @@ import {
   type Block,
   type Clock,
   type Confirmation,
+  type FinalityParams,
   type GenesisBundle,
   type Logger,
   msToNs,
   NS_PER_SEC,
   nsToMs,
+  positionKey,
   totalWeight,
   type Vote,
 } from '@xe/core-types';
@@ -35,7 +37,9 @@ import type { Metrics } from './metrics.js';
  * the votes the ledger casts on `xe/votes`, hands received votes and confirmations to the
  * ledger, runs the ledger's timers, fetches confirmations over `/xe/votes/1.0.0` for
  * blocks unconfirmed for 2 s (and the blocks that votes name but this node has not seen),
- * and serves the same protocol and the confirmations in sync pages.
+ * and serves the same protocol and the confirmations in sync pages. A representative keeps
+ * a direct connection to the other representatives, so a block and the votes on it reach
+ * each of them in one hop rather than through a relay's validation.
  */
 
 /** How often the ledger's finality timers run. */
@@ -50,6 +54,12 @@ export const FETCH_PEERS = 3;
 export const MAX_WANTED = 1024;
 /** A representative whose vote arrived this recently counts as online. */
 export const ONLINE_VOTE_MS = 60_000;
+/** A representative keeps direct connections to at most this many other representatives (the heaviest). */
+export const MAX_REP_LINKS = 16;
+/** An unconnected representative is dialled again at most this often. */
+export const REP_LINK_RETRY_MS = 5000;
+/** Deadline of one such dial. */
+const REP_LINK_DIAL_MS = 5000;
 /** How far down a chain `confirmation(account)` looks for a stored confirmation. */
 const CONFIRMATION_LOOKBACK = 32;
 
@@ -73,6 +83,15 @@ export function ledgerFinalityOptions(bundle: GenesisBundle, key: KeyPair): Fina
   };
 }
 
+/** The other representatives `self` keeps a direct connection to: the heaviest MAX_REP_LINKS, ties to the lower address. */
+export function linkTargets(params: FinalityParams, self: string): string[] {
+  return params.representatives
+    .filter((r) => r.address !== self)
+    .sort((a, b) => (a.weight !== b.weight ? (a.weight > b.weight ? -1 : 1) : a.address < b.address ? -1 : 1))
+    .slice(0, MAX_REP_LINKS)
+    .map((r) => r.address);
+}
+
 type FinalityLedger = Pick<
   Ledger,
   | 'addVote'
@@ -94,7 +113,7 @@ type FinalityLedger = Pick<
 
 export interface NodeFinalityComponents {
   ledger: FinalityLedger;
-  gossip: Pick<GossipNode, 'subscribe' | 'publish' | 'handle' | 'request' | 'helloPeerIds' | 'findNode'>;
+  gossip: Pick<GossipNode, 'subscribe' | 'publish' | 'handle' | 'request' | 'helloPeerIds' | 'findNode' | 'dialAddress'>;
   /** Where fetched blocks go (the node's block intake, origin `sync`). */
   ingestBlock(block: Block): Promise<unknown>;
   bundle: GenesisBundle;
@@ -116,6 +135,11 @@ export class NodeFinality {
   private readonly unconfirmed = new Set<string>();
   private fetchList: string[] = [];
   private readonly reps: Set<string>;
+  /** the representatives this node links to directly (none when it is not one) */
+  private readonly links: string[];
+  private readonly linkAsked = new Map<string, number>();
+  /** this node's votes emitted in the current burst, the newest per position (published together) */
+  private readonly outgoing = new Map<string, Vote>();
   private readonly countVote: (labels: { result: string }) => void;
   private readonly countFetch: (labels: { result: string }) => void;
   private readonly countConfirmed: () => void;
@@ -123,6 +147,7 @@ export class NodeFinality {
   constructor(private readonly components: NodeFinalityComponents) {
     const c = components;
     this.reps = new Set(c.bundle.finality.representatives.map((r) => r.address));
+    this.links = this.reps.has(c.address) ? linkTargets(c.bundle.finality, c.address) : [];
     this.countVote = c.metrics.counter('xe_votes_received_total', 'Votes received on xe/votes, by what the ledger said', ['result']);
     this.countFetch = c.metrics.counter('xe_confirmation_fetches_total', 'Confirmation fetches over /xe/votes/1.0.0, by result', ['result']);
     const confirmed = c.metrics.counter('xe_blocks_confirmed_total', 'Blocks that became confirmed (SPEC §12)');
@@ -144,7 +169,8 @@ export class NodeFinality {
           const r = await ledger.addVote(vote, { origin: 'live' });
           this.countVote({ result: r.status === 'rejected' ? r.code : r.status });
           if (r.status !== 'rejected') this.lastVoteAt.set(vote.representative, nsToMs(clock()));
-          if (r.status === 'held') this.want(vote.block_hash, ctx.from);
+          // a vote that overtook its block is held; the block usually follows at once
+          if (r.status === 'held' && (await ledger.getBlockOrCandidate(vote.block_hash)) === undefined) this.want(vote.block_hash, ctx.from);
           return r;
         },
       }),
@@ -166,6 +192,7 @@ export class NodeFinality {
   start(): void {
     this.timer = setInterval(() => void this.tick(), FINALITY_TICK_MS);
     this.timer.unref();
+    this.linkRepresentatives();
   }
 
   stop(): void {
@@ -178,8 +205,27 @@ export class NodeFinality {
     ledger.events.off('dropped', this.onDropped);
   }
 
+  /**
+   * The ledger emits the votes a task cast once its writes are stored, together; a
+   * representative that sees converge quorum at once casts its converge and its final
+   * vote in one task. Only the newest of this node's votes per position is published: the
+   * earlier one would count for nothing (per representative and position only the highest
+   * (round, timestamp) counts, and a final vote counts toward converge quorum too), and each
+   * vote a peer takes costs it a signature check and a write.
+   */
   private onVote = (vote: Vote) => {
-    void publishVote(this.components.gossip, vote).catch((err) => this.components.logger.debug('vote publish failed', { err }));
+    const pk = positionKey(vote.position);
+    const prev = this.outgoing.get(pk);
+    if (prev === undefined || vote.round > prev.round || (vote.round === prev.round && vote.timestamp > prev.timestamp)) this.outgoing.set(pk, vote);
+    if (this.outgoing.size === 1 && prev === undefined) queueMicrotask(this.publishOutgoing);
+  };
+
+  private publishOutgoing = () => {
+    const votes = [...this.outgoing.values()];
+    this.outgoing.clear();
+    for (const v of votes) {
+      void publishVote(this.components.gossip, v).catch((err) => this.components.logger.debug('vote publish failed', { err }));
+    }
   };
 
   private onBlock = ({ block }: { block: Block }) => {
@@ -203,11 +249,38 @@ export class NodeFinality {
     this.wanted.set(hash, from);
   }
 
-  /** One timer step: the ledger's timers, the halt alarm, then fetches. */
+  /**
+   * Dials the representatives this node links to that it has no hello'd connection to (each
+   * at most every REP_LINK_RETRY_MS; a refused peer's dial fails at the connection gate).
+   * Returns the addresses dialled.
+   */
+  linkRepresentatives(): string[] {
+    if (this.links.length === 0) return [];
+    const { gossip, logger: log } = this.components;
+    const now = nsToMs(this.components.clock());
+    const connected = new Set(gossip.helloPeerIds());
+    const dialled: string[] = [];
+    for (const rep of this.links) {
+      const rec = gossip.findNode(rep);
+      if (rec === undefined || connected.has(rec.peer_id)) continue;
+      const last = this.linkAsked.get(rep);
+      if (last !== undefined && now - last < REP_LINK_RETRY_MS) continue;
+      this.linkAsked.set(rep, now);
+      dialled.push(rep);
+      gossip.dialAddress(rep, { signal: AbortSignal.timeout(REP_LINK_DIAL_MS) }).then(
+        () => log.debug('linked to a representative', { representative: rep }),
+        (err) => log.debug('representative link failed', { representative: rep, err }),
+      );
+    }
+    return dialled;
+  }
+
+  /** One timer step: representative links, the ledger's timers, the halt alarm, then fetches. */
   async tick(): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
     try {
+      this.linkRepresentatives();
       const r = await this.components.ledger.finalityTick();
       this.fetchList = r.fetch;
       if (this.components.ledger.votingHalted && !this.haltLogged) {

@@ -2,11 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { DEFAULT_LEASE_PARAMS, DEVNET_LEASE_PARAMS, silentLogger } from '@xe/core-types';
-import { keyPairFromSeed } from '@xe/crypto';
+import { DEFAULT_LEASE_PARAMS, DEVNET_LEASE_PARAMS, type FinalityParams, silentLogger } from '@xe/core-types';
+import { keyPairFromSeed, signVote } from '@xe/crypto';
 import { LedgerEvents } from '@xe/ledger';
 import { waitConfirmed } from '../../src/confirmed.js';
-import { ledgerFinalityOptions, roundTimeoutNs } from '../../src/finality.js';
+import { ledgerFinalityOptions, linkTargets, MAX_REP_LINKS, NodeFinality, REP_LINK_RETRY_MS, roundTimeoutNs } from '../../src/finality.js';
+import { Metrics } from '../../src/metrics.js';
 import { PeerDenyList } from '../../src/peer-deny-list.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'xe-finality-unit-'));
@@ -73,5 +74,106 @@ describe('PeerDenyList', () => {
     writeFileSync(file, `${B}\n${C}\n`);
     list.reload();
     expect([list.denies(B), list.denies(C)]).toEqual([false, false]);
+  });
+});
+
+describe('representative links', () => {
+  const addr = (i: number) => i.toString(16).padStart(64, '0');
+  const peer = (i: number) => `peer-${i}`;
+
+  it('links to the heaviest other representatives, at most MAX_REP_LINKS, ties to the lower address', () => {
+    const params: FinalityParams = {
+      representatives: Array.from({ length: 20 }, (_, i) => ({ address: addr(i + 1), weight: i < 10 ? 2n : 1n })),
+      quorum_pct: 60,
+    };
+    const t = linkTargets(params, addr(1));
+    expect(t).toHaveLength(MAX_REP_LINKS);
+    expect(t.slice(0, 9)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10].map(addr));
+    expect(t.slice(9)).toEqual([11, 12, 13, 14, 15, 16, 17].map(addr));
+  });
+
+  /** A node among representatives 1..4 (equal weight); 2 is connected, 3 has a record, 4 has none. */
+  function setup(self: number) {
+    let nowMs = 1_000_000;
+    const dialled: string[] = [];
+    const gossip = {
+      helloPeerIds: () => [peer(2)],
+      findNode: (a: string) => ([2, 3].map(addr).includes(a) ? ({ peer_id: peer(Number.parseInt(a, 16)) } as never) : undefined),
+      dialAddress: async (a: string) => {
+        dialled.push(a);
+        throw new Error('unreachable');
+      },
+    };
+    const f = new NodeFinality({
+      ledger: { events: new LedgerEvents() } as never,
+      gossip: gossip as never,
+      ingestBlock: async () => undefined,
+      bundle: { network_id: 'unit', lease: DEVNET_LEASE_PARAMS, finality: { representatives: [1, 2, 3, 4].map((i) => ({ address: addr(i), weight: 1n })), quorum_pct: 60 } } as never,
+      address: addr(self),
+      clock: () => BigInt(nowMs) * 1_000_000n,
+      logger: silentLogger,
+      metrics: new Metrics(),
+    });
+    return { f, dialled, advance: (ms: number) => (nowMs += ms) };
+  }
+
+  it('a representative dials the ones it has a record of and no connection to, again only after the retry delay', async () => {
+    const { f, dialled, advance } = setup(1);
+    expect(f.linkRepresentatives()).toEqual([addr(3)]);
+    await Promise.resolve();
+    expect(dialled).toEqual([addr(3)]);
+    advance(REP_LINK_RETRY_MS - 1);
+    expect(f.linkRepresentatives()).toEqual([]);
+    advance(1);
+    expect(f.linkRepresentatives()).toEqual([addr(3)]);
+  });
+
+  it('a node that is not a representative dials none', () => {
+    expect(setup(9).f.linkRepresentatives()).toEqual([]);
+  });
+});
+
+describe('publishing this node\'s votes', () => {
+  it('publishes the newest vote per position of those the ledger emits together; a later burst is published too', async () => {
+    const me = keyPairFromSeed(new Uint8Array(32).fill(7));
+    const events = new LedgerEvents();
+    const published: unknown[] = [];
+    const gossip = {
+      subscribe: () => undefined,
+      handle: () => undefined,
+      publish: async (_topic: string, msg: unknown) => {
+        published.push((msg as { vote: unknown }).vote);
+        return { recipients: 2 };
+      },
+    };
+    const f = new NodeFinality({
+      ledger: { events } as never,
+      gossip: gossip as never,
+      ingestBlock: async () => undefined,
+      bundle: { network_id: 'unit', lease: DEVNET_LEASE_PARAMS, finality: { representatives: [{ address: me.address, weight: 1n }], quorum_pct: 60 } } as never,
+      address: me.address,
+      clock: () => 0n,
+      logger: silentLogger,
+      metrics: new Metrics(),
+    });
+    f.wire();
+    const chain = (previous: string) => ({ type: 'chain' as const, account: me.address, previous });
+    const vote = (previous: string, round: number, final: boolean, timestamp: bigint) =>
+      signVote({ position: chain(previous), block_hash: 'ab'.repeat(32), round, final, timestamp }, me, 'unit');
+    const converge = vote('0', 0, false, 10n);
+    const final = vote('0', 0, true, 11n);
+    const elsewhere = vote('cd'.repeat(32), 0, false, 10n);
+    events.emit('vote', converge);
+    events.emit('vote', elsewhere);
+    events.emit('vote', final);
+    await new Promise((r) => setImmediate(r));
+    expect(published).toEqual([final, elsewhere]);
+    // an older vote emitted after a newer one in the same burst does not replace it
+    const next = vote('0', 1, false, 20n);
+    events.emit('vote', next);
+    events.emit('vote', vote('0', 0, true, 12n));
+    await new Promise((r) => setImmediate(r));
+    expect(published).toEqual([final, elsewhere, next]);
+    f.stop();
   });
 });
