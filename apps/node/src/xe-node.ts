@@ -1,6 +1,6 @@
 import { type ApiServer, createApp, DEFAULT_RATE_LIMITS, HttpMetrics, type NodeInfo, type Readiness, startApiServer } from '@xe/api-server';
 import { type Block, type Certificate, type Clock, createLogger, type GenesisBundle, type JsonValue, type Logger, type NodeRole, PROTOCOLS, parseCertificate, systemClock } from '@xe/core-types';
-import { deriveAddress, type KeyPair, networkHash, TunnelAuthChecker } from '@xe/crypto';
+import { deriveAddress, type KeyPair, networkHash, TunnelAuthChecker, VerifierPool } from '@xe/crypto';
 import { GossipNode, peerIdFromPubKeyHex } from '@xe/gossip';
 import { Ledger, LevelStore } from '@xe/ledger';
 import type { VmManager } from '@xe/lima-provider';
@@ -90,9 +90,12 @@ export class XeNode {
 
     // 1. ledger and the block intake in front of it
     const store = await LevelStore.open(dir.ledgerDir);
+    // hash, work and signature of offered blocks on worker threads (cores − 1), ahead of the ledger's rules
+    const verifier = new VerifierPool();
+    this.stopFns.push(() => verifier.close());
     let ledger: Ledger;
     try {
-      ledger = await Ledger.open(store, bundle, { clock, logger: log.child('ledger'), finality: ledgerFinalityOptions(bundle, key) });
+      ledger = await Ledger.open(store, bundle, { clock, logger: log.child('ledger'), finality: ledgerFinalityOptions(bundle, key), verifier });
     } catch (err) {
       await store.close();
       throw err;

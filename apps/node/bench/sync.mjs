@@ -1,0 +1,178 @@
+// sync_blocks_per_s_leveldb: a fresh node catching up XE_BENCH_SYNC_BLOCKS (10,000) blocks
+// from a peer onto LevelDB. Two processes on 127.0.0.1: the peer (a child process of this
+// script) holds the blocks in its LevelDB ledger and serves /xe/sync/1.0.0; the fresh node
+// (this process) runs the node's own intake path — GossipNode sync → BlockIntake → Ledger
+// on LevelDB with finality on as the node opens it, the verifier pool (worker threads)
+// and group commit. The clock runs from the dial to the end of the sync session. The
+// history: 16 accounts, each opening with its allocation's receive and then sending to
+// the others (sync serves chain by chain; receives naming sends of chains served later
+// would go through sync's sequential retry passes, which this figure does not measure).
+// Build first (`pnpm build`). Prints one JSON line.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { bundleToJson, DEVNET_LEASE_PARAMS, NS_PER_SEC, parseGenesisBundle, silentLogger, stringifyJson } from '@xe/core-types';
+import { keyPairFromSeed, networkHash, VerifierPool } from '@xe/crypto';
+import { GossipNode } from '@xe/gossip';
+import { buildReceive, buildSend, createGenesisBundle, emptyHead, Ledger, LevelStore, sealBlock } from '@xe/ledger';
+import { BlockIntake } from '../dist/block-intake.js';
+import { ledgerFinalityOptions, withConfirmationIntake, withConfirmations } from '../dist/finality.js';
+import { intakeSyncSink, ledgerSyncSource } from '../dist/gossip-wiring.js';
+import { Metrics } from '../dist/metrics.js';
+
+const BLOCKS = Number(process.env.XE_BENCH_SYNC_BLOCKS ?? 10_000);
+const ACCOUNTS = 16;
+const DIFFICULTY = 0xf000000000000000n;
+const T0 = 1_800_000_000_000_000_000n;
+const kp = (n) => keyPairFromSeed(new Uint8Array(32).fill(n));
+const users = Array.from({ length: ACCOUNTS }, (_, i) => kp(i + 1));
+const clock = () => T0;
+
+/** The peer's ledger, as a node opens it: LevelDB, finality from the bundle (an observer key). */
+async function openLedger(dir, bundle, key, verifier) {
+  return Ledger.open(await LevelStore.open(dir), bundle, {
+    clock,
+    finality: ledgerFinalityOptions(bundle, key),
+    ...(verifier ? { verifier } : {}),
+  });
+}
+
+function gossipNode(bundle, key, ledger, sink) {
+  return new GossipNode(
+    { key, networkId: bundle.network_id, networkHash: networkHash(bundle), listen: { host: '127.0.0.1', port: 0 }, syncIntervalMs: 3_600_000 },
+    { logger: silentLogger, syncSource: withConfirmations(ledgerSyncSource(ledger), ledger), syncSink: sink },
+  );
+}
+
+// ---------------------------------------------------------------- the peer (child process)
+
+async function serve(dir, bundleFile) {
+  const bundle = parseGenesisBundle(readFileSync(bundleFile, 'utf8'));
+  const key = kp(90);
+  const ledger = await openLedger(join(dir, 'peer'), bundle, key);
+  const head = async (k) => (await ledger.getAccount(k.address)) ?? emptyHead(k.address, k.pubKeyHex);
+  const seal = (u, k) => sealBlock(u, k, { networkId: bundle.network_id, difficulty: DIFFICULTY });
+  let made = 0;
+  const add = async (u, k) => {
+    const r = await ledger.addBlock(await seal(u, k), { origin: 'sync' });
+    if (r.status !== 'accepted') throw new Error(JSON.stringify(r));
+    made++;
+  };
+  // each account opens with the receive of its allocation, then sends to the others; no block
+  // names another account's block after the bundle, so sync admits every page in one pass
+  for (const u of users) for (const p of await ledger.pendingFor(u.address)) await add(buildReceive(await head(u), p, T0), u);
+  for (let i = 0; made < BLOCKS; i++) {
+    const from = users[i % ACCOUNTS];
+    const to = users[(i * 7 + 3) % ACCOUNTS] === from ? users[(i + 1) % ACCOUNTS] : users[(i * 7 + 3) % ACCOUNTS];
+    await add(buildSend(await head(from), { destination: to.address, asset: 'XUSD', amount: 1000n + BigInt(i), timestamp: T0 + BigInt(i) }), from);
+  }
+  const node = gossipNode(bundle, key, ledger, withConfirmationIntake(intakeSyncSink(intakeOf(ledger)), ledger));
+  await node.start();
+  process.stdout.write(`${JSON.stringify({ ready: node.multiaddrs()[0], blocks: made })}\n`);
+  // runs until the parent closes stdin
+  process.stdin.resume();
+  await new Promise((r) => process.stdin.once('end', r));
+  await node.stop();
+  await ledger.close();
+}
+
+function intakeOf(ledger) {
+  return new BlockIntake({
+    ledger,
+    clock,
+    logger: silentLogger,
+    metrics: new Metrics(),
+    fetchCertificate: () => Promise.reject(new Error('no certificates in this bench')),
+  });
+}
+
+// ---------------------------------------------------------------- the fresh node (this process)
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'xe-sync-bench-'));
+  let child;
+  try {
+    const bundle = await createGenesisBundle({
+      networkId: 'sync-bench',
+      difficulty: DIFFICULTY,
+      timekeepers: { keys: [kp(80).pubKeyHex], threshold: 1 },
+      lease: DEVNET_LEASE_PARAMS,
+      representatives: [{ address: kp(70).address, weight: 1n }],
+      treasuryKeys: { XE: kp(60), XUSD: kp(61) },
+      allocations: users.map((u) => ({ address: u.address, asset: 'XUSD', amount: 10n ** 12n })),
+      timestamp: T0 - 3600n * NS_PER_SEC,
+    });
+    const bundleFile = join(dir, 'bundle.json');
+    writeFileSync(bundleFile, stringifyJson(bundleToJson(bundle)));
+
+    child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve', dir, bundleFile], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const ready = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the peer did not get ready in 5 min')), 300_000);
+      child.once('exit', (code) => reject(new Error(`the peer exited (${code})`)));
+      createInterface({ input: child.stdout }).once('line', (line) => {
+        clearTimeout(timer);
+        resolve(JSON.parse(line));
+      });
+    });
+
+    const verifier = new VerifierPool();
+    const ledger = await openLedger(join(dir, 'fresh'), bundle, kp(91), verifier);
+    const node = gossipNode(bundle, kp(91), ledger, withConfirmationIntake(intakeSyncSink(intakeOf(ledger)), ledger));
+    await node.start();
+    try {
+      const done = new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('sync did not finish in 5 min')), 300_000);
+        node.once('sync:done', (summary) => {
+          clearTimeout(timer);
+          resolve(summary);
+        });
+      });
+      const t0 = performance.now();
+      await node.dial(ready.ready);
+      const summary = await done;
+      const ms = performance.now() - t0;
+      const frontiers = await ledger.frontiers();
+      const users_ = new Set(users.map((u) => u.address));
+      const synced = frontiers.filter((f) => users_.has(f.account)).reduce((n, f) => n + Number(f.height), 0);
+      if (synced !== ready.blocks) throw new Error(`synced ${synced} of ${ready.blocks} blocks (${JSON.stringify(summary)})`);
+      if ((await ledger.checkConsistency()).problems.length > 0) throw new Error('the synced ledger is not consistent');
+      process.stdout.write(
+        `${JSON.stringify({
+          bench: 'sync_blocks_per_s_leveldb',
+          value: Math.round((ready.blocks / ms) * 1000),
+          unit: 'blocks/s',
+          blocks: ready.blocks,
+          ms: Math.round(ms),
+          pages: summary.pages,
+          accounts: ACCOUNTS,
+          blocks_mix: 'per account: the allocation receive, then sends (no cross-account dependency after the bundle)',
+          retried: summary.retried,
+          store: 'leveldb',
+          processes: 'two: the peer serving (child), the fresh node syncing (this one), 127.0.0.1',
+          path: 'GossipNode sync → BlockIntake → Ledger (finality on, verifier pool, group commit)',
+          verifier_threads: verifier.threads,
+          target: '>= 6000',
+        })}\n`,
+      );
+    } finally {
+      await node.stop();
+      await ledger.close();
+      await verifier.close();
+    }
+  } finally {
+    if (child && child.exitCode === null) {
+      child.stdin.end();
+      const exited = new Promise((r) => child.once('exit', r));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'serve') await serve(process.argv[3], process.argv[4]);
+else await main();
