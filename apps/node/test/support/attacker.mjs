@@ -30,15 +30,15 @@ if (!isMainThread) {
     honest.push(id);
     if (honest.length > 32) honest.shift();
   });
-  const end = Date.now() + durationMs;
+  const t0 = Date.now();
+  const end = t0 + durationMs;
   let i = 0;
-  let owed = 0;
   while (Date.now() < end) {
     const started = Date.now();
-    owed += perSec / 20;
+    // what is due by now, from the start: a slow tick is made up in the next, not lost
+    const due = Math.floor((perSec * (started - t0)) / 1000);
     const batch = [];
-    while (owed >= 1) {
-      owed -= 1;
+    while (i < due) {
       i++;
       const k = keyPool[i % keyPool.length];
       const now = BigInt(Date.now()) * 1_000_000n;
@@ -68,6 +68,8 @@ let until = Number.POSITIVE_INFINITY;
 const running = () => Date.now() < until;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const sent = { requests: 0, offers: 0, nodeRecords: 0, syncOpened: 0, orphans: 0 };
+/** When the marketplace flood started and when its last message went out (its rate is over this span). */
+const flood = { startedAt: 0, endedAt: 0 };
 
 /** Two identities: one publishes, both hold silent sync sessions (libp2p allows 2 per connection). */
 const nodes = [0, 1].map(
@@ -90,34 +92,47 @@ main.subscribe(
   },
 );
 main.subscribe(TOPICS.blocks, () => ACCEPT, () => undefined);
-/** Runs `fn` `perSec` times a second in ticks of 50 ms until the time is up or `max` is reached. */
+/**
+ * Runs `fn` `perSec` times a second in ticks of 50 ms until the time is up or `max` is reached;
+ * each tick does what is due by then since the start, so a slow tick is made up in the next.
+ */
 async function atRate(perSec, max, fn) {
-  const perTick = perSec / 20;
-  let owed = 0;
+  const t0 = Date.now();
   let done = 0;
   while (running() && done < max) {
     const started = Date.now();
-    owed += perTick;
-    while (owed >= 1 && done < max) {
-      owed -= 1;
+    const due = Math.min(max, Math.floor((perSec * (started - t0)) / 1000));
+    // the tick's messages go out together, not one awaited publish after another
+    const tick = [];
+    while (done < due) {
       done++;
-      await fn(done).catch(() => undefined);
+      tick.push(fn(done).catch(() => undefined));
     }
+    await Promise.all(tick);
     await sleep(Math.max(0, 50 - (Date.now() - started)));
   }
 }
 
 /** Publishes what the signer thread makes, as it comes. */
 async function marketplace() {
+  flood.startedAt = Date.now();
   signer = new Worker(new URL(import.meta.url), { workerData: { networkId: args.networkId, perSec: args.marketplacePerSec, durationMs: args.durationMs } });
   signer.on('error', (err) => process.stderr.write(`signer: ${err.message}\n`));
   for await (const [batch] of on(signer, 'message')) {
     if (batch === 'end') break;
-    for (const msg of batch) {
-      await main.publish(TOPICS.marketplace, msg).catch(() => undefined);
-      if (msg.type === 'request') sent.requests++;
-      else sent.offers++;
-    }
+    // published together: the next batch is taken as soon as this one is on the wire
+    await Promise.all(
+      batch.map((msg) =>
+        main.publish(TOPICS.marketplace, msg).then(
+          () => {
+            if (msg.type === 'request') sent.requests++;
+            else sent.offers++;
+            flood.endedAt = Date.now();
+          },
+          () => undefined,
+        ),
+      ),
+    );
   }
 }
 
@@ -206,6 +221,6 @@ await Promise.all([
   jobs.has('sync') ? silentSync(args.syncSessions) : undefined,
 ]);
 clearInterval(progress);
-out({ event: 'done', elapsedMs: Date.now() - started, sent });
+out({ event: 'done', elapsedMs: Date.now() - started, floodMs: Math.max(1, flood.endedAt - flood.startedAt), sent });
 await Promise.all(nodes.map((n) => n.stop()));
 process.exit(0);
