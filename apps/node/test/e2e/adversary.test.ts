@@ -60,7 +60,7 @@ afterAll(async () => {
   if (keep && net) {
     mkdirSync(keep, { recursive: true });
     for (let i = 0; i < net.info.nodes.length; i++) copyFileSync(join(net.info.nodes[i]!.data_dir, 'node.log'), join(keep, `node${i}.log`));
-    attackers.forEach((a, i) => writeFileSync(join(keep, `attacker${i}.log`), `${a.stdout}\n${a.stderr}`));
+    for (const [i, a] of attackers.entries()) writeFileSync(join(keep, `attacker${i}.log`), `${a.stdout}\n${a.stderr}`);
   }
   await net?.stop();
 });
