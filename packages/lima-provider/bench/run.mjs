@@ -1,5 +1,6 @@
 // VM backend figures, one JSON line each: the sealed sandbox's provision (→ sshd -i banner)
-// and exec round trip; then, when QEMU and its guest image are installed, the same for a
+// with a pool of 2 ready disks (refilled between leases, as a provider keeps it) and without
+// one, each with the median time at which each phase was done, and its exec round trip; then, when QEMU and its guest image are installed, the same for a
 // QEMU VM (with the accelerator the probe chose).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
