@@ -228,8 +228,28 @@ export class FinalityEngine implements AdmissionFinality {
     if (this.unconfirmedSince.size < MAX_TRACKED_UNCONFIRMED) this.unconfirmedSince.set(block.hash, now);
     this.components.log.warn('fork: candidate held', { account: block.account, existing, held: block.hash });
     for (const p of positions) (await this.election(p)).addCandidate(block.hash);
+    await this.voteWhereAlone(block, now);
     await this.replayHeldVotes(block.hash, now);
     return { status: 'rejected', hash: block.hash, code: C.FORK_HELD, message: `fork: held as a candidate beside ${existing}`, retryable: false };
+  }
+
+  /**
+   * A held candidate can stand where nothing is applied: a lease_accept held because this
+   * node applied the lease's cancel still stands alone at its chain position (provider,
+   * previous). Only the nodes that applied it would vote there, and if they are not a
+   * quorum the block could never win every position it stands at — the outcome election
+   * would be decided and both blocks would stay unconfirmed for good. So a representative
+   * casts its round-0 vote for a held block at each of its positions where it has not voted
+   * and nothing is applied (SPEC §12: round 0 votes the first valid candidate it holds).
+   */
+  private async voteWhereAlone(block: Block, now: bigint): Promise<void> {
+    if (!this.voting) return;
+    for (const p of positionsOf(block)) {
+      const e = await this.election(p);
+      const pk = positionKey(p);
+      if (this.own.has(pk) || this.decided.has(pk) || (await this.appliedAt(p)) !== undefined) continue;
+      await this.cast(e, block.hash, 0, false, now);
+    }
   }
 
   async beforeCommit(block: Block, ops: readonly BatchOp[], supply: Map<Asset, SupplyCounters>): Promise<BatchOp[]> {
@@ -773,8 +793,35 @@ export class FinalityEngine implements AdmissionFinality {
         }
       }
     }
+    await this.clearDeadPositions([...found.values()].map((f) => f.block));
     for (const r of records) emitSafely(this.components.events, this.components.log, 'dropped', this.conflictOf(r, winner, now));
     this.components.log.warn('fork resolved: candidates dropped', { winner, dropped: found.size });
+  }
+
+  /**
+   * The votes and lock stored at a position where no candidate is left after a drop are
+   * for blocks that can never be confirmed; they go, so the next block at that position (a
+   * provider's next block after its accept lost) starts a fresh election in round 0 instead
+   * of meeting a lock on a dropped block.
+   */
+  private async clearDeadPositions(dropped: readonly Block[]): Promise<void> {
+    const reps = this.options.params.representatives.map((r) => r.address);
+    const ops: BatchOp[] = [];
+    const seen = new Set<string>();
+    for (const b of dropped) {
+      for (const p of positionsOf(b)) {
+        const pk = positionKey(p);
+        if (seen.has(pk)) continue;
+        seen.add(pk);
+        const k = positionKeyBytes(p);
+        if ((await this.appliedAt(p)) !== undefined || (await this.components.repos.candidates.at(k, 1)).length > 0) continue;
+        ops.push(...this.components.repos.votes.clearOps(k, reps));
+        this.elections.delete(pk);
+        this.own.delete(pk);
+        this.decided.delete(pk);
+      }
+    }
+    if (ops.length > 0) await this.components.repos.commit(ops);
   }
 
   private conflictOf(r: { block: Block; reason: ConflictReason; existing: string }, winner: string, now: bigint): ConflictRecord {

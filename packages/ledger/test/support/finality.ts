@@ -18,12 +18,12 @@ export interface FWorld {
  * (unconfirmed). With `from`, the receives are that ledger's blocks (same nonces), so
  * several nodes start from one history.
  */
-export async function fworld(key?: KeyPair, from?: Ledger, store: Store = new MemoryStore()): Promise<FWorld> {
+export async function fworld(key?: KeyPair, from?: Ledger, store: Store = new MemoryStore(), params: FinalityParams = PARAMS): Promise<FWorld> {
   const clock = new TestClock();
   const bundle = await testBundle();
   const ledger = await Ledger.open(store, bundle, {
     clock: clock.fn,
-    finality: { params: PARAMS, ...(key === undefined ? {} : { key }) },
+    finality: { params, ...(key === undefined ? {} : { key }) },
   });
   if (from === undefined) {
     for (const k of [K.alice, K.bob, K.carol, K.prov, K.prov2]) await receiveAll(ledger, k, T0 - 1800n * S);

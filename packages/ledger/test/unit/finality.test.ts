@@ -477,3 +477,70 @@ describe('finality: driven by events, not the tick', () => {
     }
   });
 });
+
+describe('finality: an outcome race split evenly between four representatives', () => {
+  // Four representatives, quorum 60 (three of four). Two nodes apply the accept, two the
+  // cancel; each then holds the other as a rival. The accept also stands alone at the
+  // provider's chain position and the cancel at the consumer's: unless the nodes holding
+  // a block as a rival vote for it there too, the outcome position is decided but its
+  // winner never reaches quorum at its chain position, and nothing ever confirms.
+  it('every node confirms the same outcome and drops the other', async () => {
+    const reps = [0x91, 0x92, 0x93, 0x94].map((b) => keyPairFromSeed(new Uint8Array(32).fill(b)));
+    const params = { representatives: reps.map((r) => ({ address: r.address, weight: 1n })), quorum_pct: 60 };
+    const first = await fworld(reps[0], undefined, undefined, params);
+    const nodes = [first];
+    for (const r of reps.slice(1)) nodes.push(await fworld(r, first.ledger, undefined, params));
+    const cert = certificateFor(K.prov);
+    for (const n of nodes) await n.ledger.addCertificate(cert);
+    const lease = await seal(
+      buildLease(await head(first.ledger, K.alice), { certificate: cert, vcpus: 1n, memory_mb: 512n, disk_gb: 5n, duration: 600n, access_pub_key: K.carol.pubKeyHex, timestamp: T0 }),
+      K.alice,
+    );
+    for (const n of nodes) expectAccepted(await n.ledger.addBlock(lease, { origin: 'sync' }));
+    // the lease and the provider's history are confirmed everywhere (the dependency rule)
+    const provFrontier = (await first.ledger.getBlock((await first.ledger.getAccount(K.prov.address))!.frontier))!;
+    for (const n of nodes) {
+      for (const b of [lease, provFrontier]) expect((await n.ledger.addConfirmation({ block_hash: b.hash, votes: votesFor(b, reps) })).status).toBe('confirmed');
+    }
+    const record = (await first.ledger.getLease(lease.hash))!;
+    const acceptAt = T0 + LEASE.accept_window_ns;
+    const accept = await seal(buildAccept(await head(first.ledger, K.prov), record, { attestations: attest(lease.hash, acceptAt), timestamp: acceptAt }, LEASE), K.prov);
+    const cancelAt = T0 + LEASE.accept_window_ns + LEASE.max_attestation_skew_ns;
+    const cancel = await seal(buildCancel(await head(first.ledger, K.alice), record, { attestations: attest(lease.hash, cancelAt), timestamp: cancelAt }), K.alice);
+    const inbox: Vote[][] = nodes.map(() => []);
+    for (const [i, n] of nodes.entries()) {
+      n.ledger.events.on('vote', (v) => {
+        for (const j of nodes.keys()) if (j !== i) inbox[j]!.push(v);
+      });
+    }
+    const deliver = async () => {
+      for (let pass = 0; pass < 100 && inbox.some((q) => q.length > 0); pass++) {
+        for (const [j, n] of nodes.entries()) for (const v of inbox[j]!.splice(0)) await n.ledger.addVote(v);
+      }
+    };
+    for (const [i, n] of nodes.entries()) expectAccepted(await n.ledger.addBlock(i < 2 ? accept : cancel, { origin: 'sync' }));
+    await deliver();
+    for (const [i, n] of nodes.entries()) {
+      expect(await n.ledger.addBlock(i < 2 ? cancel : accept, { origin: 'sync' })).toMatchObject({ status: 'rejected', code: C.FORK_HELD });
+    }
+    await deliver();
+    const decided = async (n: FWorld) => (await n.ledger.isConfirmed(accept.hash)) || (await n.ledger.isConfirmed(cancel.hash));
+    for (let round = 0; round < 8 && !(await Promise.all(nodes.map(decided))).every(Boolean); round++) {
+      for (const n of nodes) {
+        n.clock.now += 2n * S;
+        await n.ledger.finalityTick();
+      }
+      await deliver();
+    }
+    const winner = (await first.ledger.isConfirmed(accept.hash)) ? accept : cancel;
+    const loser = winner === accept ? cancel : accept;
+    for (const n of nodes) {
+      expect(await n.ledger.isConfirmed(winner.hash)).toBe(true);
+      expect(await n.ledger.hasBlock(loser.hash)).toBe(false);
+      expect((await n.ledger.getLease(lease.hash))!.state).toBe(winner === accept ? 'accepted' : 'cancelled');
+      expect((await n.ledger.checkConsistency()).problems).toEqual([]);
+    }
+    const digests = await Promise.all(nodes.map((n) => agreedDigest(n.store)));
+    expect(new Set(digests).size).toBe(1);
+  });
+});
