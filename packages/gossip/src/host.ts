@@ -14,8 +14,9 @@ import { libp2pPrivateKey } from './keys.js';
 const GOSSIP_RPC_ENVELOPE_BYTES = 64 * 1024;
 
 /**
- * Builds the libp2p host: TCP + Noise + Yamux + identify + GossipSub. Each topic's only
- * score term is invalid deliveries; `isBanned` gates dials and connections both ways.
+ * Builds the libp2p host: TCP + Noise + Yamux + identify + GossipSub (StrictNoSign: messages
+ * are signed by their XE authors, not by libp2p). Each topic's only score term is invalid
+ * deliveries; `isBanned` gates dials and connections both ways.
  */
 export async function createHost(o: GossipNodeOptions, topics: Iterable<string>, isBanned: (peerId: string) => boolean): Promise<Host> {
   const privateKey = await libp2pPrivateKey(o.key);
@@ -50,6 +51,10 @@ export async function createHost(o: GossipNodeOptions, topics: Iterable<string>,
     services: {
       identify: identify(),
       pubsub: gossipsub({
+        // Every XE message carries its own signature (blocks, votes, records, marketplace), so
+        // libp2p's per-message envelope signature only cost a key import and a verification
+        // per message on every node (the largest item of a node's CPU under a flood).
+        globalSignaturePolicy: 'StrictNoSign',
         emitSelf: false,
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,

@@ -35,13 +35,15 @@ export class RecordExchange {
       TOPICS.nodes,
       (value, { from }) => {
         if (value === null || typeof value !== 'object' || Array.isArray(value) || !('record' in value)) return reject('invalid_shape');
-        const { result, record } = this.store.validate(value.record);
-        // A peer relaying records of ever new addresses (fresh keys cost nothing) gets a quota.
-        if (record && !this.store.has(record.address) && !this.newRecords.allow(from)) {
+        // A peer relaying records of ever new addresses (fresh keys cost nothing) gets a quota,
+        // counted before the signature check: verifying every flooded record was the cost.
+        const raw = value.record;
+        const address = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? raw.address : undefined;
+        if (typeof address === 'string' && !this.store.has(address) && !this.newRecords.allow(from)) {
           this.ctx.counters.inc('xe_node_records_dropped_total', { reason: 'peer_quota' });
           return ignore('peer_quota');
         }
-        return result;
+        return this.store.validate(raw).result;
       },
       (value) => {
         const { record } = this.store.validate((value as { record: JsonValue }).record);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -70,7 +70,16 @@ describe('garbage on every topic and protocol', () => {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, heartbeatInterval: 100 }) },
+      // unsigned messages with the network's message id (StrictNoSign, SHA-256 of topic and data): what it sends reaches the validators
+      services: {
+        identify: identify(),
+        pubsub: gossipsub({
+          globalSignaturePolicy: 'StrictNoSign',
+          msgIdFn: (msg) => new Uint8Array(createHash('sha256').update(msg.topic).update('\0').update(msg.data).digest()),
+          allowPublishToZeroTopicPeers: true,
+          heartbeatInterval: 100,
+        }),
+      },
     })) as unknown as Libp2p<{ pubsub: GossipSub }>;
     // The raw peer answers the target's sync requests with garbage.
     await raw.handle(PROTOCOLS.sync, async (stream) => {
