@@ -153,7 +153,7 @@ describe('hostile peers cannot starve honest leases', () => {
       const cpuShare = [...pids, attackers[0]!.child.pid!].map((pid, i) => Math.round(((cpuSeconds(pid) - cpu0[i]!) / wall) * 100) / 100);
       const last = JSON.parse(progress[0]!) as { elapsedMs: number; sent: { requests: number; offers: number; nodeRecords: number } };
       const marketplacePerSec = Math.round(((last.sent.requests + last.sent.offers) * 1000) / last.elapsedMs);
-      console.log(JSON.stringify({ quiet, quietP50, attacked: results, attackedP50, maxRssMb: Math.round(maxRss), cpuShare, marketplacePerSec, sent: last.sent }));
+      console.log(JSON.stringify({ quiet, quietP50, attacked: results, attackedP50, maxRssMb: Math.round(maxRss), cpuShare, marketplacePerSecSoFar: marketplacePerSec, sentSoFar: last.sent }));
       expect(failed).toEqual([]);
       expect(attacked).toHaveLength(10);
       expect(attackedP50).toBeLessThanOrEqual(2 * quietP50 + 500);

@@ -31,12 +31,12 @@ if (!isMainThread) {
     if (honest.length > 32) honest.shift();
   });
   const t0 = Date.now();
-  const end = t0 + durationMs;
+  const total = Math.floor((perSec * durationMs) / 1000);
   let i = 0;
-  while (Date.now() < end) {
+  while (i < total) {
     const started = Date.now();
     // what is due by now, from the start: a slow tick is made up in the next, not lost
-    const due = Math.floor((perSec * (started - t0)) / 1000);
+    const due = Math.min(total, Math.floor((perSec * (started - t0)) / 1000));
     const batch = [];
     while (i < due) {
       i++;
@@ -99,7 +99,8 @@ main.subscribe(TOPICS.blocks, () => ACCEPT, () => undefined);
 async function atRate(perSec, max, fn) {
   const t0 = Date.now();
   let done = 0;
-  while (running() && done < max) {
+  // the last tick may fall just after the end: it still sends what was due
+  while (done < max && Date.now() < until + 1000) {
     const started = Date.now();
     const due = Math.min(max, Math.floor((perSec * (started - t0)) / 1000));
     // the tick's messages go out together, not one awaited publish after another
@@ -115,11 +116,11 @@ async function atRate(perSec, max, fn) {
 
 /** Publishes what the signer thread makes, as it comes. */
 async function marketplace() {
-  flood.startedAt = Date.now();
   signer = new Worker(new URL(import.meta.url), { workerData: { networkId: args.networkId, perSec: args.marketplacePerSec, durationMs: args.durationMs } });
   signer.on('error', (err) => process.stderr.write(`signer: ${err.message}\n`));
   for await (const [batch] of on(signer, 'message')) {
     if (batch === 'end') break;
+    flood.startedAt ||= Date.now();
     // published together: the next batch is taken as soon as this one is on the wire
     await Promise.all(
       batch.map((msg) =>
