@@ -1,7 +1,7 @@
 import { type ApiServer, createApp, DEFAULT_RATE_LIMITS, HttpMetrics, type NodeInfo, type Readiness, startApiServer } from '@xe/api-server';
-import { type Block, type Certificate, type Clock, createLogger, type GenesisBundle, type JsonValue, type Logger, type NodeRole, PROTOCOLS, parseCertificate, systemClock } from '@xe/core-types';
+import { type Block, type Certificate, type Clock, createLogger, type GenesisBundle, type JsonValue, type Logger, type NodeRole, PROTOCOLS, parseCertificate, systemClock, XeError } from '@xe/core-types';
 import { deriveAddress, type KeyPair, networkHash, TunnelAuthChecker, VerifierPool } from '@xe/crypto';
-import { GossipNode, peerIdFromPubKeyHex } from '@xe/gossip';
+import { GossipError, GossipNode, peerIdFromPubKeyHex } from '@xe/gossip';
 import { Ledger, LevelStore } from '@xe/ledger';
 import type { VmManager } from '@xe/lima-provider';
 import { AttestationGatherer, AttestationSigner, parseAttestResponse } from '@xe/timekeeper';
@@ -165,7 +165,15 @@ export class XeNode {
           requestAttestation: async (pub, req, { signal }) => {
             const peerId = peerIdFromPubKeyHex(pub);
             const target = gossip.peers().includes(peerId) ? peerId : await gossip.dialAddress(deriveAddress(pub), { signal });
-            return parseAttestResponse(await gossip.request(target, PROTOCOLS.attest, req as unknown as JsonValue, { timeoutMs: 10_000, signal }));
+            try {
+              return parseAttestResponse(await gossip.request(target, PROTOCOLS.attest, req as unknown as JsonValue, { timeoutMs: 10_000, signal }));
+            } catch (err) {
+              // the timekeeper's own code (UNKNOWN_LEASE makes the gatherer send the lease block)
+              if (err instanceof GossipError && err.remoteCode !== undefined) {
+                throw new XeError(err.remoteCode, err.remoteMessage ?? err.message, { cause: err, retryable: err.remoteCode === 'UNKNOWN_LEASE' });
+              }
+              throw err;
+            }
           },
         },
         clock,
