@@ -54,6 +54,8 @@ export interface NodeConfig {
   limaUser: string | undefined;
   /** Sandbox only: explicit sshd path. */
   sshdPath: string | undefined;
+  /** Ready lease disks the sandbox backend keeps (0..8). */
+  vmPool: number;
   /** Provision even where a lease limit cannot be enforced (GET /vms/{hash} then lists them in limits_not_enforced). */
   acceptUnenforcedLimits: boolean;
   /** QEMU only: directory of the guest image; default $XE_QEMU_IMAGE_DIR, then /var/cache/xe-node/qemu-image. */
@@ -116,6 +118,12 @@ export const START_OPTIONS = {
   'lima-image': { type: 'string', env: 'XE_LIMA_IMAGE', arg: 'URL', help: 'VM image (lima backend)' },
   'lima-user': { type: 'string', env: 'XE_LIMA_USER', arg: 'USER', help: 'unprivileged user that runs Lima; its traffic is fenced by a host firewall (lima backend; required unless --accept-unenforced-limits)' },
   'sshd-path': { type: 'string', env: 'XE_SSHD_PATH', arg: 'PATH', help: 'sshd for the sandbox backend' },
+  'vm-pool': {
+    type: 'string',
+    env: 'XE_VM_POOL',
+    arg: 'N',
+    help: 'lease disks the sandbox backend keeps formatted and mounted ahead of need, each used by one lease only (0..8; default 2; 0 makes each at provisioning)',
+  },
   'qemu-image-dir': { type: 'string', env: 'XE_QEMU_IMAGE_DIR', arg: 'DIR', help: 'guest image of the qemu backend (default /var/cache/xe-node/qemu-image)' },
   'accept-unenforced-limits': {
     type: 'boolean',
@@ -267,6 +275,7 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
     limaImage: typeof get('lima-image') === 'string' ? String(get('lima-image')) : undefined,
     limaUser: typeof get('lima-user') === 'string' ? String(get('lima-user')) : undefined,
     sshdPath: typeof get('sshd-path') === 'string' ? String(get('sshd-path')) : undefined,
+    vmPool: int(get('vm-pool'), 'vm-pool', 0, 8, 2),
     acceptUnenforcedLimits: bool(get('accept-unenforced-limits'), 'accept-unenforced-limits', false),
     qemuImageDir: typeof get('qemu-image-dir') === 'string' ? resolve(String(get('qemu-image-dir'))) : undefined,
   };

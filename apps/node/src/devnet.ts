@@ -15,7 +15,7 @@ import {
 import { generateKeyPair, type KeyPair } from '@xe/crypto';
 import { peerIdFromPubKeyHex } from '@xe/gossip';
 import { createGenesisBundle } from '@xe/ledger';
-import { createVmManager, type VmManager } from '@xe/lima-provider';
+import { createVmManager, sweepDeadPools, type VmManager } from '@xe/lima-provider';
 import { writeAtomic, writeSecret } from './datadir.js';
 import { NodeError, NodeErrorCodes } from './errors.js';
 
@@ -43,6 +43,17 @@ export type DevnetVmBackend = 'sandbox' | 'qemu';
 /** The VMs of a devnet's provider nodes (to tear them down when the devnet stops). */
 export function devnetVmManager(backend: DevnetVmBackend, dataDir: string): VmManager {
   return createVmManager(backend === 'qemu' ? { backend: 'qemu', dataDir } : { backend: 'sandbox', dataDir });
+}
+
+/**
+ * After a devnet's provider node exited: its VMs torn down (a sandbox VM outlives its
+ * provider by design) and the ready disks of a provider that could not release them
+ * (killed) unmounted and removed.
+ */
+export async function removeDevnetVms(backend: DevnetVmBackend, vmDir: string): Promise<void> {
+  const vms = devnetVmManager(backend, vmDir);
+  for (const vm of await vms.list().catch(() => [])) await vms.teardown(vm.lease_hash).catch(() => undefined);
+  if (backend === 'sandbox') await sweepDeadPools(join(vmDir, 'sandbox', '.pool')).catch(() => 0);
 }
 
 export interface DevnetNode {
@@ -217,10 +228,7 @@ export async function startDevnet(opts: DevnetOptions, logger: Logger): Promise<
     await Promise.all(exits);
     clearTimeout(timer);
     // A sandbox VM outlives its provider by design; a devnet that stops removes them.
-    for (const n of info.nodes.filter((x) => x.roles.includes('provider'))) {
-      const vms = devnetVmManager(prepared.vmBackend, join(n.data_dir, 'vms'));
-      for (const vm of await vms.list().catch(() => [])) await vms.teardown(vm.lease_hash).catch(() => undefined);
-    }
+    for (const n of info.nodes.filter((x) => x.roles.includes('provider'))) await removeDevnetVms(prepared.vmBackend, join(n.data_dir, 'vms'));
   };
   try {
     for (let i = 0; i < info.nodes.length; i++) {

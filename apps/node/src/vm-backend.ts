@@ -7,7 +7,8 @@ import type { NodeConfig } from './config.js';
 export type VmBackendConfig = Pick<
   NodeConfig,
   'vmBackend' | 'limactl' | 'limaImage' | 'limaUser' | 'sshdPath' | 'acceptUnenforcedLimits' | 'qemuImageDir'
->;
+> &
+  Partial<Pick<NodeConfig, 'vmPool'>>;
 
 /** The VM manager options of the configured backend, over `vmDir`. */
 export function vmManagerOptions(config: VmBackendConfig, vmDir: string): CreateVmManagerOptions {
@@ -28,6 +29,7 @@ export function vmManagerOptions(config: VmBackendConfig, vmDir: string): Create
         backend: 'sandbox',
         dataDir: vmDir,
         acceptUnenforcedLimits: config.acceptUnenforcedLimits,
+        poolSize: config.vmPool ?? 0,
         ...(config.sshdPath ? { sshdPath: config.sshdPath } : {}),
       };
   }

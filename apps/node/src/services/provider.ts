@@ -130,6 +130,7 @@ export class ProviderService {
     this.scheduler.stop();
     this.components.ledger.events.off('lease', this.onLeaseEvent);
     this.capacity.close();
+    await this.components.vms.close?.().catch((err) => this.components.logger.warn('VM backend close failed', { err }));
   }
 
   /** Signs and gossips a capacity advertisement. */

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { type JsonValue, type LeaseParams, type NodeRole, stringifyJson, waitUntil } from '@xe/core-types';
 import { type KeyPair, generateKeyPair, openSshPrivateKey } from '@xe/crypto';
 import type { XeClient } from '@xe/client';
-import { type DevnetVmBackend, devnetNodeArgs, devnetVmManager, prepareDevnet } from '../../src/devnet.js';
+import { type DevnetVmBackend, devnetNodeArgs, prepareDevnet, removeDevnetVms } from '../../src/devnet.js';
 import { checkedClient, checkedFetch } from './contract.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -131,10 +131,7 @@ export class TestNet {
 
   async stop(): Promise<void> {
     await Promise.all([...this.children.keys()].map((i) => this.kill(i, 'SIGTERM')));
-    for (const n of this.info.nodes.filter((x) => x.roles.includes('provider'))) {
-      const vms = devnetVmManager(this.prepared.vmBackend, join(n.data_dir, 'vms'));
-      for (const vm of await vms.list().catch(() => [])) await vms.teardown(vm.lease_hash).catch(() => undefined);
-    }
+    for (const n of this.info.nodes.filter((x) => x.roles.includes('provider'))) await removeDevnetVms(this.prepared.vmBackend, join(n.data_dir, 'vms'));
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
