@@ -8,6 +8,8 @@ export const RETRY_QUEUE_MAX = 2000;
 /** Blocks one sender (a gossip peer) may have held at once, so one sender cannot fill the queue. */
 export const RETRY_QUEUE_PER_SENDER = 200;
 export const RETRY_TTL_MS = 5 * 60_000;
+/** Certificate fetches in flight at most (a hostile sync page naming many unknown certificates waits its turn). */
+export const MAX_CERT_FETCHES = 8;
 
 export interface BlockIntakeComponents {
   ledger: Pick<Ledger, 'addBlock' | 'addCertificate'>;
@@ -16,6 +18,11 @@ export interface BlockIntakeComponents {
   metrics: Metrics;
   /** Asks the provider's node for a certificate a held lease block names (gossip's `/xe/cert/1.0.0`). */
   fetchCertificate(provider: string, hash: string): Promise<Certificate>;
+  /**
+   * Gossips a block this node or its API submitted that was held for a dependency and
+   * admitted later (one admitted at once is published by whoever submitted it).
+   */
+  publish?(block: Block): Promise<void>;
 }
 
 /**
@@ -27,6 +34,7 @@ export interface BlockIntakeComponents {
 export class BlockIntake {
   private readonly held = new Map<string, { block: Block; atNs: bigint; from: string }>();
   private readonly heldBySender = new Map<string, number>();
+  private readonly certFetches = new Set<string>();
   private retrying = false;
   private readonly countBlock: (labels: { origin: string; result: string }) => void;
 
@@ -69,7 +77,10 @@ export class BlockIntake {
         this.held.set(block.hash, { block, atNs: this.components.clock(), from });
         this.heldBySender.set(from, mine + 1);
       }
-      if (r.code === 'UNKNOWN_CERTIFICATE' && (block.type === 'lease' || block.type === 'lease_accept')) void this.fetchCertificateFor(block);
+    }
+    // live or synced (a block fetched for its votes comes as sync): the certificate is asked for either way
+    if (r.status === 'rejected' && r.retryable && r.code === 'UNKNOWN_CERTIFICATE' && (block.type === 'lease' || block.type === 'lease_accept')) {
+      void this.fetchCertificateFor(block);
     }
     return r;
   }
@@ -91,14 +102,17 @@ export class BlockIntake {
         let progress = true;
         while (progress && this.held.size > 0) {
           progress = false;
-          for (const [hash, { block, atNs }] of [...this.held]) {
+          for (const [hash, { block, atNs, from }] of [...this.held]) {
             if (clock() - atNs > msToNs(RETRY_TTL_MS)) {
               this.unhold(hash);
               continue;
             }
             const r = await ledger.addBlock(block, { origin: 'live' });
             if (r.status !== 'rejected' || !r.retryable) this.unhold(hash);
-            if (r.status === 'accepted') progress = true;
+            if (r.status === 'accepted') {
+              progress = true;
+              if (from === 'local' && this.components.publish) void this.components.publish(block).catch((err) => logger.debug('publish of a held block failed', { block: hash, err }));
+            }
           }
         }
       } catch (err) {
@@ -111,12 +125,15 @@ export class BlockIntake {
 
   private async fetchCertificateFor(block: Block): Promise<void> {
     const hash = (block as { certificate_hash?: string }).certificate_hash;
-    if (!hash) return;
+    if (!hash || this.certFetches.has(hash) || this.certFetches.size >= MAX_CERT_FETCHES) return;
+    this.certFetches.add(hash);
     const provider = block.type === 'lease' ? block.destination : block.account;
     try {
       await this.addCertificate(await this.components.fetchCertificate(provider, hash));
     } catch (err) {
       this.components.logger.debug('certificate fetch failed', { certificate: hash, err });
+    } finally {
+      this.certFetches.delete(hash);
     }
   }
 }

@@ -108,6 +108,7 @@ export class XeNode {
       logger: log.child('intake'),
       metrics,
       fetchCertificate: async (provider, hash): Promise<Certificate> => parseCertificate(await gossip.request(provider, PROTOCOLS.cert, { hash }, { timeoutMs: 5000 })),
+      publish: (block) => net.publishBlock(block),
     });
 
     // 2. gossip (a test may cut links with a peer deny list, XE_PEER_DENY_FILE)

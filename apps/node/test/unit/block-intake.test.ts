@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { type Block, type Certificate, type GenesisBundle, msToNs, silentLogger, waitUntil } from '@xe/core-types';
-import { keyPairFromSeed } from '@xe/crypto';
-import { buildSend, createGenesisBundle, Ledger, MemoryStore, sealBlock } from '@xe/ledger';
-import { BlockIntake, RETRY_TTL_MS } from '../../src/block-intake.js';
+import { keyPairFromSeed, signCertificate } from '@xe/crypto';
+import { buildLease, buildSend, createGenesisBundle, Ledger, MemoryStore, sealBlock } from '@xe/ledger';
+import { BlockIntake, MAX_CERT_FETCHES, RETRY_TTL_MS } from '../../src/block-intake.js';
 import { Metrics } from '../../src/metrics.js';
 
 const T0 = 1_800_000_000_000_000_000n;
@@ -25,6 +25,8 @@ async function setup() {
   const ledger = await Ledger.open(new MemoryStore(), bundle, { clock: () => now, logger: silentLogger });
   const metrics = new Metrics();
   const fetched: string[] = [];
+  const published: string[] = [];
+  let gate: Promise<void> = Promise.resolve();
   const intake = new BlockIntake({
     ledger,
     clock: () => now,
@@ -32,7 +34,11 @@ async function setup() {
     metrics,
     fetchCertificate: async (_provider, hash): Promise<Certificate> => {
       fetched.push(hash);
+      await gate;
       throw new Error('no such certificate here');
+    },
+    publish: async (block) => {
+      published.push(block.hash);
     },
   });
   /** Two sends from the XUSD treasury, the second after the first. */
@@ -41,7 +47,27 @@ async function setup() {
   const first = await sealBlock(buildSend(head, { destination: someone.address, asset: 'XUSD', amount: 5n, timestamp: T0 }), treasury.XUSD, opts);
   const afterFirst = { ...head, frontier: first.hash, height: head.height + 1n, balances: { ...head.balances, XUSD: head.balances.XUSD - 5n } };
   const second = await sealBlock(buildSend(afterFirst, { destination: someone.address, asset: 'XUSD', amount: 7n, timestamp: T0 + 1n }), treasury.XUSD, opts);
-  return { ledger, intake, metrics, fetched, first, second, advance: (ms: number) => (now += msToNs(ms)) };
+  /** A lease of the treasury's account naming a certificate this ledger has not seen. */
+  const leaseWithUnknownCertificate = async (n: number) => {
+    const prov = key(0x70 + n);
+    const certificate = signCertificate(
+      { provider: prov.address, provider_pub_key: prov.pubKeyHex, score: 1000n, price_multiplier_milli: 1000n, issued_at: T0 - 1n, expires_at: T0 + 3_600_000_000_000n },
+      prov,
+      bundle.network_id,
+    );
+    const lease = await sealBlock(
+      buildLease(head, { certificate, vcpus: 1n, memory_mb: 512n, disk_gb: 1n, duration: 60n, access_pub_key: someone.pubKeyHex, timestamp: T0 }),
+      treasury.XUSD,
+      opts,
+    );
+    return { lease, certificate };
+  };
+  const hold = () => {
+    let release = () => {};
+    gate = new Promise<void>((r) => (release = r));
+    return release;
+  };
+  return { ledger, intake, metrics, fetched, published, first, second, leaseWithUnknownCertificate, hold, advance: (ms: number) => (now += msToNs(ms)) };
 }
 
 const counted = async (metrics: Metrics, labels: string) => (await metrics.text()).split('\n').find((l) => l.startsWith(`xe_blocks_ingested_total{${labels}}`));
@@ -79,5 +105,38 @@ describe('BlockIntake', () => {
     expect(r.status).toBe('rejected');
     expect(r.status === 'rejected' && r.retryable).toBe(false);
     expect(intake.heldCount).toBe(0);
+  });
+
+  it('gossips a block of its own or its API that waited for a dependency once it is admitted; a peer\'s is not re-published', async () => {
+    const { ledger, intake, published, first, second } = await setup();
+    await intake.ingest(second, 'live');
+    await intake.ingest(first, 'live');
+    await waitUntil(async () => (await ledger.getBlock(second.hash)) !== undefined, { timeoutMs: 5000, what: 'the held block admitted' });
+    // the first was admitted at once: its submitter publishes it; the held one is published here
+    expect(published).toEqual([second.hash]);
+
+    const other = await setup();
+    await other.intake.ingest(other.second, 'live', 'peer-a');
+    await other.intake.ingest(other.first, 'live', 'peer-a');
+    await waitUntil(async () => (await other.ledger.getBlock(other.second.hash)) !== undefined, { timeoutMs: 5000, what: "the peer's held block admitted" });
+    expect(other.published).toEqual([]);
+  });
+
+  it('asks for the certificate a lease block names, whether it came live or by sync; at most MAX_CERT_FETCHES at once, one per certificate', async () => {
+    const { intake, fetched, leaseWithUnknownCertificate, hold } = await setup();
+    const { lease, certificate } = await leaseWithUnknownCertificate(0);
+    expect(await intake.ingest(lease, 'sync')).toMatchObject({ status: 'rejected', code: 'UNKNOWN_CERTIFICATE', retryable: true });
+    await waitUntil(() => fetched.includes(certificate.hash), { timeoutMs: 5000, what: 'the certificate fetch' });
+    expect(intake.heldCount).toBe(0);
+
+    const release = hold();
+    fetched.length = 0;
+    const leases = [];
+    for (let i = 1; i <= MAX_CERT_FETCHES + 4; i++) leases.push(await leaseWithUnknownCertificate(i));
+    for (const l of leases) await intake.ingest(l.lease, 'sync');
+    await intake.ingest(leases[0]!.lease, 'sync');
+    expect(fetched).toHaveLength(MAX_CERT_FETCHES);
+    expect(new Set(fetched).size).toBe(MAX_CERT_FETCHES);
+    release();
   });
 });
