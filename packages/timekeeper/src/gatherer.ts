@@ -61,6 +61,24 @@ export const DEFAULT_OVERALL_TIMEOUT_MS = 15_000;
 /** The requester id of the gatherer's own signatures. */
 export const SELF_REQUESTER = 'self';
 const LOCAL_REQUESTER = 'local';
+/** Pauses before asking again a timekeeper that could not admit the lease block yet. */
+export const UNKNOWN_LEASE_RETRY_MS: readonly number[] = [100, 300, 900];
+
+/** Waits `ms`, or rejects when `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(abortError(signal));
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortError(signal));
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 function codeOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
@@ -292,7 +310,13 @@ export class AttestationGatherer {
     }
   }
 
-  /** Asks one timekeeper; on UNKNOWN_LEASE asks once more, sending the lease block. */
+  /**
+   * Asks one timekeeper; on UNKNOWN_LEASE asks once more, sending the lease block. A
+   * timekeeper that took the block but could not admit it yet says so with a retryable
+   * UNKNOWN_LEASE (the provider's certificate or the consumer's previous block still on its
+   * way, which its intake is fetching): it is asked again after each of
+   * UNKNOWN_LEASE_RETRY_MS, within the request's deadline.
+   */
   private async ask(key: string, leaseHash: string, block: Block | undefined, signal: AbortSignal, relayed = false): Promise<Attestation> {
     const mark = relayed ? { relayed: true } : {};
     try {
@@ -300,7 +324,16 @@ export class AttestationGatherer {
     } catch (err) {
       if (codeOf(err) !== TimekeeperErrorCodes.UNKNOWN_LEASE || block === undefined || signal.aborted) throw err;
       this.log.debug('timekeeper lacks the lease; sending it', { lease: leaseHash, timekeeper: key });
-      return await this.attempt(key, { lease_hash: leaseHash, block, ...mark }, signal);
+    }
+    for (let i = 0; ; i++) {
+      try {
+        return await this.attempt(key, { lease_hash: leaseHash, block, ...mark }, signal);
+      } catch (err) {
+        const retryable = (err as { retryable?: unknown } | null)?.retryable === true;
+        if (codeOf(err) !== TimekeeperErrorCodes.UNKNOWN_LEASE || !retryable || i >= UNKNOWN_LEASE_RETRY_MS.length || signal.aborted) throw err;
+        this.log.debug('timekeeper cannot admit the lease block yet; asking again', { lease: leaseHash, timekeeper: key, err });
+        await pause(UNKNOWN_LEASE_RETRY_MS[i]!, signal);
+      }
     }
   }
 

@@ -9,6 +9,7 @@ export {
   type GatherRequest,
   type RequestOneOptions,
   SELF_REQUESTER,
+  UNKNOWN_LEASE_RETRY_MS,
 } from './gatherer.js';
 export {
   ATTESTABLE_STATES,

@@ -101,7 +101,7 @@ describe('AttestationGatherer.gather', () => {
     expect(w.ledgers[1]!.ingested).toEqual([block.hash]);
   });
 
-  it('does not retry a second time, nor other refusals', async () => {
+  it('does not ask a third time after a refusal that is not retryable, nor retry other refusals', async () => {
     const w = world();
     const block = lease(w, [0]);
     const unknown: Behaviour = {
@@ -129,6 +129,27 @@ describe('AttestationGatherer.gather', () => {
     );
     expect(err.message).toContain('UNKNOWN_LEASE');
     expect(err.message).toContain('RATE_LIMITED');
+  });
+
+  it('asks again, with the block, a timekeeper that could not admit it yet (retryable UNKNOWN_LEASE), until it signs', async () => {
+    const w = world();
+    const block = lease(w, [0]);
+    let refusals = 0;
+    const notYet: Behaviour = {
+      kind: 'answer',
+      answer: (req) => {
+        // the certificate arrives at the timekeeper after its second look at the block
+        if (req.block === undefined || refusals++ < 2) {
+          throw Object.assign(new Error('certificate not known yet'), { code: 'UNKNOWN_LEASE', retryable: req.block !== undefined });
+        }
+        return signAttestation(keys[1]!, req.lease_hash, w.time.nowNs);
+      },
+    };
+    const transport = new LocalTransport(behaviours(w, { 1: notYet, 2: { kind: 'hang' } }));
+    const got = await gatherer(w, transport).gather({ lease_hash: block.hash, block });
+    expectValid(got, block.hash, w.time.nowNs);
+    expect(got.map((a) => a.public_key)).toContain(keys[1]!.pubKeyHex);
+    expect(transport.callsTo(keys[1]!.pubKeyHex).map((c) => c.request.block?.hash)).toEqual([undefined, block.hash, block.hash, block.hash]);
   });
 
   it('keeps only valid attestations from the key asked: wrong key, bad signature and skewed time do not count', async () => {
