@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { parseJson, waitUntil } from '@xe/core-types';
 import { vmName } from '@xe/lima-provider';
+import { removeDevnetVms } from '../../src/devnet.js';
 import { checkedFetch } from '../support/contract.js';
 import { CLI, noProcessMentions, runCli } from '../support/harness.js';
 
@@ -13,8 +14,15 @@ const dir = mkdtempSync(join(tmpdir(), 'xe-devnet-'));
 
 afterAll(async () => {
   if (devnet && devnet.exitCode === null && devnet.signalCode === null) {
-    devnet.kill('SIGKILL');
+    // a failed test leaves it running: stop it as an operator would, then make sure
+    const exited = new Promise((r) => devnet!.once('exit', r));
+    devnet.kill('SIGTERM');
+    const t = setTimeout(() => devnet!.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(t);
   }
+  // VMs and ready disks a killed provider could not remove (a mounted disk cannot be rm'd)
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('-provider'))) await removeDevnetVms('sandbox', join(dir, name, 'vms'));
   rmSync(dir, { recursive: true, force: true });
 });
 
