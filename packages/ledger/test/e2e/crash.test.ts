@@ -1,13 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { bundleToJson, stringifyJson } from '@xe/core-types';
 import { Ledger, LevelStore, stateDigest } from '../../src/index.js';
-import { world } from '../helpers.js';
-import { certificates, generate, rng } from '../support/generator.js';
+import { feederInput } from '../support/feeder-input.js';
+import { rng } from '../support/generator.js';
 
 const FEEDER = fileURLToPath(new URL('../fixtures/feeder.mjs', import.meta.url));
 const dirs: string[] = [];
@@ -44,24 +41,8 @@ function runFeeder(args: string[], kill?: { atIndex: number; delayMs: number }):
 
 describe('crash safety', () => {
   it('survives 20 SIGKILLs mid-write: each reopen is consistent and continues from its frontier', async () => {
-    const gen = await world();
-    const g = await generate(gen.ledger, 700, 0xc0ffee);
-    const inGen = new Set(g.all.map((b) => b.hash));
-    const treasuries = new Set(gen.bundle.blocks.map((b) => b.account));
-    const initial = [];
-    for (const f of await gen.ledger.frontiers()) {
-      if (treasuries.has(f.account)) continue;
-      initial.push(...(await gen.ledger.blocksAfter(f.account, 0n, 10)).filter((b) => !inGen.has(b.hash)));
-    }
-    const blocks = [...initial, ...g.all];
-    const dir = await mkdtemp(join(tmpdir(), 'ledger-crash-'));
+    const { gen, blocks, treasuries, dir, dataDir, args } = await feederInput(700, 0xc0ffee, 'ledger-crash-');
     dirs.push(dir);
-    const files = [join(dir, 'bundle.json'), join(dir, 'certs.json'), join(dir, 'blocks.jsonl')];
-    await writeFile(files[0]!, stringifyJson(bundleToJson(gen.bundle)));
-    await writeFile(files[1]!, stringifyJson(certificates()));
-    await writeFile(files[2]!, blocks.map((b) => stringifyJson(b)).join('\n'));
-    const dataDir = join(dir, 'db');
-    const args = [dataDir, ...files];
 
     const rand = rng(7);
     let lastTotal = 0n;

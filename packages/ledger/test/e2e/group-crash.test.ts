@@ -1,13 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { bundleToJson, stringifyJson } from '@xe/core-types';
 import { Ledger, LevelStore, stateDigest } from '../../src/index.js';
-import { world } from '../helpers.js';
-import { certificates, generate, rng } from '../support/generator.js';
+import { feederInput } from '../support/feeder-input.js';
+import { rng } from '../support/generator.js';
 
 const FEEDER = fileURLToPath(new URL('../fixtures/group-feeder.mjs', import.meta.url));
 const dirs: string[] = [];
@@ -39,24 +36,8 @@ function runFeeder(args: string[], kill?: { afterAcks: number; delayMs: number }
 
 describe('crash safety with group commit', () => {
   it('every block acknowledged before a SIGKILL is stored; each reopen is consistent; the end state is exact', async () => {
-    const gen = await world();
-    const g = await generate(gen.ledger, 1200, 0x6c0de);
-    const inGen = new Set(g.all.map((b) => b.hash));
-    const treasuries = new Set(gen.bundle.blocks.map((b) => b.account));
-    const initial = [];
-    for (const f of await gen.ledger.frontiers()) {
-      if (treasuries.has(f.account)) continue;
-      initial.push(...(await gen.ledger.blocksAfter(f.account, 0n, 10)).filter((b) => !inGen.has(b.hash)));
-    }
-    const blocks = [...initial, ...g.all];
-    const dir = await mkdtemp(join(tmpdir(), 'ledger-group-crash-'));
+    const { gen, treasuries, dir, dataDir, args } = await feederInput(1200, 0x6c0de, 'ledger-group-crash-');
     dirs.push(dir);
-    const files = [join(dir, 'bundle.json'), join(dir, 'certs.json'), join(dir, 'blocks.jsonl')];
-    await writeFile(files[0]!, stringifyJson(bundleToJson(gen.bundle)));
-    await writeFile(files[1]!, stringifyJson(certificates()));
-    await writeFile(files[2]!, blocks.map((b) => stringifyJson(b)).join('\n'));
-    const dataDir = join(dir, 'db');
-    const args = [dataDir, ...files];
 
     const rand = rng(17);
     let kills = 0;

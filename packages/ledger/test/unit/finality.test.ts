@@ -36,6 +36,26 @@ async function feedVotes(w: FWorld, votes: Vote[]): Promise<string[]> {
   return out;
 }
 
+/**
+ * Every vote a node casts goes to the others' inboxes (and to `onCast`); `deliver` hands the
+ * inboxes over, pass after pass, until none is left or `maxPasses` ran.
+ */
+function relayVotes(nodes: FWorld[], onCast?: (i: number, v: Vote) => void) {
+  const inbox: Vote[][] = nodes.map(() => []);
+  for (const [i, n] of nodes.entries()) {
+    n.ledger.events.on('vote', (v) => {
+      onCast?.(i, v);
+      for (const j of nodes.keys()) if (j !== i) inbox[j]!.push(v);
+    });
+  }
+  const deliver = async (maxPasses = 100) => {
+    for (let pass = 0; pass < maxPasses && inbox.some((q) => q.length > 0); pass++) {
+      for (const [j, n] of nodes.entries()) for (const v of inbox[j]!.splice(0)) await n.ledger.addVote(v);
+    }
+  };
+  return { inbox, deliver };
+}
+
 describe('finality params', () => {
   it('parses and validates: quorum 51..100, weights > 0, no duplicates', () => {
     const json = { representatives: [{ address: REPS[0]!.address, weight: 2 }], quorum_pct: 67 };
@@ -388,22 +408,7 @@ describe('finality: convergence', () => {
     const first = await fworld(REPS[0]);
     const nodes = [first, await fworld(REPS[1], first.ledger), await fworld(REPS[2], first.ledger)];
     const [a, b] = await forkPair(nodes[0]!);
-    const inbox: Vote[][] = nodes.map(() => []);
-    for (const [i, n] of nodes.entries()) {
-      n.ledger.events.on('vote', (v) => {
-        for (const j of nodes.keys()) if (j !== i) inbox[j]!.push(v);
-      });
-    }
-    const deliver = async () => {
-      for (let pass = 0; pass < 100 && inbox.some((q) => q.length > 0); pass++) {
-        for (const [j, n] of nodes.entries()) {
-          const q = inbox[j]!.splice(0);
-          for (const v of q) {
-            await n.ledger.addVote(v);
-          }
-        }
-      }
-    };
+    const { deliver } = relayVotes(nodes);
     // node 0 sees a first; nodes 1 and 2 see b first
     await nodes[0]!.ledger.addBlock(a, { origin: 'live' });
     await nodes[1]!.ledger.addBlock(b, { origin: 'live' });
@@ -445,18 +450,7 @@ describe('finality: driven by events, not the tick', () => {
       expect((await n.ledger.addConfirmation({ block_hash: history, votes: votesFor(histBlock, others) })).status).toBe('confirmed');
     }
     const cast: Vote[][] = nodes.map(() => []);
-    const inbox: Vote[][] = nodes.map(() => []);
-    for (const [i, n] of nodes.entries()) {
-      n.ledger.events.on('vote', (v) => {
-        cast[i]!.push(v);
-        for (const j of nodes.keys()) if (j !== i) inbox[j]!.push(v);
-      });
-    }
-    const deliver = async () => {
-      for (let pass = 0; pass < 20 && inbox.some((q) => q.length > 0); pass++) {
-        for (const [j, n] of nodes.entries()) for (const v of inbox[j]!.splice(0)) await n.ledger.addVote(v);
-      }
-    };
+    const { deliver } = relayVotes(nodes, (i, v) => cast[i]!.push(v));
     const send = await seal(buildSend(await head(first.ledger, K.alice), { destination: K.bob.address, asset: 'XUSD', amount: XUSD(1n), timestamp: T0 }), K.alice);
     const before = nodes.map((n) => n.clock.now);
     // node 0 takes the block first: its converge vote reaches the others before the block does (held there)
@@ -507,17 +501,7 @@ describe('finality: an outcome race split evenly between four representatives', 
     const accept = await seal(buildAccept(await head(first.ledger, K.prov), record, { attestations: attest(lease.hash, acceptAt), timestamp: acceptAt }, LEASE), K.prov);
     const cancelAt = T0 + LEASE.accept_window_ns + LEASE.max_attestation_skew_ns;
     const cancel = await seal(buildCancel(await head(first.ledger, K.alice), record, { attestations: attest(lease.hash, cancelAt), timestamp: cancelAt }), K.alice);
-    const inbox: Vote[][] = nodes.map(() => []);
-    for (const [i, n] of nodes.entries()) {
-      n.ledger.events.on('vote', (v) => {
-        for (const j of nodes.keys()) if (j !== i) inbox[j]!.push(v);
-      });
-    }
-    const deliver = async () => {
-      for (let pass = 0; pass < 100 && inbox.some((q) => q.length > 0); pass++) {
-        for (const [j, n] of nodes.entries()) for (const v of inbox[j]!.splice(0)) await n.ledger.addVote(v);
-      }
-    };
+    const { deliver } = relayVotes(nodes);
     for (const [i, n] of nodes.entries()) expectAccepted(await n.ledger.addBlock(i < 2 ? accept : cancel, { origin: 'sync' }));
     await deliver();
     for (const [i, n] of nodes.entries()) {
