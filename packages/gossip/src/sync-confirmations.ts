@@ -99,13 +99,17 @@ export class ConfirmationIntakeState {
     this.onReject(code);
   }
 
-  private async one(c: Confirmation, keep: boolean): Promise<boolean> {
-    let r: ConfirmationIntake;
+  /** The sink's answer for one confirmation; a throwing sink counts as a rejection. */
+  private async attempt(c: Confirmation): Promise<ConfirmationIntake> {
     try {
-      r = await this.ingest!(c);
+      return await this.ingest!(c);
     } catch (err) {
-      r = { status: 'rejected', code: 'INGEST_ERROR', message: (err as Error).message, retryable: false };
+      return { status: 'rejected', code: 'INGEST_ERROR', message: (err as Error).message, retryable: false };
     }
+  }
+
+  private async one(c: Confirmation, keep: boolean): Promise<boolean> {
+    const r = await this.attempt(c);
     if (r.status !== 'rejected') {
       this.confirmed++;
       return true;
@@ -122,12 +126,7 @@ export class ConfirmationIntakeState {
       this.pending = [];
       let progress = false;
       for (const c of list) {
-        let r: ConfirmationIntake;
-        try {
-          r = await this.ingest!(c);
-        } catch (err) {
-          r = { status: 'rejected', code: 'INGEST_ERROR', message: (err as Error).message, retryable: false };
-        }
+        const r = await this.attempt(c);
         if (r.status !== 'rejected') {
           this.confirmed++;
           progress = true;
