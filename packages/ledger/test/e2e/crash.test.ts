@@ -2,8 +2,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Ledger, LevelStore, stateDigest } from '../../src/index.js';
-import { feederInput } from '../support/feeder-input.js';
+import { expectGeneratorState, feederInput, reopenAndCheck } from '../support/feeder-input.js';
 import { rng } from '../support/generator.js';
 
 const FEEDER = fileURLToPath(new URL('../fixtures/feeder.mjs', import.meta.url));
@@ -41,8 +40,9 @@ function runFeeder(args: string[], kill?: { atIndex: number; delayMs: number }):
 
 describe('crash safety', () => {
   it('survives 20 SIGKILLs mid-write: each reopen is consistent and continues from its frontier', async () => {
-    const { gen, blocks, treasuries, dir, dataDir, args } = await feederInput(700, 0xc0ffee, 'ledger-crash-');
-    dirs.push(dir);
+    const input = await feederInput(700, 0xc0ffee, 'ledger-crash-');
+    dirs.push(input.dir);
+    const { blocks, args } = input;
 
     const rand = rng(7);
     let lastTotal = 0n;
@@ -53,21 +53,11 @@ describe('crash safety', () => {
       const r = await runFeeder(args, { atIndex, delayMs: Math.floor(rand() * 4) });
       if (r.signal === 'SIGKILL') kills++;
       else expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: '' });
-      const ledger = await Ledger.open(await LevelStore.open(dataDir), gen.bundle);
-      const rep = await ledger.checkConsistency();
-      expect(rep.problems).toEqual([]);
-      const total = (await ledger.frontiers()).filter((f) => !treasuries.has(f.account)).reduce((n, f) => n + f.height, 0n);
-      expect(total).toBeGreaterThanOrEqual(lastTotal);
-      lastTotal = total;
-      await ledger.close();
+      lastTotal = await reopenAndCheck(input, lastTotal);
     }
     expect(kills).toBe(20);
     const final = await runFeeder(args);
     expect(final.code).toBe(0);
-    const store = await LevelStore.open(dataDir);
-    const ledger = await Ledger.open(store, gen.bundle);
-    expect((await ledger.checkConsistency()).problems).toEqual([]);
-    expect(await stateDigest(store)).toBe(await stateDigest(gen.store));
-    await ledger.close();
+    await expectGeneratorState(input);
   }, 120_000);
 });

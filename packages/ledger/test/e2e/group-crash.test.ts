@@ -2,8 +2,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { Ledger, LevelStore, stateDigest } from '../../src/index.js';
-import { feederInput } from '../support/feeder-input.js';
+import { expectGeneratorState, feederInput, reopenAndCheck } from '../support/feeder-input.js';
 import { rng } from '../support/generator.js';
 
 const FEEDER = fileURLToPath(new URL('../fixtures/group-feeder.mjs', import.meta.url));
@@ -36,34 +35,26 @@ function runFeeder(args: string[], kill?: { afterAcks: number; delayMs: number }
 
 describe('crash safety with group commit', () => {
   it('every block acknowledged before a SIGKILL is stored; each reopen is consistent; the end state is exact', async () => {
-    const { gen, treasuries, dir, dataDir, args } = await feederInput(1200, 0x6c0de, 'ledger-group-crash-');
-    dirs.push(dir);
+    const input = await feederInput(1200, 0x6c0de, 'ledger-group-crash-');
+    dirs.push(input.dir);
 
     const rand = rng(17);
     let kills = 0;
     let lastTotal = 0n;
     for (let i = 0; i < 8; i++) {
       // acknowledgements count from the start of each run (blocks already stored answer `duplicate`)
-      const r = await runFeeder(args, { afterAcks: 1 + Math.floor(rand() * 40), delayMs: Math.floor(rand() * 5) });
+      const r = await runFeeder(input.args, { afterAcks: 1 + Math.floor(rand() * 40), delayMs: Math.floor(rand() * 5) });
       if (r.signal === 'SIGKILL') kills++;
       else expect({ code: r.code, err: r.err }).toEqual({ code: 0, err: '' });
-      const ledger = await Ledger.open(await LevelStore.open(dataDir), gen.bundle);
-      expect((await ledger.checkConsistency()).problems).toEqual([]);
-      const missing = [];
-      for (const h of r.acked) if (!(await ledger.hasBlock(h))) missing.push(h);
-      expect(missing).toEqual([]);
-      const total = (await ledger.frontiers()).filter((f) => !treasuries.has(f.account)).reduce((n, f) => n + f.height, 0n);
-      expect(total).toBeGreaterThanOrEqual(lastTotal);
-      lastTotal = total;
-      await ledger.close();
+      lastTotal = await reopenAndCheck(input, lastTotal, async (ledger) => {
+        const missing = [];
+        for (const h of r.acked) if (!(await ledger.hasBlock(h))) missing.push(h);
+        expect(missing).toEqual([]);
+      });
     }
     expect(kills).toBeGreaterThanOrEqual(6);
-    const final = await runFeeder(args);
+    const final = await runFeeder(input.args);
     expect(final.code).toBe(0);
-    const store = await LevelStore.open(dataDir);
-    const ledger = await Ledger.open(store, gen.bundle);
-    expect((await ledger.checkConsistency()).problems).toEqual([]);
-    expect(await stateDigest(store)).toBe(await stateDigest(gen.store));
-    await ledger.close();
+    await expectGeneratorState(input);
   }, 180_000);
 });

@@ -1,7 +1,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from '@jest/globals';
 import { bundleToJson, stringifyJson } from '@xe/core-types';
+import { Ledger, LevelStore, stateDigest } from '../../src/index.js';
 import { world } from '../helpers.js';
 import { certificates, generate } from './generator.js';
 
@@ -28,4 +30,35 @@ export async function feederInput(count: number, seed: number, prefix: string) {
   await writeFile(files[2]!, blocks.map((b) => stringifyJson(b)).join('\n'));
   const dataDir = join(dir, 'db');
   return { gen, g, blocks, treasuries, dir, dataDir, args: [dataDir, ...files] };
+}
+
+type FeederInput = Awaited<ReturnType<typeof feederInput>>;
+
+/**
+ * Reopens the feeder's LevelDB after a run: consistent, and the users' chains (treasuries
+ * left out) at least `lastTotal` blocks long. Returns that total; `check` sees the open ledger.
+ */
+export async function reopenAndCheck(input: FeederInput, lastTotal: bigint, check?: (ledger: Ledger) => Promise<void>): Promise<bigint> {
+  const ledger = await Ledger.open(await LevelStore.open(input.dataDir), input.gen.bundle);
+  try {
+    expect((await ledger.checkConsistency()).problems).toEqual([]);
+    await check?.(ledger);
+    const total = (await ledger.frontiers()).filter((f) => !input.treasuries.has(f.account)).reduce((n, f) => n + f.height, 0n);
+    expect(total).toBeGreaterThanOrEqual(lastTotal);
+    return total;
+  } finally {
+    await ledger.close();
+  }
+}
+
+/** After the feeder ran to the end: the ledger is consistent and its state is the generator's. */
+export async function expectGeneratorState(input: FeederInput): Promise<void> {
+  const store = await LevelStore.open(input.dataDir);
+  const ledger = await Ledger.open(store, input.gen.bundle);
+  try {
+    expect((await ledger.checkConsistency()).problems).toEqual([]);
+    expect(await stateDigest(store)).toBe(await stateDigest(input.gen.store));
+  } finally {
+    await ledger.close();
+  }
 }

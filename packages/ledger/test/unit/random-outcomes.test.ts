@@ -4,18 +4,7 @@ import type { KeyPair } from '@xe/crypto';
 import { buildAccept, buildCancel, buildForceSettle, buildLease, buildSettle } from '../../src/index.js';
 import { attest, certificateFor, expectAccepted, head, K, LEASE, S, seal, T0 } from '../helpers.js';
 import { agreedDigest, type FWorld, fworld, REPS, votesFor } from '../support/finality.js';
-
-/** A small seeded PRNG (mulberry32), so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../support/generator.js';
 
 function shuffle<T>(list: T[], rand: () => number): T[] {
   const out = [...list];
@@ -100,7 +89,7 @@ async function feed(w: FWorld, events: Event[], rand: () => number): Promise<voi
 
 describe('randomized lease outcomes (honest representatives)', () => {
   it.each([1, 2, 3, 4, 5, 6])('seed %i: two ledgers fed blocks and votes in different orders end identical, one outcome per pair', async (seed) => {
-    const rand = prng(seed * 7919);
+    const rand = rng(seed * 7919);
     const s = await scenario(rand);
     const events: Event[] = [...s.blocks.map((block) => ({ kind: 'block' as const, block })), ...s.votes.map((vote) => ({ kind: 'vote' as const, vote }))];
     for (const n of s.nodes) await feed(n, events, rand);
