@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { NS_PER_SEC, waitUntil } from '@xe/core-types';
 import { generateKeyPair } from '@xe/crypto';
-import { requestLease, TestNet } from '../support/harness.js';
+import { requestLease, SHORT_LEASE, TestNet } from '../support/harness.js';
 
 /**
  * Short timings so the force-settle window opens within the test: skew 2 s, grace 4 s,
@@ -11,15 +11,7 @@ let net: TestNet;
 
 beforeAll(async () => {
   net = await TestNet.create({
-    lease: {
-      min_duration_secs: 5n,
-      max_attestation_skew_ns: 2n * NS_PER_SEC,
-      accept_window_ns: 40n * NS_PER_SEC, // > the 30 s a provider keeps for provisioning (SPEC §10.5)
-      settle_grace_ns: 4n * NS_PER_SEC,
-      force_settle_gap_ns: 5n * NS_PER_SEC,
-      escrow_expiry_ns: 120n * NS_PER_SEC,
-      archive_gap_ns: 60n * NS_PER_SEC,
-    },
+    lease: SHORT_LEASE,
   });
   await net.startAll();
 });

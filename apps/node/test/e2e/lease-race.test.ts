@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type Block, DEVNET_LEASE_PARAMS, NS_PER_SEC, parseCertificate, waitUntil } from '@xe/core-types';
 import { generateKeyPair } from '@xe/crypto';
 import { buildAccept, buildCancel, buildLease, buildReceive, buildSend, emptyHead, type LeaseRecord } from '@xe/ledger';
-import { TestNet } from '../support/harness.js';
+import { SHORT_LEASE, TestNet } from '../support/harness.js';
 import { DevnetOperator } from '../support/operator.js';
 
 /**
@@ -35,7 +35,7 @@ const N = 4;
 const ALL = [0, 1, 2, 3];
 const PROVIDER = 1;
 const WINDOW_S = 12n;
-const SKEW_S = 2n;
+const SKEW_S = SHORT_LEASE.max_attestation_skew_ns / NS_PER_SEC;
 /** The lease outlives the test: a provider whose accept wins does not settle it meanwhile. */
 const DURATION_S = 300n;
 /** XUSD (µ) the test's consumer account gets from node 2. */
@@ -47,15 +47,7 @@ beforeAll(async () => {
   net = await TestNet.create({
     nodes: N,
     roles: [['timekeeper'], ['provider'], ['consumer'], ['timekeeper']],
-    lease: {
-      min_duration_secs: 5n,
-      max_attestation_skew_ns: SKEW_S * NS_PER_SEC,
-      accept_window_ns: WINDOW_S * NS_PER_SEC,
-      settle_grace_ns: 4n * NS_PER_SEC,
-      force_settle_gap_ns: 5n * NS_PER_SEC, // > 2 × skew
-      escrow_expiry_ns: 120n * NS_PER_SEC,
-      archive_gap_ns: 60n * NS_PER_SEC,
-    },
+    lease: { ...SHORT_LEASE, accept_window_ns: WINDOW_S * NS_PER_SEC },
   });
   op = new DevnetOperator(net);
   denyFile = join(net.dir, 'deny-peers');

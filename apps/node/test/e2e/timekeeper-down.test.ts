@@ -5,7 +5,7 @@ import { NS_PER_SEC, parseCertificate, parseJson, stringifyJson, waitUntil } fro
 import { generateKeyPair, keyPairFromSeed } from '@xe/crypto';
 import { buildLease, sealBlock } from '@xe/ledger';
 import { DEVNET_DIFFICULTY } from '../../src/devnet.js';
-import { requestLease, TestNet } from '../support/harness.js';
+import { requestLease, SHORT_LEASE, TestNet } from '../support/harness.js';
 
 /**
  * Three timekeepers, threshold 2 (SPEC §8): node 0 (the bootstrap) and node 3 timekeepers
@@ -15,22 +15,14 @@ import { requestLease, TestNet } from '../support/harness.js';
  * 30 s of it, SPEC §10.5), skew 2 s, grace 4 s, gap 5 s (> 2 × skew).
  */
 let net: TestNet;
-const WINDOW_S = 40n;
-const SKEW_S = 2n;
+const WINDOW_S = SHORT_LEASE.accept_window_ns / NS_PER_SEC;
+const SKEW_S = SHORT_LEASE.max_attestation_skew_ns / NS_PER_SEC;
 
 beforeAll(async () => {
   net = await TestNet.create({
     nodes: 4,
     roles: [['timekeeper'], ['provider', 'timekeeper'], ['consumer'], ['timekeeper']],
-    lease: {
-      min_duration_secs: 5n,
-      max_attestation_skew_ns: SKEW_S * NS_PER_SEC,
-      accept_window_ns: WINDOW_S * NS_PER_SEC,
-      settle_grace_ns: 4n * NS_PER_SEC,
-      force_settle_gap_ns: 5n * NS_PER_SEC,
-      escrow_expiry_ns: 120n * NS_PER_SEC,
-      archive_gap_ns: 60n * NS_PER_SEC,
-    },
+    lease: SHORT_LEASE,
   });
   await net.startAll();
 });

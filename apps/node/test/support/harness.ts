@@ -3,7 +3,7 @@ import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type JsonValue, type LeaseParams, type NodeRole, stringifyJson, waitUntil } from '@xe/core-types';
+import { type JsonValue, type LeaseParams, NS_PER_SEC, type NodeRole, stringifyJson, waitUntil } from '@xe/core-types';
 import { type KeyPair, generateKeyPair, openSshPrivateKey } from '@xe/crypto';
 import type { XeClient } from '@xe/client';
 import { type DevnetVmBackend, devnetNodeArgs, prepareDevnet, removeDevnetVms } from '../../src/devnet.js';
@@ -14,6 +14,21 @@ export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 type Prepared = Awaited<ReturnType<typeof prepareDevnet>>;
 
 /** A devnet of real `xe-node start` child processes on 127.0.0.1 for one test file. */
+/**
+ * Short lease timings for e2e tests that wait out settle, cancel and force-settle windows:
+ * skew 2 s, accept window 40 s (more than the 30 s a provider keeps for provisioning, SPEC
+ * §10.5), settle grace 4 s, force-settle gap 5 s (> 2 × skew), minimum duration 5 s.
+ */
+export const SHORT_LEASE = {
+  min_duration_secs: 5n,
+  max_attestation_skew_ns: 2n * NS_PER_SEC,
+  accept_window_ns: 40n * NS_PER_SEC,
+  settle_grace_ns: 4n * NS_PER_SEC,
+  force_settle_gap_ns: 5n * NS_PER_SEC,
+  escrow_expiry_ns: 120n * NS_PER_SEC,
+  archive_gap_ns: 60n * NS_PER_SEC,
+} as const satisfies Partial<LeaseParams>;
+
 export class TestNet {
   readonly children = new Map<number, ChildProcess>();
   private constructor(
