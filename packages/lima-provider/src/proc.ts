@@ -16,6 +16,12 @@ export interface RunCappedOptions {
   killTree?: boolean;
   /** 'pipe' keeps the child's stdin open (never written) until the result is in; default 'ignore'. */
   stdin?: 'ignore' | 'pipe';
+  /**
+   * With stdin 'pipe': at the timeout, first close the child's stdin and give it this long to
+   * end by itself before its group is killed (an ssh client whose remote side ends the command
+   * when its channel's stdin closes: the channel then closes in order, with an exit status).
+   */
+  closeStdinGraceMs?: number;
   /** Run as this user and group (the caller must be root). */
   uid?: number;
   gid?: number;
@@ -137,6 +143,7 @@ export function runCapped(file: string, args: readonly string[], options: RunCap
     let exitSignal: NodeJS.Signals | null = null;
     let settled = false;
     let graceTimer: NodeJS.Timeout | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
 
     const kill = () => {
       if (child.pid !== undefined) {
@@ -148,7 +155,10 @@ export function runCapped(file: string, args: readonly string[], options: RunCap
     };
     const timer = setTimeout(() => {
       timedOut = true;
-      kill();
+      if (options.closeStdinGraceMs !== undefined && child.stdin) {
+        child.stdin.end();
+        killTimer = setTimeout(kill, options.closeStdinGraceMs);
+      } else kill();
     }, options.timeoutMs);
     const onAbort = () => {
       aborted = true;
@@ -161,6 +171,7 @@ export function runCapped(file: string, args: readonly string[], options: RunCap
       settled = true;
       clearTimeout(timer);
       if (graceTimer) clearTimeout(graceTimer);
+      if (killTimer) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
       child.stdout!.destroy();
       child.stderr!.destroy();
@@ -186,6 +197,7 @@ export function runCapped(file: string, args: readonly string[], options: RunCap
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
       reject(err);
     });
@@ -194,7 +206,8 @@ export function runCapped(file: string, args: readonly string[], options: RunCap
       exitSignal = sig;
       // A background process of the command may still hold the pipes: do not wait for it
       // long (it keeps running, as after an ssh session; teardown ends it).
-      graceTimer ??= setTimeout(finish, 500);
+      // The turn after the timer reads what is already in the pipes before finishing.
+      graceTimer ??= setTimeout(() => setImmediate(finish), 500);
     });
     child.on('close', finish);
   });

@@ -68,6 +68,9 @@ export interface QemuVmManagerOptions {
   defaultExecTimeoutMs?: number;
 }
 
+/** How long a timed-out exec's session gets to close in order before its ssh is killed. */
+const EXEC_STOP_GRACE_MS = 3000;
+
 /** The stated minimum disk of a QEMU VM: the guest needs a file system to copy itself onto. */
 const MIN_DISK_GB = 1;
 
@@ -403,6 +406,10 @@ export class QemuVmManager implements VmManager {
       timeoutMs: options.timeoutMs ?? this.options.defaultExecTimeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
       signal: options.signal,
       stdin: 'pipe',
+      // At the timeout the channel's stdin closes first: the guest ends the command and the
+      // session closes in order (dropbear can drop the next session when a session is cut
+      // while its command still runs); the ssh client is killed only if that does not happen.
+      closeStdinGraceMs: EXEC_STOP_GRACE_MS,
     });
   }
 
