@@ -105,17 +105,33 @@ export class MemoryStore implements Store {
   }
 }
 
-/** One group's writes: the batch to write and, for reads before it is written, the last value per key. */
+/**
+ * One group's writes: the last write per key (a group is written as one atomic batch, so
+ * an earlier write of a key the group writes again never needs to reach the store — an
+ * account head or the supply counters written by every block of a group go once).
+ */
 export class WriteLayer {
-  readonly ops: BatchOp[] = [];
-  /** latin1 key → value, or null for a delete */
-  readonly values = new Map<string, Uint8Array | null>();
+  /** latin1 key → the group's last write of it */
+  readonly writes = new Map<string, BatchOp>();
+  /** writes added, overwritten ones included (what bounds a group) */
+  added = 0;
 
   add(ops: readonly BatchOp[]): void {
     for (const op of ops) {
-      this.ops.push(op);
-      this.values.set(keyString(op.key), op.type === 'put' ? op.value : null);
+      this.writes.set(keyString(op.key), op);
     }
+    this.added += ops.length;
+  }
+
+  /** The value a read sees: bytes, null for a delete, undefined when the group did not write the key. */
+  value(k: string): Uint8Array | null | undefined {
+    const op = this.writes.get(k);
+    return op === undefined ? undefined : op.type === 'put' ? op.value : null;
+  }
+
+  /** The batch to write: one op per key. */
+  ops(): BatchOp[] {
+    return [...this.writes.values()];
   }
 }
 
@@ -143,7 +159,7 @@ export class GroupStore implements Store {
 
   /** Writes (ops) in the open layer, 0 when none is open. */
   get openOps(): number {
-    return this.open?.ops.length ?? 0;
+    return this.open?.added ?? 0;
   }
 
   /** Closes the open layer and returns it; it stays visible to reads until written or dropped. */
@@ -156,7 +172,7 @@ export class GroupStore implements Store {
   /** Writes a sealed layer as one atomic batch, then stops overlaying it. Layers go in seal order. */
   async write(layer: WriteLayer): Promise<void> {
     if (this.layers[0] !== layer) throw new LedgerStoreError(LedgerErrorCodes.INTERNAL, 'write layers in the order they were sealed');
-    await this.base.batch(layer.ops);
+    await this.base.batch(layer.ops());
     this.layers.shift();
   }
 
@@ -168,7 +184,7 @@ export class GroupStore implements Store {
 
   private lookup(k: string): Uint8Array | null | undefined {
     for (let i = this.layers.length - 1; i >= 0; i--) {
-      const v = this.layers[i]!.values.get(k);
+      const v = this.layers[i]!.value(k);
       if (v !== undefined) return v;
     }
     return undefined;
@@ -197,7 +213,9 @@ export class GroupStore implements Store {
     const lo = keyString(options.gte);
     const hi = keyString(options.lt);
     const mine = new Map<string, Uint8Array | null>();
-    for (const layer of this.layers) for (const [k, v] of layer.values) if (k >= lo && k < hi) mine.set(k, v);
+    for (const layer of this.layers) {
+      for (const [k, op] of layer.writes) if (k >= lo && k < hi) mine.set(k, op.type === 'put' ? op.value : null);
+    }
     if (mine.size === 0) {
       yield* this.base.range(options);
       return;

@@ -24,7 +24,10 @@ class ObservedStore implements Store {
   getMany(keys: readonly Uint8Array[]) {
     return this.inner.getMany(keys);
   }
+  /** ops per batch, in order */
+  readonly opCounts: number[] = [];
   async batch(ops: readonly BatchOp[]): Promise<void> {
+    this.opCounts.push(ops.length);
     if (this.failNext) {
       this.failNext = false;
       throw new Error('disk full');
@@ -172,5 +175,26 @@ describe('GroupStore', () => {
     for (const layer of layers) await grouped.write(layer);
     await compare();
     expect(await all(base, { gte: new Uint8Array([0]), lt: new Uint8Array([9]) })).toEqual(await all(reference, { gte: new Uint8Array([0]), lt: new Uint8Array([9]) }));
+  });
+
+  it("writes a key a group wrote several times once, with the group's last write", async () => {
+    const base = new ObservedStore();
+    const grouped = new GroupStore(base);
+    const k = (n: number) => new Uint8Array([1, n]);
+    grouped.begin();
+    // an account head rewritten by each block of the group, a key put then deleted, one put once
+    for (let i = 0; i < 5; i++) await grouped.batch([{ type: 'put', key: k(1), value: new Uint8Array([i]) }]);
+    await grouped.batch([{ type: 'put', key: k(2), value: new Uint8Array([7]) }]);
+    await grouped.batch([{ type: 'del', key: k(2) }]);
+    await grouped.batch([{ type: 'put', key: k(3), value: new Uint8Array([9]) }]);
+    expect(grouped.openOps).toBe(8);
+    const layer = grouped.seal()!;
+    expect(await grouped.get(k(1))).toEqual(new Uint8Array([4]));
+    expect(await grouped.get(k(2))).toBeUndefined();
+    await grouped.write(layer);
+    expect(base.opCounts).toEqual([3]);
+    expect(await base.get(k(1))).toEqual(new Uint8Array([4]));
+    expect(await base.get(k(2))).toBeUndefined();
+    expect(await base.get(k(3))).toEqual(new Uint8Array([9]));
   });
 });
