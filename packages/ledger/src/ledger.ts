@@ -71,6 +71,9 @@ export interface LedgerOptions {
   verifier?: BlockVerifier;
 }
 
+/** Accounts whose first block's key is remembered for pre-checks at most (see `offeredKeys`). */
+const MAX_OFFERED_KEYS = 4096;
+
 /**
  * The emitter admission and finality emit into: each event waits in the commit queue
  * until the batch holding the writes behind it is stored, then reaches `ledger.events`.
@@ -110,6 +113,13 @@ export class Ledger {
   /** the store with group commit: every write goes through it */
   private readonly store: GroupStore;
   private readonly verifier: BlockVerifier | undefined;
+  /**
+   * account → the pub_key of its first block as offered, for pre-checking the blocks offered
+   * right behind it (a sync page brings an account's first block and its next ones together,
+   * before the account exists). Only a hint: admission uses a check only when it was made
+   * with the key it verifies with. Bounded: cleared when full.
+   */
+  private readonly offeredKeys = new Map<string, string>();
   private closed = false;
 
   private constructor(
@@ -251,13 +261,22 @@ export class Ledger {
       return this.queue.run(() => this.admit(block, options.origin, now));
     }
     const pre = this.precheck(verifier, parsed);
-    return this.queue.run(async () => this.admit(parsed, options.origin, now, await pre), pre);
+    return this.queue.run(async () => this.admit(parsed, options.origin, now, await pre, true), pre);
   }
 
-  /** The block's stateless checks on the verifier, with the account's stored key when the block carries none. */
+  /**
+   * The block's stateless checks on the verifier, with the account's stored key (or the key
+   * of its first block offered before it) when the block carries none.
+   */
   private async precheck(verifier: BlockVerifier, block: Block): Promise<BlockCheck | undefined> {
     try {
-      const pubKey = block.pub_key === undefined ? (await this.repos.accounts.get(block.account))?.pub_key : undefined;
+      let pubKey: string | undefined;
+      if (block.pub_key !== undefined) {
+        if (this.offeredKeys.size >= MAX_OFFERED_KEYS) this.offeredKeys.clear();
+        this.offeredKeys.set(block.account, block.pub_key);
+      } else {
+        pubKey = (await this.repos.accounts.get(block.account))?.pub_key ?? this.offeredKeys.get(block.account);
+      }
       return await verifier.check({
         block,
         networkId: this.networkId,
@@ -283,9 +302,9 @@ export class Ledger {
     return this.addBlock(block, options);
   }
 
-  private admit(block: Block, origin: AdmitOrigin, now: bigint, pre?: BlockCheck): Promise<AdmitResult> {
+  private admit(block: Block, origin: AdmitOrigin, now: bigint, pre?: BlockCheck, shaped = false): Promise<AdmitResult> {
     if (this.closed) throw new LedgerStoreError(C.STORE_CLOSED, 'ledger is closed');
-    return this.admission.admit(block, origin, now, [], pre);
+    return this.admission.admit(block, origin, now, { pre, shaped });
   }
 
   /** Verifies and stores a provider certificate (idempotent). Invalid ones are rejected with a code. */

@@ -1,5 +1,6 @@
 import { type AdmitResult, type Block, I64_MIN, isXeError, type Logger, type NetworkParams } from '@xe/core-types';
 import type { BlockCheck } from '@xe/crypto';
+import { encodeAccount } from '../codec.js';
 import { emitSafely, type LedgerEvents } from '../events.js';
 import { BlockRejection, LedgerErrorCodes as C, LedgerStoreError, reject } from '../errors.js';
 import { type Mutation, newMutation } from '../mutation.js';
@@ -18,10 +19,22 @@ export interface AdmissionFinality {
   offFrontier(block: Block, acct: AccountState, now: bigint): Promise<AdmitResult>;
   /** An outcome block whose lease outcome is already taken: hold it, or undefined to reject as usual. */
   outcomeTaken(block: Block, err: BlockRejection, now: bigint): Promise<AdmitResult | undefined>;
-  /** Bookkeeping writes for an applied, unconfirmed block (before-images of `ops`, dependents). */
-  beforeCommit(block: Block, ops: readonly BatchOp[], supply: Mutation['supply']): Promise<BatchOp[]>;
+  /**
+   * Bookkeeping writes for an applied, unconfirmed block (before-images of `ops`, dependents).
+   * `known`: before-images admission already has (undefined: the key is absent), not read again.
+   */
+  beforeCommit(block: Block, ops: readonly BatchOp[], supply: Mutation['supply'], known?: ReadonlyMap<BatchOp, Uint8Array | undefined>): Promise<BatchOp[]>;
   /** After the block's batch: elections, own votes, held votes. */
   afterCommit(block: Block, now: bigint): Promise<void>;
+}
+
+export interface AdmitOptions {
+  /** writes that join the block's batch (a held winner's own records, removed as it is applied) */
+  extraOps?: readonly BatchOp[];
+  /** the block's stateless checks computed ahead (a verifier thread), used by the steps in their place */
+  pre?: BlockCheck | undefined;
+  /** the block is already the ledger's own copy from `checkShape` (step 1 is not repeated) */
+  shaped?: boolean;
 }
 
 export interface AdmissionComponents {
@@ -36,22 +49,23 @@ export interface AdmissionComponents {
 export class Admission {
   constructor(private readonly components: AdmissionComponents) {}
 
-  /**
-   * Admits one block. `extraOps` join its batch (a held winner's own records, removed as it is applied).
-   * `pre`: the block's stateless checks computed ahead (a verifier thread), used by the steps in their place.
-   */
-  async admit(input: Block, origin: AdmitOrigin, now: bigint, extraOps: readonly BatchOp[] = [], pre?: BlockCheck): Promise<AdmitResult> {
+  /** Admits one block (see AdmitOptions). */
+  async admit(input: Block, origin: AdmitOrigin, now: bigint, options: AdmitOptions = {}): Promise<AdmitResult> {
+    const { extraOps = [], pre } = options;
     const fin = this.components.finality;
     let hash: string | undefined;
     try {
-      const block = checkShape(input);
+      const block = options.shaped === true ? input : checkShape(input);
       const digest = checkHash(block, this.components.params.network_id, pre);
       hash = block.hash;
-      // 3. already stored: idempotent success
-      if (await this.components.repos.blocks.hasDigest(digest)) return { status: 'duplicate', hash };
+      const acct = await this.components.repos.accounts.get(block.account);
+      // 3. already stored: idempotent success. A stored block is in its account's chain, so
+      // its previous is never the frontier: a block naming the frontier (or '0' for an
+      // account with no blocks) is new without a read.
+      const onFrontier = acct === undefined ? block.previous === '0' : block.previous === acct.frontier;
+      if (!onFrontier && (await this.components.repos.blocks.hasDigest(digest))) return { status: 'duplicate', hash };
       if (fin !== undefined && extraOps.length === 0 && (await fin.isHeld(hash))) return { status: 'duplicate', hash };
       checkWork(block, origin, this.components.params.pow_difficulty, pre);
-      const acct = await this.components.repos.accounts.get(block.account);
       const pubKey = checkSignature(block, acct, pre);
       checkLiveTime(block, origin, now);
       // 7. chain position
@@ -80,8 +94,15 @@ export class Admission {
       head.frontier = hash;
       head.height += 1n;
       head.last_timestamp = block.timestamp;
-      m.ops.push(...this.components.repos.blocks.putOps(block, digest, head.height), this.components.repos.accounts.putOp(head));
-      if (fin !== undefined) m.ops.push(...(await fin.beforeCommit(block, m.ops, m.supply)));
+      const blockOps = this.components.repos.blocks.putOps(block, digest, head.height);
+      const accountOp = this.components.repos.accounts.putOp(head);
+      m.ops.push(...blockOps, accountOp);
+      if (fin !== undefined) {
+        // before-images admission holds: the block and its chain entry are new, the head is `acct`
+        const known = new Map<BatchOp, Uint8Array | undefined>(blockOps.map((op) => [op, undefined]));
+        known.set(accountOp, acct === undefined ? undefined : encodeAccount(acct));
+        m.ops.push(...(await fin.beforeCommit(block, m.ops, m.supply, known)));
+      }
       m.ops.push(...this.components.repos.supply.putOps(m.supply), ...extraOps);
       await this.components.repos.commit(m.ops);
       this.components.repos.accounts.remember(head);

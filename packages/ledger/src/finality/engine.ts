@@ -186,8 +186,9 @@ export class FinalityEngine implements AdmissionFinality {
 
   // ---- admission hooks
 
-  isHeld(hash: string): Promise<boolean> {
-    return this.components.repos.candidates.has(hash);
+  async isHeld(hash: string): Promise<boolean> {
+    const candidates = this.components.repos.candidates;
+    return !candidates.none && (await candidates.has(hash));
   }
 
   async offFrontier(block: Block, acct: AccountState, now: bigint): Promise<AdmitResult> {
@@ -252,7 +253,12 @@ export class FinalityEngine implements AdmissionFinality {
     }
   }
 
-  async beforeCommit(block: Block, ops: readonly BatchOp[], supply: Map<Asset, SupplyCounters>): Promise<BatchOp[]> {
+  async beforeCommit(
+    block: Block,
+    ops: readonly BatchOp[],
+    supply: Map<Asset, SupplyCounters>,
+    known?: ReadonlyMap<BatchOp, Uint8Array | undefined>,
+  ): Promise<BatchOp[]> {
     if (this.components.bundle.has(block.hash)) return [];
     const writes: [string, string | null][] = [];
     const seen = new Set<string>();
@@ -260,7 +266,7 @@ export class FinalityEngine implements AdmissionFinality {
       const k = bytesToHex(op.key);
       if (seen.has(k)) continue;
       seen.add(k);
-      const before = await this.components.repos.store.get(op.key);
+      const before = known?.has(op) === true ? known.get(op) : await this.components.repos.store.get(op.key);
       writes.push([k, before === undefined ? null : bytesToHex(before)]);
     }
     const deltas: [Asset, SupplyCounters][] = [];
@@ -607,7 +613,7 @@ export class FinalityEngine implements AdmissionFinality {
     if (losers.length > 0) await this.drop(losers, block.hash, now);
     if (!applied) {
       const keys = positionsOf(block).map(positionKeyBytes);
-      const r = await this.admission.admit(block, 'sync', now, this.components.repos.candidates.delOps(block.hash, keys));
+      const r = await this.admission.admit(block, 'sync', now, { extraOps: this.components.repos.candidates.delOps(block.hash, keys) });
       if (r.status !== 'accepted') {
         // the batch that would have removed its held records was not written
         await this.components.repos.candidates.load();

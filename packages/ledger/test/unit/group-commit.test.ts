@@ -1,9 +1,11 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { type AdmitResult, type Block, hexToBytes } from '@xe/core-types';
-import { VerifierPool } from '@xe/crypto';
+import { type BlockCheckJob, checkBlockStateless, keyPairFromSeed, VerifierPool } from '@xe/crypto';
 import { type BatchOp, Ledger, LedgerErrorCodes, LedgerStoreError, MemoryStore, type RangeOptions, type Store, stateDigest } from '../../src/index.js';
 import { GroupStore } from '../../src/store.js';
-import { world } from '../helpers.js';
+import { buildReceive, buildSend } from '../../src/index.js';
+import type { BlockVerifier } from '../../src/ledger.js';
+import { head, K, seal, T0, world, XUSD } from '../helpers.js';
 import { certificates, generate, rng } from '../support/generator.js';
 
 const latin1 = (k: Uint8Array) => Buffer.from(k).toString('latin1');
@@ -127,6 +129,42 @@ describe('group commit', () => {
     expect(await stateDigest(store)).toBe(expected);
     await ledger.close();
   }, 60_000);
+});
+
+describe('pre-checks', () => {
+  it("blocks offered right behind an account's first block are checked ahead with that block's key", async () => {
+    // a page bringing a new account's first block and its next ones: the account does not
+    // exist yet when they are offered, but their signatures need not wait for it
+    const gen = await world();
+    const dave = keyPairFromSeed(new Uint8Array(32).fill(0xd1));
+    const send = await seal(buildSend(await head(gen.ledger, K.alice), { destination: dave.address, asset: 'XUSD', amount: XUSD(10n), timestamp: T0 }), K.alice);
+    expect((await gen.ledger.addBlock(send, { origin: 'sync' })).status).toBe('accepted');
+    const [p] = await gen.ledger.pendingFor(dave.address);
+    const daves: Block[] = [await seal(buildReceive(await head(gen.ledger, dave), p!, T0), dave)];
+    expect((await gen.ledger.addBlock(daves[0]!, { origin: 'sync' })).status).toBe('accepted');
+    for (let i = 1n; i <= 3n; i++) {
+      const b = await seal(buildSend(await head(gen.ledger, dave), { destination: K.bob.address, asset: 'XUSD', amount: i, timestamp: T0 + i }), dave);
+      expect((await gen.ledger.addBlock(b, { origin: 'sync' })).status).toBe('accepted');
+      daves.push(b);
+    }
+    const jobs: BlockCheckJob[] = [];
+    const recording: BlockVerifier = {
+      check: async (job) => {
+        jobs.push(job);
+        return checkBlockStateless(job, 'worker');
+      },
+    };
+    const fresh = await world();
+    const ledger = await Ledger.open(new MemoryStore(), fresh.bundle, { clock: fresh.clock.fn, verifier: recording });
+    for (const k of [K.alice, K.bob, K.carol, K.prov, K.prov2]) {
+      for (const b of await gen.ledger.blocksAfter(k.address, 0n, 2)) await ledger.addBlock(b, { origin: 'sync' });
+    }
+    expect((await ledger.addBlock(send, { origin: 'sync' })).status).toBe('accepted');
+    jobs.length = 0;
+    const results = await Promise.all(daves.map((b) => ledger.addBlock(b, { origin: 'sync' })));
+    expect(results.map((r) => r.status)).toEqual(['accepted', 'accepted', 'accepted', 'accepted']);
+    expect(jobs.map((j) => j.block.pub_key ?? j.pubKey)).toEqual(daves.map(() => dave.pubKeyHex));
+  });
 });
 
 describe('GroupStore', () => {
