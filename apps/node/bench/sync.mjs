@@ -7,7 +7,8 @@
 // history: 16 accounts, each opening with its allocation's receive and then sending to
 // the others (sync serves chain by chain; receives naming sends of chains served later
 // would go through sync's sequential retry passes, which this figure does not measure).
-// Build first (`pnpm build`). Prints one JSON line.
+// Build first (`pnpm build`). Prints one JSON line. XE_BENCH_PEER_PROF=<dir> writes a CPU
+// profile of the serving peer there (this process: run node with --cpu-prof).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,7 +109,7 @@ async function main() {
     const bundleFile = join(dir, 'bundle.json');
     writeFileSync(bundleFile, stringifyJson(bundleToJson(bundle)));
 
-    child = spawn(process.execPath, [fileURLToPath(import.meta.url), 'serve', dir, bundleFile], { stdio: ['pipe', 'pipe', 'inherit'] });
+    child = spawn(process.execPath, [...(process.env.XE_BENCH_PEER_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.XE_BENCH_PEER_PROF] : []), fileURLToPath(import.meta.url), 'serve', dir, bundleFile], { stdio: ['pipe', 'pipe', 'inherit'] });
     const ready = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the peer did not get ready in 5 min')), 300_000);
       child.once('exit', (code) => reject(new Error(`the peer exited (${code})`)));
@@ -154,6 +155,8 @@ async function main() {
           processes: 'two: the peer serving (child), the fresh node syncing (this one), 127.0.0.1',
           path: 'GossipNode sync → BlockIntake → Ledger (finality on, verifier pool, group commit)',
           verifier_threads: verifier.threads,
+          verified_by_thread: verifier.stats().byWorker,
+          verified_inline: verifier.stats().inline,
           target: '>= 6000',
         })}\n`,
       );
