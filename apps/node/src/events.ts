@@ -1,7 +1,6 @@
 import type { EventSubscription } from '@xe/api-server';
 import { type Clock, type JsonValue, type Logger, silentLogger, stringifyJson, systemClock } from '@xe/core-types';
-import type { Ledger } from '@xe/ledger';
-import { toApiLease } from '@xe/ledger';
+import { ConfirmedView, type Ledger, type LeaseRecord, toApiLease } from '@xe/ledger';
 import type { VmManager } from '@xe/lima-provider';
 import type { Metrics } from './metrics.js';
 import { systemTimers } from './services/scheduler.js';
@@ -311,20 +310,31 @@ export interface EventSourcesComponents {
 
 /** Ledger events waiting for their lookups (in order) at most; more are dropped with a warning. */
 const MAX_BACKLOG = 10_000;
+/** Leases whose last published state is remembered (to publish each state once) at most. */
+const MAX_LEASE_STATES = 10_000;
+/** Block types that change a lease. */
+const LEASE_BLOCK_TYPES: ReadonlySet<string> = new Set(['lease', 'lease_accept', 'lease_cancel', 'lease_settle', 'lease_force_settle']);
 
 /**
  * Feeds the hub from the ledger (`block`, `lease`, `confirmed`) and, on a provider, from
  * the VM manager (`vm`, a status change seen by a poll). Ledger events are published in the
- * order the ledger emitted them. Returns the function that stops it.
+ * order the ledger emitted them. With finality (SPEC §12: leases served come from confirmed
+ * blocks) a `lease` event follows the `confirmed` event of the block that changed the lease
+ * and carries the lease as confirmed blocks left it — a change a lost race undid is never
+ * published; each state of a lease is published once; the archive sweep's `expired` (it
+ * archives confirmed leases only, by the local clock) is published as it happens. Returns
+ * the function that stops it.
  */
 export function feedEventHub(hub: EventHub, components: EventSourcesComponents): () => void {
   const { ledger, vms } = components;
   const log = (components.logger ?? silentLogger).child('events');
   const timers = components.timers ?? systemTimers;
+  const confirmedView = ledger.finalityEnabled ? new ConfirmedView(ledger) : undefined;
+  const published = new Map<string, string>();
   let chain: Promise<void> = Promise.resolve();
   let backlog = 0;
   let stopped = false;
-  const inOrder = (what: string, make: () => Promise<[HubEventName, JsonValue] | undefined>) => {
+  const inOrder = (what: string, make: () => Promise<[HubEventName, JsonValue][]>) => {
     if (stopped) return;
     if (backlog >= MAX_BACKLOG) {
       log.warn('event backlog full; dropping an event', { event: what });
@@ -333,21 +343,39 @@ export function feedEventHub(hub: EventHub, components: EventSourcesComponents):
     backlog++;
     chain = chain
       .then(async () => {
-        const e = await make();
-        if (e !== undefined && !stopped) hub.publish(e[0], e[1]);
+        for (const [name, data] of await make()) if (!stopped) hub.publish(name, data);
       })
       .catch((err) => log.warn('event not published', { event: what, err }))
       .finally(() => {
         backlog--;
       });
   };
+  /** The lease's event, unless this state of it was published already. */
+  const leaseEvent = (lease: LeaseRecord): [HubEventName, JsonValue][] => {
+    if (published.get(lease.hash) === lease.state) return [];
+    published.delete(lease.hash);
+    if (published.size >= MAX_LEASE_STATES) published.delete(published.keys().next().value as string);
+    published.set(lease.hash, lease.state);
+    return [['lease', toApiLease(lease) as unknown as JsonValue]];
+  };
   const onBlock = ({ block }: { block: Parameters<typeof stringifyJson>[0] & { hash: string } }) =>
-    inOrder('block', async () => ['block', { ...(block as Record<string, JsonValue>), confirmed: await ledger.isConfirmed(block.hash) }]);
-  const onLease = ({ lease }: { lease: Parameters<typeof toApiLease>[0] }) => inOrder('lease', async () => ['lease', toApiLease(lease) as unknown as JsonValue]);
+    inOrder('block', async () => [['block', { ...(block as Record<string, JsonValue>), confirmed: await ledger.isConfirmed(block.hash) }]]);
+  const onLease = ({ lease }: { lease: LeaseRecord }) => {
+    // with finality, block-made changes wait for the block's confirmation (onConfirmed)
+    if (confirmedView !== undefined && lease.state !== 'expired') return;
+    inOrder('lease', async () => leaseEvent(lease));
+  };
   const onConfirmed = ({ hash }: { hash: string }) =>
     inOrder('confirmed', async () => {
       const block = await ledger.getBlock(hash);
-      return block === undefined ? undefined : ['confirmed', { hash, account: block.account }];
+      if (block === undefined) return [];
+      const out: [HubEventName, JsonValue][] = [['confirmed', { hash, account: block.account }]];
+      if (confirmedView !== undefined && LEASE_BLOCK_TYPES.has(block.type)) {
+        const leaseHash = block.type === 'lease' ? block.hash : (block as { source: string }).source;
+        const lease = await confirmedView.lease(leaseHash);
+        if (lease !== undefined) out.push(...leaseEvent(lease));
+      }
+      return out;
     });
   ledger.events.on('block', onBlock as never);
   ledger.events.on('lease', onLease);

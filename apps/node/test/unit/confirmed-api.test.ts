@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { type Block, DEVNET_LEASE_PARAMS, type GenesisBundle, NS_PER_SEC, type UnsignedBlock } from '@xe/core-types';
+import { type Block, DEVNET_LEASE_PARAMS, type GenesisBundle, type JsonValue, NS_PER_SEC, type UnsignedBlock, waitUntil } from '@xe/core-types';
 import { type KeyPair, keyPairFromSeed, signAttestation, signCertificate, signVote } from '@xe/crypto';
 import {
   type AccountView,
@@ -15,6 +15,7 @@ import {
   sealBlock,
 } from '@xe/ledger';
 import { NodeApi, type NodeApiComponents } from '../../src/api-deps.js';
+import { EventHub, feedEventHub, type HubEventName } from '../../src/events.js';
 import { MarketplaceBook } from '../../src/services/marketplace.js';
 
 const T0 = 1_800_000_000_000_000_000n;
@@ -98,6 +99,18 @@ async function world() {
 }
 
 const zero = { XE: 0n, XUSD: 0n };
+
+/** The provider's certificate, stored; alice's and the provider's allocations received and confirmed first. */
+async function certified(w: Awaited<ReturnType<typeof world>>) {
+  for (const k of [K.alice, K.prov]) for (const b of await w.receiveAll(k)) await w.confirm(b);
+  const cert = signCertificate(
+    { provider: K.prov.address, provider_pub_key: K.prov.pubKeyHex, score: 1n, price_multiplier_milli: 1000n, issued_at: T0 - S, expires_at: T0 + 24n * 3600n * S },
+    K.prov,
+    NETWORK,
+  );
+  expect((await w.ledger.addCertificate(cert)).status).toBe('accepted');
+  return cert;
+}
 
 describe('the API serves balances and pending sends from confirmed blocks (SPEC §12), with the head beside them', () => {
   it('an opening receive, then a send: the previous confirmed values until the votes confirm each block', async () => {
@@ -230,13 +243,7 @@ describe('the API serves leases and providers from confirmed blocks (SPEC §12)'
 
   it('lists by state and pages over confirmed records while other leases wait for votes', async () => {
     const w = await world();
-    for (const k of [K.alice, K.prov]) for (const b of await w.receiveAll(k)) await w.confirm(b);
-    const cert = signCertificate(
-      { provider: K.prov.address, provider_pub_key: K.prov.pubKeyHex, score: 1n, price_multiplier_milli: 1000n, issued_at: T0 - S, expires_at: T0 + 24n * 3600n * S },
-      K.prov,
-      NETWORK,
-    );
-    expect((await w.ledger.addCertificate(cert)).status).toBe('accepted');
+    const cert = await certified(w);
     const leases: Block[] = [];
     for (let i = 0; i < 5; i++) {
       leases.push(await w.add(buildLease(await w.head(K.alice), { certificate: cert, ...RES, access_pub_key: K.bob.pubKeyHex, timestamp: T0 + BigInt(i) }), K.alice));
@@ -259,5 +266,53 @@ describe('the API serves leases and providers from confirmed blocks (SPEC §12)'
     expect(await w.api.listLeases({ state: 'accepted', offset: 0, limit: 100 })).toEqual([]);
     await w.confirm(leases[4]!);
     expect((await w.api.listLeases({ state: 'created', offset: 0, limit: 100 })).map((l) => l.lease_hash)).toEqual(hashes);
+  });
+});
+
+describe('GET /events follows confirmed blocks (SPEC §12)', () => {
+  it('a lease event comes with the confirmation of the block that changed the lease, with the confirmed lease', async () => {
+    const w = await world();
+    const cert = await certified(w);
+    const hub = new EventHub();
+    const seen: [HubEventName, JsonValue][] = [];
+    const publish = hub.publish.bind(hub);
+    hub.publish = (name, data) => {
+      seen.push([name, data]);
+      return publish(name, data);
+    };
+    const stop = feedEventHub(hub, { ledger: w.ledger });
+    const published = (name: HubEventName, hash: string) =>
+      waitUntil(() => seen.some(([n, d]) => n === name && (d as { hash?: string }).hash === hash), { timeoutMs: 5000, what: `${name} ${hash}` });
+    const leaseStates = () => seen.filter(([n]) => n === 'lease').map(([, d]) => (d as { state: string }).state);
+    try {
+      const lease = await w.add(buildLease(await w.head(K.alice), { certificate: cert, ...RES, access_pub_key: K.bob.pubKeyHex, timestamp: T0 }), K.alice);
+      await published('block', lease.hash);
+      await new Promise((r) => setImmediate(r));
+      expect(leaseStates()).toEqual([]); // applied, not confirmed: no lease event
+
+      await w.confirm(lease);
+      await waitUntil(() => leaseStates().length === 1, { timeoutMs: 5000, what: 'the created lease event' });
+      expect(seen.at(-1)).toEqual(['lease', expect.objectContaining({ lease_hash: lease.hash, state: 'created' })]);
+      expect(seen.at(-2)).toEqual(['confirmed', { hash: lease.hash, account: K.alice.address }]);
+
+      const t = T0 + 5n * S;
+      w.setNow(t);
+      const record = (await w.ledger.getLease(lease.hash))!;
+      const accept = await w.add(
+        buildAccept(await w.head(K.prov), record, { attestations: [signAttestation(K.tk, lease.hash, t)], timestamp: t }, DEVNET_LEASE_PARAMS),
+        K.prov,
+      );
+      await published('block', accept.hash);
+      await new Promise((r) => setImmediate(r));
+      expect(leaseStates()).toEqual(['created']); // the accept is applied, not confirmed
+
+      await w.confirm(accept);
+      await waitUntil(() => leaseStates().length === 2, { timeoutMs: 5000, what: 'the accepted lease event' });
+      expect(seen.at(-1)).toEqual(['lease', expect.objectContaining({ lease_hash: lease.hash, state: 'accepted', start_time: t })]);
+      expect(leaseStates()).toEqual(['created', 'accepted']);
+    } finally {
+      stop();
+      hub.close();
+    }
   });
 });
