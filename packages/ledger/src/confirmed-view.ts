@@ -18,6 +18,19 @@ export interface ConfirmedAccount {
   pending: Balances;
 }
 
+/** An account's confirmed balances beside its head, and what it may spend. */
+export interface ConfirmedBalances {
+  address: string;
+  frontier: Hash | '0';
+  height: bigint;
+  /** as the newest confirmed block left them */
+  balances: Balances;
+  /** per asset the smaller of `balances` and the head's: an unconfirmed credit does not count yet, an unconfirmed debit already does */
+  spendable: Balances;
+  /** the chain as applied */
+  head: { frontier: Hash; height: bigint; balances: Balances };
+}
+
 /** Times a read is retried when a confirmation or rollback lands between its reads. */
 const READ_ATTEMPTS = 5;
 /** Unconfirmed blocks a lease listing looks through at most (each has an undo record). */
@@ -27,6 +40,7 @@ const CHAIN_PAGE = 1000;
 
 const LEASE_KEY_PREFIX = Bucket.LEASE.toString(16).padStart(2, '0');
 const zero = (): Balances => ({ XE: 0n, XUSD: 0n });
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
 function matches(l: LeaseRecord, f: LeaseFilter): boolean {
   return (
@@ -67,6 +81,18 @@ export class ConfirmedView {
    * all. An account whose blocks are all unconfirmed answers frontier '0', height 0, zeros.
    */
   async account(address: string, options: AbortOptions = {}): Promise<ConfirmedAccount | undefined> {
+    const c = await this.balances(address, options);
+    if (c === undefined) return undefined;
+    const pending = await this.pendingTotals(address, c.height, options);
+    return { address, frontier: c.frontier, height: c.height, balances: c.balances, pending };
+  }
+
+  /**
+   * The account's confirmed balances, its head, and what it may spend (the one balance
+   * read of spending checks: the API's `spendable`, marketplace admission). Undefined when
+   * the account has no blocks; zeros while none of them is confirmed.
+   */
+  async balances(address: string, options: AbortOptions = {}): Promise<ConfirmedBalances | undefined> {
     if (!isHash(address)) return undefined;
     const { ledger } = this;
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
@@ -86,8 +112,15 @@ export class ConfirmedView {
         if (before === undefined) continue;
         balances = before === null ? zero() : decodeAccount(before).balances;
       }
-      const pending = await this.pendingTotals(address, height, options);
-      return { address, frontier, height, balances: { ...balances }, pending };
+      const spendable = { XE: min(balances.XE, head.balances.XE), XUSD: min(balances.XUSD, head.balances.XUSD) };
+      return {
+        address,
+        frontier,
+        height,
+        balances: { ...balances },
+        spendable,
+        head: { frontier: head.frontier, height: head.height, balances: { ...head.balances } },
+      };
     }
     throw busy(`account ${address}`);
   }

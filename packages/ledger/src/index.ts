@@ -9,7 +9,7 @@ export {
   buildSettle,
   emptyHead,
 } from './builders.js';
-export { type ConfirmedAccount, ConfirmedView, MAX_UNCONFIRMED_SCANNED } from './confirmed-view.js';
+export { type ConfirmedAccount, type ConfirmedBalances, ConfirmedView, MAX_UNCONFIRMED_SCANNED } from './confirmed-view.js';
 export { stateDigest } from './consistency.js';
 export {
   BlockRejection,
