@@ -29,7 +29,8 @@ import {
   type VmInfo,
   XeError,
 } from '@xe/core-types';
-import { ConfirmedView, type Ledger, toApiLease } from '@xe/ledger';
+import { type ConfirmedView, type Ledger, toApiLease } from '@xe/ledger';
+import { confirmedViewOf } from './confirmed.js';
 import type { VmManager } from '@xe/lima-provider';
 import type { AttestationGatherer } from '@xe/timekeeper';
 import { NodeError, NodeErrorCodes } from './errors.js';
@@ -73,13 +74,6 @@ function newer(a: Block, b: Block): boolean {
   return a.timestamp === b.timestamp ? a.hash > b.hash : a.timestamp > b.timestamp;
 }
 
-/** Per asset, the smaller of two balances. */
-function smaller(a: Record<Asset, bigint>, b: Record<Asset, bigint>): Record<Asset, bigint> {
-  const out = { ...a };
-  for (const asset of ['XE', 'XUSD'] as const) if (b[asset] < out[asset]) out[asset] = b[asset];
-  return out;
-}
-
 /**
  * The HTTP API's view of the node (ApiDeps of @xe/api-server) over the ledger and services.
  * Balances, pending sends, leases and providers' usage come from confirmed blocks (SPEC §12,
@@ -90,7 +84,7 @@ export class NodeApi implements ApiDeps {
   private readonly confirmed: ConfirmedView;
 
   constructor(private readonly components: NodeApiComponents) {
-    this.confirmed = new ConfirmedView(components.ledger);
+    this.confirmed = confirmedViewOf(components.ledger);
   }
 
   network(): NetworkParams {
@@ -298,14 +292,12 @@ export class NodeApi implements ApiDeps {
    * spendable twice); `head` the chain as applied.
    */
   async balance(address: string): Promise<BalanceInfo> {
-    const zero = (): Record<Asset, bigint> => ({ XE: 0n, XUSD: 0n });
-    const c = await this.confirmed.account(address);
-    const a = c === undefined ? undefined : await this.components.ledger.getAccount(address);
-    if (c === undefined || a === undefined) {
+    const c = await this.confirmed.balances(address);
+    if (c === undefined) {
+      const zero = (): Record<Asset, bigint> => ({ XE: 0n, XUSD: 0n });
       return { address, balances: zero(), spendable: zero(), final_height: 0n, head: { frontier: '0', height: 0n, balances: zero() } };
     }
-    const head = { frontier: a.frontier, height: a.height, balances: a.balances };
-    return { address, balances: c.balances, spendable: smaller(c.balances, a.balances), final_height: c.height, head };
+    return { address, balances: c.balances, spendable: c.spendable, final_height: c.height, head: c.head };
   }
 
   async chain(address: string, page: { offset: number; limit: number }): Promise<ChainPage> {

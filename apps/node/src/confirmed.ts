@@ -1,4 +1,4 @@
-import type { Ledger } from '@xe/ledger';
+import { ConfirmedView, type Ledger } from '@xe/ledger';
 
 /** How long a service waits for a block's confirmation by default. */
 export const CONFIRM_WAIT_MS = 30_000;
@@ -43,4 +43,19 @@ export function waitConfirmed(
       () => undefined,
     );
   });
+}
+
+const views = new WeakMap<Ledger, ConfirmedView>();
+
+/**
+ * The one `ConfirmedView` of a ledger (SPEC §12: what the node serves and admits on comes
+ * from confirmed blocks), shared by the API, the event stream and marketplace admission.
+ */
+export function confirmedViewOf(ledger: Ledger): ConfirmedView {
+  let view = views.get(ledger);
+  if (view === undefined) {
+    view = new ConfirmedView(ledger);
+    views.set(ledger, view);
+  }
+  return view;
 }

@@ -1,6 +1,7 @@
 import type { EventSubscription } from '@xe/api-server';
 import { type Clock, type JsonValue, type Logger, silentLogger, stringifyJson, systemClock } from '@xe/core-types';
-import { ConfirmedView, type Ledger, type LeaseRecord, toApiLease } from '@xe/ledger';
+import { type Ledger, type LeaseRecord, toApiLease } from '@xe/ledger';
+import { confirmedViewOf } from './confirmed.js';
 import type { VmManager } from '@xe/lima-provider';
 import type { Metrics } from './metrics.js';
 import { systemTimers } from './services/scheduler.js';
@@ -329,7 +330,7 @@ export function feedEventHub(hub: EventHub, components: EventSourcesComponents):
   const { ledger, vms } = components;
   const log = (components.logger ?? silentLogger).child('events');
   const timers = components.timers ?? systemTimers;
-  const confirmedView = ledger.finalityEnabled ? new ConfirmedView(ledger) : undefined;
+  const confirmedView = ledger.finalityEnabled ? confirmedViewOf(ledger) : undefined;
   const published = new Map<string, string>();
   let chain: Promise<void> = Promise.resolve();
   let backlog = 0;

@@ -1,6 +1,7 @@
 import { type Clock, fields, type JsonValue, leaseCost, leaseStake, MIN_PRICE_MULTIPLIER_MILLI, nsToMs, type RateLimit, RateLimiter } from '@xe/core-types';
 import { type MarketplaceKind, verifyMarketplace } from '@xe/crypto';
 import type { Ledger } from '@xe/ledger';
+import { confirmedViewOf } from '../confirmed.js';
 
 /** An advertisement lives at most this long, whatever its `expires_at` says. */
 export const ADVERT_MAX_TTL_MS = 60 * 60_000;
@@ -12,33 +13,14 @@ export const REQUEST_RATE: RateLimit = { ratePerSec: 1, burst: 20 };
 export const MAX_OPEN_OWN_REQUESTS = 64;
 export const MAX_OFFERS_PER_REQUEST = 64;
 
-/** Blocks walked back from an account's confirmed frontier to find its XUSD balance, at most. */
-export const CONFIRMED_WALK_MAX = 64;
-
 /**
  * The XUSD an account can spend, the one balance read of marketplace admission: the
- * balance its newest confirmed XUSD block left (SPEC §12: an unconfirmed receive does not
- * count), and no more than its current balance (an unconfirmed debit does). An account with
- * no confirmed block, or whose last confirmed XUSD block lies more than CONFIRMED_WALK_MAX
- * blocks below its confirmed frontier, counts as holding nothing. Without finality every
- * stored block is confirmed, so this is the ledger's balance.
+ * `spendable` of its confirmed balances (`ConfirmedView.balances`: what its confirmed blocks
+ * left, and no more than its head holds — SPEC §12: an unconfirmed receive does not count,
+ * an unconfirmed debit does). An account with no block holds nothing.
  */
-export async function spendableXusd(ledger: Pick<Ledger, 'getAccount' | 'confirmedFrontier' | 'getBlock'>, address: string): Promise<bigint> {
-  const account = await ledger.getAccount(address);
-  if (account === undefined) return 0n;
-  const now = account.balances.XUSD;
-  const confirmed = await ledger.confirmedFrontier(address);
-  if (confirmed === undefined) return 0n;
-  if (confirmed.height === account.height) return now;
-  let block = await ledger.getBlock(confirmed.frontier);
-  for (let i = 0; block !== undefined && i < CONFIRMED_WALK_MAX; i++) {
-    if (block.asset === 'XUSD') {
-      if (block.balance < now) return block.balance;
-      return now;
-    }
-    block = block.previous === '0' ? undefined : await ledger.getBlock(block.previous);
-  }
-  return 0n;
+export async function spendableXusd(ledger: Ledger, address: string): Promise<bigint> {
+  return (await confirmedViewOf(ledger).balances(address))?.spendable.XUSD ?? 0n;
 }
 
 /** A provider's signed capacity advertisement (SPEC §9). */
@@ -247,7 +229,7 @@ export class MarketplaceAdmission {
 
   constructor(
     private readonly options: { stakeDivisor: bigint },
-    private readonly components: { ledger: Pick<Ledger, 'getAccount' | 'confirmedFrontier' | 'getBlock'>; clock: Clock; rate?: RateLimit },
+    private readonly components: { ledger: Ledger; clock: Clock; rate?: RateLimit },
   ) {
     this.rate = new RateLimiter(components.rate ?? REQUEST_RATE, { clock: components.clock }, { maxKeys: 10_000 });
   }

@@ -7,6 +7,7 @@ import {
   buildLease,
   buildReceive,
   buildSend,
+  buildSettle,
   createGenesisBundle,
   emptyHead,
   Ledger,
@@ -16,7 +17,7 @@ import {
 } from '@xe/ledger';
 import { NodeApi, type NodeApiComponents } from '../../src/api-deps.js';
 import { EventHub, feedEventHub, type HubEventName } from '../../src/events.js';
-import { MarketplaceBook } from '../../src/services/marketplace.js';
+import { MarketplaceBook, spendableXusd } from '../../src/services/marketplace.js';
 
 const T0 = 1_800_000_000_000_000_000n;
 const S = NS_PER_SEC;
@@ -314,5 +315,32 @@ describe('GET /events follows confirmed blocks (SPEC §12)', () => {
       stop();
       hub.close();
     }
+  });
+});
+
+describe('what the marketplace counts as spendable is the API\'s spendable (one confirmed-state read)', () => {
+  it("a confirmed settle's returned stake counts while a later block of the provider waits for votes (the walk back to its last XUSD block missed it)", async () => {
+    const w = await world();
+    const cert = await certified(w);
+    const lease = await w.add(buildLease(await w.head(K.alice), { certificate: cert, ...RES, access_pub_key: K.bob.pubKeyHex, timestamp: T0 }), K.alice);
+    await w.confirm(lease);
+    const start = T0 + 5n * S;
+    w.setNow(start);
+    const created = (await w.ledger.getLease(lease.hash))!;
+    const accept = await w.add(buildAccept(await w.head(K.prov), created, { attestations: [signAttestation(K.tk, lease.hash, start)], timestamp: start }, DEVNET_LEASE_PARAMS), K.prov);
+    await w.confirm(accept);
+    const accepted = (await w.ledger.getLease(lease.hash))!;
+    const end = accepted.expiry + S;
+    w.setNow(end);
+    const settle = await w.add(buildSettle(await w.head(K.prov), accepted, { attestations: [signAttestation(K.tk, lease.hash, end)], timestamp: end }), K.prov);
+    await w.confirm(settle);
+    // the settle (an XE block) gave the stake back in XUSD: the provider holds its allocation again
+    expect((await w.api.balance(K.prov.address)).balances.XUSD).toBe(1000n * XUSD);
+    expect(accepted.stake).toBeGreaterThan(1n);
+    // a send of 1 µXUSD, not confirmed yet
+    await w.add(buildSend(await w.head(K.prov), { destination: K.alice.address, asset: 'XUSD', amount: 1n, timestamp: end + 1n }), K.prov);
+    const spendable = (await w.api.balance(K.prov.address)).spendable.XUSD;
+    expect(spendable).toBe(1000n * XUSD - 1n);
+    expect(await spendableXusd(w.ledger, K.prov.address)).toBe(spendable);
   });
 });
