@@ -80,6 +80,13 @@ async function world() {
     }
     if (!(await ledger.isConfirmed(block.hash))) throw new Error(`block ${block.hash} not confirmed by the votes`);
   };
+  /** The provider's accept of `leaseHash`, attested at `t` (the clock moves to `t`), admitted. */
+  const accept = async (leaseHash: string, t: bigint): Promise<Block> => {
+    now = t;
+    const record = await ledger.getLease(leaseHash);
+    if (record === undefined) throw new Error(`no lease ${leaseHash}`);
+    return add(buildAccept(await head(K.prov), record, { attestations: [signAttestation(K.tk, leaseHash, t)], timestamp: t }, DEVNET_LEASE_PARAMS), K.prov);
+  };
   const receiveAll = async (k: KeyPair): Promise<Block[]> => {
     const out: Block[] = [];
     for (const p of await ledger.pendingFor(k.address)) out.push(await add(buildReceive(await head(k), p, now), k));
@@ -91,6 +98,7 @@ async function world() {
     book,
     head,
     add,
+    accept,
     confirm,
     receiveAll,
     setNow: (t: bigint) => {
@@ -208,13 +216,9 @@ describe('the API serves leases and providers from confirmed blocks (SPEC §12)'
 
     // the provider's accept admitted, not confirmed: the lease stays created, the provider unused
     const t = T0 + 5n * S;
-    w.setNow(t);
+    const accept = await w.accept(lease.hash, t);
     const record = (await w.ledger.getLease(lease.hash))!;
-    const accept = await w.add(
-      buildAccept(await w.head(K.prov), record, { attestations: [signAttestation(K.tk, lease.hash, t)], timestamp: t }, DEVNET_LEASE_PARAMS),
-      K.prov,
-    );
-    expect(await w.ledger.getLease(lease.hash)).toMatchObject({ state: 'accepted' });
+    expect(record).toMatchObject({ state: 'accepted' });
     expect(await w.api.getLease(lease.hash)).toMatchObject({ state: 'created', start_time: 0n, settled: false });
     expect((await w.api.listLeases({ state: 'created', offset: 0, limit: 100 })).map((l) => l.lease_hash)).toEqual([lease.hash]);
     expect(await w.api.listLeases({ state: 'accepted', offset: 0, limit: 100 })).toEqual([]);
@@ -256,11 +260,7 @@ describe('the API serves leases and providers from confirmed blocks (SPEC §12)'
     expect((await w.api.listLeases({ offset: 1, limit: 1 })).map((l) => l.lease_hash)).toEqual([hashes[1]]);
     // accept the second, not confirmed: it stays in `created`, in its place
     const t = T0 + 5n * S;
-    w.setNow(t);
-    await w.add(
-      buildAccept(await w.head(K.prov), (await w.ledger.getLease(hashes[1]!))!, { attestations: [signAttestation(K.tk, hashes[1]!, t)], timestamp: t }, DEVNET_LEASE_PARAMS),
-      K.prov,
-    );
+    await w.accept(hashes[1]!, t);
     expect((await w.api.listLeases({ state: 'created', offset: 0, limit: 100 })).map((l) => l.lease_hash)).toEqual(hashes.slice(0, 3));
     expect((await w.api.listLeases({ state: 'created', offset: 1, limit: 2 })).map((l) => l.lease_hash)).toEqual(hashes.slice(1, 3));
     expect((await w.api.listLeases({ state: 'created', offset: 2, limit: 5 })).map((l) => l.lease_hash)).toEqual([hashes[2]]);
@@ -297,12 +297,7 @@ describe('GET /events follows confirmed blocks (SPEC §12)', () => {
       expect(seen.at(-2)).toEqual(['confirmed', { hash: lease.hash, account: K.alice.address }]);
 
       const t = T0 + 5n * S;
-      w.setNow(t);
-      const record = (await w.ledger.getLease(lease.hash))!;
-      const accept = await w.add(
-        buildAccept(await w.head(K.prov), record, { attestations: [signAttestation(K.tk, lease.hash, t)], timestamp: t }, DEVNET_LEASE_PARAMS),
-        K.prov,
-      );
+      const accept = await w.accept(lease.hash, t);
       await published('block', accept.hash);
       await new Promise((r) => setImmediate(r));
       expect(leaseStates()).toEqual(['created']); // the accept is applied, not confirmed
@@ -324,11 +319,7 @@ describe('what the marketplace counts as spendable is the API\'s spendable (one 
     const cert = await certified(w);
     const lease = await w.add(buildLease(await w.head(K.alice), { certificate: cert, ...RES, access_pub_key: K.bob.pubKeyHex, timestamp: T0 }), K.alice);
     await w.confirm(lease);
-    const start = T0 + 5n * S;
-    w.setNow(start);
-    const created = (await w.ledger.getLease(lease.hash))!;
-    const accept = await w.add(buildAccept(await w.head(K.prov), created, { attestations: [signAttestation(K.tk, lease.hash, start)], timestamp: start }, DEVNET_LEASE_PARAMS), K.prov);
-    await w.confirm(accept);
+    await w.confirm(await w.accept(lease.hash, T0 + 5n * S));
     const accepted = (await w.ledger.getLease(lease.hash))!;
     const end = accepted.expiry + S;
     w.setNow(end);
