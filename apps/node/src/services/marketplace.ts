@@ -1,4 +1,4 @@
-import { type Clock, fields, type JsonValue, leaseCost, leaseStake, MIN_PRICE_MULTIPLIER_MILLI, nsToMs, type RateLimit, RateLimiter } from '@xe/core-types';
+import { type Clock, fields, isXeError, type JsonValue, leaseCost, leaseStake, MIN_PRICE_MULTIPLIER_MILLI, nsToMs, type RateLimit, RateLimiter } from '@xe/core-types';
 import { type MarketplaceKind, verifyMarketplace } from '@xe/crypto';
 import type { Ledger } from '@xe/ledger';
 import { confirmedViewOf } from '../confirmed.js';
@@ -20,7 +20,14 @@ export const MAX_OFFERS_PER_REQUEST = 64;
  * an unconfirmed debit does). An account with no block holds nothing.
  */
 export async function spendableXusd(ledger: Ledger, address: string): Promise<bigint> {
-  return (await confirmedViewOf(ledger).balances(address))?.spendable.XUSD ?? 0n;
+  try {
+    return (await confirmedViewOf(ledger).balances(address))?.spendable.XUSD ?? 0n;
+  } catch (err) {
+    // CONFIRMED_VIEW_BUSY: confirmations kept racing the read; count nothing rather than
+    // throw (a throwing gossip validator would reject an honest peer's message)
+    if (isXeError(err) && err.retryable) return 0n;
+    throw err;
+  }
 }
 
 /** A provider's signed capacity advertisement (SPEC §9). */
