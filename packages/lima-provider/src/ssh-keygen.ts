@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { VmErrorCodes, VmLifecycleError } from './errors.js';
 
@@ -54,6 +55,21 @@ export function hostPublicKeyLine(text: string): string | undefined {
     if (HOST_PUBLIC_KEY.test(key)) return key;
   }
   return undefined;
+}
+
+/**
+ * A VM's host key: made by `makeSshKey` at `file` (an existing one is kept), with its
+ * `ssh-ed25519 …` line and SHA256 fingerprint. Throws SANDBOX_START_FAILED when ssh-keygen
+ * left no readable Ed25519 key there.
+ */
+export async function makeHostKey(sshKeygen: string, file: string, comment: string): Promise<{ pub: string; fp: string }> {
+  await makeSshKey(sshKeygen, file, comment);
+  const pub = hostPublicKeyLine(await readFile(`${file}.pub`, 'utf8'));
+  const fp = pub === undefined ? undefined : await sshKeyFingerprint(sshKeygen, `${file}.pub`);
+  if (pub === undefined || fp === undefined) {
+    throw new VmLifecycleError(VmErrorCodes.SANDBOX_START_FAILED, `ssh-keygen made no readable Ed25519 host key at ${file}`);
+  }
+  return { pub, fp };
 }
 
 /** The SHA256 fingerprint of one public-key line, read by `ssh-keygen -lf -` from stdin; undefined when it reads none. */

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -18,7 +18,7 @@ import {
 import { VmErrorCodes, VmInputError, VmLifecycleError, VmStateError } from '../errors.js';
 import { type AuthorizedKeyLineFn, authorizedKeyLineFor, checkLeaseHash, checkResources, vmName, withMinimums } from '../keys.js';
 import { runCapped } from '../proc.js';
-import { hostPublicKeyLine, makeSshKey, sshKeyFingerprint } from '../ssh-keygen.js';
+import { makeHostKey } from '../ssh-keygen.js';
 import { claimVm, reconcileRecords, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
 import {
   DEFAULT_EXEC_TIMEOUT_MS,
@@ -219,14 +219,9 @@ export class SandboxVmManager implements VmManager {
           .then((template) => mountDisk(template, join(dir, 'disk.img'), join(dir, 'root')))
           .then(() => mark('disk'));
         disk.catch(() => {});
-        const hostKey = makeSshKey(this.deps.sshKeygen, hostKeyFile, `root@${name}`).then(async () => {
-          const pub = hostPublicKeyLine(await readFile(`${hostKeyFile}.pub`, 'utf8'));
-          const fp = pub === undefined ? undefined : await sshKeyFingerprint(this.deps.sshKeygen, `${hostKeyFile}.pub`);
-          if (pub === undefined || fp === undefined) {
-            throw new VmLifecycleError(VmErrorCodes.SANDBOX_START_FAILED, `ssh-keygen made no readable Ed25519 host key for ${name}`);
-          }
+        const hostKey = makeHostKey(this.deps.sshKeygen, hostKeyFile, `root@${name}`).then((k) => {
           mark('host_key');
-          return { pub, fp };
+          return k;
         });
         hostKey.catch(() => {});
         try {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Logger, silentLogger } from '@xe/core-types';
 import { isProcessAlive, processStartTime } from '../proc.js';
-import { hostPublicKeyLine, makeSshKey, sshKeyFingerprint } from '../ssh-keygen.js';
+import { makeHostKey } from '../ssh-keygen.js';
 import type { SandboxDeps } from './deps.js';
 import { ext4Template, mountDisk, unmountDisk } from './disk.js';
 import { layoutRoot, removeSandboxDir, rootHostKey } from './sandbox.js';
@@ -182,11 +182,7 @@ export class DiskPool {
       const template = await ext4Template(this.options.templateDir, diskGb);
       await mountDisk(template, join(dir, 'disk.img'), root);
       await layoutRoot(this.options.deps, root);
-      const key = rootHostKey(root);
-      await makeSshKey(this.options.deps.sshKeygen, key, 'root@xe-sandbox');
-      const pub = hostPublicKeyLine(await readFile(`${key}.pub`, 'utf8'));
-      const fp = pub === undefined ? undefined : await sshKeyFingerprint(this.options.deps.sshKeygen, `${key}.pub`);
-      if (pub === undefined || fp === undefined) throw new Error(`ssh-keygen made no readable Ed25519 host key in ${root}`);
+      const { pub, fp } = await makeHostKey(this.options.deps.sshKeygen, rootHostKey(root), 'root@xe-sandbox');
       return { dir, diskGb, hostPublicKey: pub, hostKeyFingerprint: fp };
     } catch (err) {
       await destroyEntry(dir).catch(() => {});
