@@ -1,5 +1,5 @@
 import { EVENT_SCHEMAS, type EventName, ROUTES_BY_ID } from '@xe/api-contract';
-import { parseJson } from '@xe/core-types';
+import { parseJson, pause } from '@xe/core-types';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { z } from 'zod';
 import { ClientErrorCodes, XeApiError } from './errors.js';
@@ -60,24 +60,10 @@ export async function* streamEvents(options: TransportOptions, eventsOptions: Ev
       if (lastError !== undefined) throw lastError;
       return;
     }
-    await pause(delayMs, signal);
+    await pause(delayMs, signal).catch(() => {
+      throw new XeApiError(ClientErrorCodes.ABORTED, 'event stream aborted', { status: 0, retryable: false });
+    });
   }
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const aborted = () => reject(new XeApiError(ClientErrorCodes.ABORTED, 'event stream aborted', { status: 0, retryable: false }));
-    if (signal?.aborted) return aborted();
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      aborted();
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** One `GET /events` stream, from its opening to its end. */

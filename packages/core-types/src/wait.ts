@@ -39,3 +39,19 @@ export async function waitUntil<T>(check: () => T | Promise<T>, options: WaitUnt
     await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, left)));
   }
 }
+
+/** Resolves after `ms`, or rejects with `abortError(signal)` as soon as `signal` aborts (at once when it already has). */
+export function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortError(signal));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -6,6 +6,7 @@ import {
   type Clock,
   ErrorCodes,
   type Logger,
+  pause,
   silentLogger,
   type TimekeeperSet,
   throwIfAborted,
@@ -63,22 +64,6 @@ export const SELF_REQUESTER = 'self';
 const LOCAL_REQUESTER = 'local';
 /** Pauses before asking again a timekeeper that could not admit the lease block yet. */
 export const UNKNOWN_LEASE_RETRY_MS: readonly number[] = [100, 300, 900];
-
-/** Waits `ms`, or rejects when `signal` aborts first. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortError(signal));
-    };
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 function codeOf(err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;

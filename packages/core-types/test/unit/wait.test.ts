@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { waitUntil } from '../../src/index.js';
+import { pause, waitUntil } from '../../src/index.js';
 
 describe('waitUntil', () => {
   it('resolves with the first truthy value of the check', async () => {
@@ -48,5 +48,18 @@ describe('waitUntil', () => {
     const p = waitUntil(() => false, { timeoutMs: 10_000, what: 'never', signal: ctrl.signal });
     ctrl.abort();
     await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+});
+
+describe('pause', () => {
+  it('resolves after its time, and rejects ABORTED when the signal aborts first or already has', async () => {
+    const t = performance.now();
+    await pause(30);
+    expect(performance.now() - t).toBeGreaterThanOrEqual(25);
+    const ac = new AbortController();
+    const waiting = pause(60_000, ac.signal);
+    ac.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(pause(10, ac.signal)).rejects.toMatchObject({ code: 'ABORTED' });
   });
 });
