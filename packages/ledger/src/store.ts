@@ -213,9 +213,7 @@ export class GroupStore implements Store {
     const lo = keyString(options.gte);
     const hi = keyString(options.lt);
     const mine = new Map<string, Uint8Array | null>();
-    for (const layer of this.layers) {
-      for (const [k, op] of layer.writes) if (k >= lo && k < hi) mine.set(k, op.type === 'put' ? op.value : null);
-    }
+    for (const layer of this.layers) for (const k of layer.writes.keys()) if (k >= lo && k < hi) mine.set(k, layer.value(k)!);
     if (mine.size === 0) {
       yield* this.base.range(options);
       return;
