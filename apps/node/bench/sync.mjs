@@ -23,6 +23,7 @@ import { BlockIntake } from '../dist/block-intake.js';
 import { ledgerFinalityOptions, withConfirmationIntake, withConfirmations } from '../dist/finality.js';
 import { intakeSyncSink, ledgerSyncSource } from '../dist/gossip-wiring.js';
 import { Metrics } from '../dist/metrics.js';
+import { print } from './lib.mjs';
 
 const BLOCKS = Number(process.env.XE_BENCH_SYNC_BLOCKS ?? 10_000);
 const ACCOUNTS = 16;
@@ -72,7 +73,7 @@ async function serve(dir, bundleFile) {
   }
   const node = gossipNode(bundle, key, ledger, withConfirmationIntake(intakeSyncSink(intakeOf(ledger)), ledger));
   await node.start();
-  process.stdout.write(`${JSON.stringify({ ready: node.multiaddrs()[0], blocks: made })}\n`);
+  print({ ready: node.multiaddrs()[0], blocks: made });
   // runs until the parent closes stdin
   process.stdin.resume();
   await new Promise((r) => process.stdin.once('end', r));
@@ -140,26 +141,24 @@ async function main() {
       const synced = frontiers.filter((f) => users_.has(f.account)).reduce((n, f) => n + Number(f.height), 0);
       if (synced !== ready.blocks) throw new Error(`synced ${synced} of ${ready.blocks} blocks (${JSON.stringify(summary)})`);
       if ((await ledger.checkConsistency()).problems.length > 0) throw new Error('the synced ledger is not consistent');
-      process.stdout.write(
-        `${JSON.stringify({
-          bench: 'sync_blocks_per_s_leveldb',
-          value: Math.round((ready.blocks / ms) * 1000),
-          unit: 'blocks/s',
-          blocks: ready.blocks,
-          ms: Math.round(ms),
-          pages: summary.pages,
-          accounts: ACCOUNTS,
-          blocks_mix: 'per account: the allocation receive, then sends (no cross-account dependency after the bundle)',
-          retried: summary.retried,
-          store: 'leveldb',
-          processes: 'two: the peer serving (child), the fresh node syncing (this one), 127.0.0.1',
-          path: 'GossipNode sync → BlockIntake → Ledger (finality on, verifier pool, group commit)',
-          verifier_threads: verifier.threads,
-          verified_by_thread: verifier.stats().byWorker,
-          verified_inline: verifier.stats().inline,
-          target: '>= 6000',
-        })}\n`,
-      );
+      print({
+        bench: 'sync_blocks_per_s_leveldb',
+        value: Math.round((ready.blocks / ms) * 1000),
+        unit: 'blocks/s',
+        blocks: ready.blocks,
+        ms: Math.round(ms),
+        pages: summary.pages,
+        accounts: ACCOUNTS,
+        blocks_mix: 'per account: the allocation receive, then sends (no cross-account dependency after the bundle)',
+        retried: summary.retried,
+        store: 'leveldb',
+        processes: 'two: the peer serving (child), the fresh node syncing (this one), 127.0.0.1',
+        path: 'GossipNode sync → BlockIntake → Ledger (finality on, verifier pool, group commit)',
+        verifier_threads: verifier.threads,
+        verified_by_thread: verifier.stats().byWorker,
+        verified_inline: verifier.stats().inline,
+        target: '>= 6000',
+      });
     } finally {
       await node.stop();
       await ledger.close();
