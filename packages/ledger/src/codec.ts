@@ -1,6 +1,6 @@
-import { type Block, parseJson, stringifyJson } from '@xe/core-types';
+import { type Block, hexToBytes, parseJson, stringifyJson } from '@xe/core-types';
 import { readU64 } from './buckets.js';
-import type { AccountState, PendingSend, SupplyCounters } from './types.js';
+import type { AccountState, PendingSend, SupplyCounters, UndoRecord } from './types.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -242,4 +242,67 @@ export function decodePending(bytes: Uint8Array): PendingSend {
     asset: bytes[97] === 1 ? 'XE' : 'XUSD',
     amount: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(98),
   };
+}
+
+// ---------------------------------------------------------------- undo records
+//
+// An undo record holds the before-image of every key its block wrote, so it is written
+// with every unconfirmed block: binary, the images as they are. Layout: TAG_UNDO, u64 seq,
+// u32 write count, then per write u16 key length, key, u32 value length (ABSENT: the key
+// did not exist), value; the rest is the supply deltas as JSON. Records written as JSON
+// (hex keys and values) by earlier versions are still read.
+
+const TAG_UNDO = 0x04;
+const ABSENT = 0xffffffff;
+
+export function encodeUndo(record: UndoRecord): Uint8Array {
+  const supply = enc.encode(toJsonText(record.supply));
+  let size = 1 + 8 + 4 + supply.length;
+  for (const [k, v] of record.writes) size += 2 + k.length + 4 + (v === null ? 0 : v.length);
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out[0] = TAG_UNDO;
+  view.setBigUint64(1, BigInt.asUintN(64, record.seq));
+  view.setUint32(9, record.writes.length);
+  let o = 13;
+  for (const [k, v] of record.writes) {
+    view.setUint16(o, k.length);
+    out.set(k, o + 2);
+    o += 2 + k.length;
+    if (v === null) view.setUint32(o, ABSENT);
+    else {
+      view.setUint32(o, v.length);
+      out.set(v, o + 4);
+    }
+    o += 4 + (v === null ? 0 : v.length);
+  }
+  out.set(supply, o);
+  return out;
+}
+
+export function decodeUndo(bytes: Uint8Array): UndoRecord {
+  if (bytes[0] === JSON_OPEN) {
+    const legacy = decodeJson<{ seq: bigint; writes: [string, string | null][]; supply: UndoRecord['supply'] }>(bytes);
+    return { seq: BigInt(legacy.seq), writes: legacy.writes.map(([k, v]) => [hexToBytes(k), v === null ? null : hexToBytes(v)]), supply: legacy.supply };
+  }
+  if (bytes[0] !== TAG_UNDO || bytes.length < 13) throw new Error('undo record: unknown form');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const seq = view.getBigUint64(1);
+  const n = view.getUint32(9);
+  const writes: [Uint8Array, Uint8Array | null][] = [];
+  let o = 13;
+  for (let i = 0; i < n; i++) {
+    const kl = view.getUint16(o);
+    const k = bytes.slice(o + 2, o + 2 + kl);
+    o += 2 + kl;
+    const vl = view.getUint32(o);
+    o += 4;
+    if (vl === ABSENT) writes.push([k, null]);
+    else {
+      writes.push([k, bytes.slice(o, o + vl)]);
+      o += vl;
+    }
+  }
+  if (o > bytes.length) throw new Error('undo record: truncated');
+  return { seq, writes, supply: parseJson(dec.decode(bytes.subarray(o))) as unknown as UndoRecord['supply'] };
 }

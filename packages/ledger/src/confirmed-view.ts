@@ -1,10 +1,10 @@
-import { type AbortOptions, bytesToHex, type Hash, hexToBytes, XeError } from '@xe/core-types';
+import { type AbortOptions, bytesToHex, type Hash, XeError } from '@xe/core-types';
 import { Bucket, keys, leaseOrder, prefixRange } from './buckets.js';
-import { decodeAccount, decodeJson, decodePending } from './codec.js';
+import { decodeAccount, decodeJson, decodePending, decodeUndo } from './codec.js';
 import { isHash, signalOf } from './hex.js';
 import type { Ledger } from './ledger.js';
 import { UndoRepo } from './repos/undo.js';
-import type { Balances, LeaseFilter, LeasePage, LeaseRecord, PendingSend, ProviderUsage, UndoRecord } from './types.js';
+import type { Balances, LeaseFilter, LeasePage, LeaseRecord, PendingSend, ProviderUsage } from './types.js';
 
 /** An account as its confirmed frontier left it (SPEC §12: the API serves confirmed state). */
 export interface ConfirmedAccount {
@@ -38,7 +38,6 @@ export const MAX_UNCONFIRMED_SCANNED = 100_000;
 /** Chain blocks above the confirmed frontier read per page while summing pending sends. */
 const CHAIN_PAGE = 1000;
 
-const LEASE_KEY_PREFIX = Bucket.LEASE.toString(16).padStart(2, '0');
 const zero = (): Balances => ({ XE: 0n, XUSD: 0n });
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
@@ -199,10 +198,9 @@ export class ConfirmedView {
   private async beforeImage(hash: string, key: Uint8Array): Promise<Uint8Array | null | undefined> {
     const undo = await this.undo.get(hash);
     if (undo === undefined) return undefined;
-    const k = bytesToHex(key);
-    const entry = undo.writes.find(([w]) => w === k);
+    const entry = undo.writes.find(([w]) => Buffer.compare(w, key) === 0);
     if (entry === undefined) return undefined;
-    return entry[1] === null ? null : hexToBytes(entry[1]);
+    return entry[1];
   }
 
   /**
@@ -212,20 +210,19 @@ export class ConfirmedView {
   private async unconfirmedLeases(options: AbortOptions): Promise<Map<string, LeaseRecord | null>> {
     const out = new Map<string, LeaseRecord | null>();
     if (!this.ledger.finalityEnabled) return out;
-    const earliest = new Map<string, { seq: bigint; before: string | null }>();
+    const earliest = new Map<string, { seq: bigint; before: Uint8Array | null }>();
     let n = 0;
     for await (const [, v] of this.ledger.storage.range({ ...prefixRange(keys.bucket(Bucket.UNDO)), ...signalOf(options) })) {
       if (++n > MAX_UNCONFIRMED_SCANNED) throw busy(`more than ${MAX_UNCONFIRMED_SCANNED} unconfirmed blocks`);
-      const rec = decodeJson<UndoRecord>(v);
-      const seq = BigInt(rec.seq);
+      const rec = decodeUndo(v);
       for (const [k, before] of rec.writes) {
-        if (k.length !== 66 || !k.startsWith(LEASE_KEY_PREFIX)) continue;
-        const hash = k.slice(2);
+        if (k.length !== 33 || k[0] !== Bucket.LEASE) continue;
+        const hash = bytesToHex(k.subarray(1));
         const seen = earliest.get(hash);
-        if (seen === undefined || seq < seen.seq) earliest.set(hash, { seq, before });
+        if (seen === undefined || rec.seq < seen.seq) earliest.set(hash, { seq: rec.seq, before });
       }
     }
-    for (const [hash, { before }] of earliest) out.set(hash, before === null ? null : decodeJson<LeaseRecord>(hexToBytes(before)));
+    for (const [hash, { before }] of earliest) out.set(hash, before === null ? null : decodeJson<LeaseRecord>(before));
     return out;
   }
 

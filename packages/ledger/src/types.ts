@@ -110,8 +110,8 @@ export interface ConflictRecord {
 export interface UndoRecord {
   /** apply order: rollbacks run newest first */
   seq: bigint;
-  /** hex key → hex value before the block, or null (absent) */
-  writes: [string, string | null][];
+  /** key → its value before the block, or null (absent) */
+  writes: [Uint8Array, Uint8Array | null][];
   /** supply counters the block added, per asset (subtracted on rollback) */
   supply: [Asset, SupplyCounters][];
 }

@@ -5,7 +5,6 @@ import {
   bytesToHex,
   type Confirmation,
   type FinalityParams,
-  hexToBytes,
   type Logger,
   type Position,
   positionKey,
@@ -260,14 +259,19 @@ export class FinalityEngine implements AdmissionFinality {
     known?: ReadonlyMap<BatchOp, Uint8Array | undefined>,
   ): Promise<BatchOp[]> {
     if (this.components.bundle.has(block.hash)) return [];
-    const writes: [string, string | null][] = [];
+    const writes: [Uint8Array, Uint8Array | null][] = [];
     const seen = new Set<string>();
+    // a key holding this (new) block's hash did not exist before it: only the block itself
+    // and blocks naming it (applied after it, rolled back before it) write such keys, and a
+    // rollback restores them to absent — so it is not read
+    const own = Buffer.from(block.hash, 'hex');
     for (const op of ops) {
-      const k = bytesToHex(op.key);
+      const kb = Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength);
+      const k = kb.toString('latin1');
       if (seen.has(k)) continue;
       seen.add(k);
-      const before = known?.has(op) === true ? known.get(op) : await this.components.repos.store.get(op.key);
-      writes.push([k, before === undefined ? null : bytesToHex(before)]);
+      const before = known?.has(op) === true ? known.get(op) : kb.includes(own) ? undefined : await this.components.repos.store.get(op.key);
+      writes.push([op.key, before === undefined ? null : before]);
     }
     const deltas: [Asset, SupplyCounters][] = [];
     for (const [asset, after] of supply) {
@@ -767,7 +771,7 @@ export class FinalityEngine implements AdmissionFinality {
     const supply = new Map<Asset, SupplyCounters>();
     for (const { undo } of applied) {
       for (const [k, before] of undo.writes) {
-        ops.push(before === null ? { type: 'del', key: hexToBytes(k) } : { type: 'put', key: hexToBytes(k), value: hexToBytes(before) });
+        ops.push(before === null ? { type: 'del', key: k } : { type: 'put', key: k, value: before });
       }
       for (const [asset, d] of undo.supply) {
         const s = supply.get(asset) ?? this.components.repos.supply.copyOf(asset);

@@ -1,6 +1,6 @@
 import { bytesToHex } from '@xe/core-types';
 import { Bucket, keys, prefixRange } from '../buckets.js';
-import { decodeJson, encodeJson } from '../codec.js';
+import { decodeUndo, encodeUndo } from '../codec.js';
 import type { BatchOp, Store } from '../store.js';
 import type { UndoRecord } from '../types.js';
 
@@ -13,11 +13,11 @@ export class UndoRepo {
 
   async get(hash: string): Promise<UndoRecord | undefined> {
     const v = await this.store.get(keys.undo(hash));
-    return v === undefined ? undefined : decodeJson<UndoRecord>(v);
+    return v === undefined ? undefined : decodeUndo(v);
   }
 
   putOp(hash: string, record: UndoRecord): BatchOp {
-    return { type: 'put', key: keys.undo(hash), value: encodeJson(record) };
+    return { type: 'put', key: keys.undo(hash), value: encodeUndo(record) };
   }
 
   delOp(hash: string): BatchOp {
