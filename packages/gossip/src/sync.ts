@@ -363,45 +363,11 @@ export async function requestSync(
     else summary.duplicate++;
   };
 
-  let ended = false;
-  for (;;) {
-    const frame = asObject(await reader.readJson(maxFrame, signal), 'sync response');
-    ctx.onProgress?.();
-    if (frame.type === 'end') {
-      ended = true;
-      break;
-    }
-    if (frame.type !== 'page' || !Array.isArray(frame.blocks) || !Array.isArray(frame.certificates)) {
-      throw protocolError('sync response: expected a page');
-    }
-    if (frame.blocks.length > limits.maxPageBlocks * 2 || frame.certificates.length > limits.maxPageBlocks * 2) {
-      throw protocolError('sync response: page too long');
-    }
-    summary.pages++;
-    for (const raw of frame.certificates) {
-      let cert: Certificate;
-      try {
-        cert = parseCertificate(raw);
-      } catch {
-        counters.inc('xe_sync_dropped_total', { reason: 'invalid_certificate' });
-        continue;
-      }
-      summary.certificates++;
-      const o = await ingestCert(cert);
-      if (o.status === 'rejected' && o.retryable) pendingCerts.push({ item: cert, code: o.code });
-    }
-    const page: Block[] = [];
-    for (const raw of frame.blocks) {
-      try {
-        page.push(parseBlock(raw));
-      } catch {
-        counters.inc('xe_sync_dropped_total', { reason: 'invalid_block' });
-      }
-    }
-    // A page's blocks are offered together, in page order: a sink that admits in call order
-    // (the node's ledger) checks the later ones on other threads and writes them in groups
-    // while the earlier ones are admitted. The outcomes are then taken in page order.
-    const outcomes = await Promise.all(page.map((block) => ingestBlock(block)));
+  // Pages overlap by one: page N+1 is read and offered while page N is admitted (a sink
+  // that admits in call order checks N+1's blocks on other threads meanwhile), and its
+  // outcomes are taken after N's. At most two pages are in flight.
+  const settle = async (page: Block[], offered: Promise<AdmitResult[]>, confs: JsonValue | undefined) => {
+    const outcomes = await offered;
     for (const [i, block] of page.entries()) {
       summary.received++;
       const o = outcomes[i]!;
@@ -413,8 +379,65 @@ export async function requestSync(
         }
       } else count(o);
     }
-    await confirmations.page(frame.confirmations, MAX_PAGE_CONFIRMATIONS);
+    await confirmations.page(confs, MAX_PAGE_CONFIRMATIONS);
+  };
+  let inFlight: Promise<void> = Promise.resolve();
+  // a page that failed to settle (kept here, not left as an unhandled rejection while the next page is read)
+  let failed: { err: unknown } | undefined;
+  let ended = false;
+  try {
+    for (;;) {
+      const frame = asObject(await reader.readJson(maxFrame, signal), 'sync response');
+      ctx.onProgress?.();
+      if (frame.type === 'end') {
+        ended = true;
+        break;
+      }
+      if (frame.type !== 'page' || !Array.isArray(frame.blocks) || !Array.isArray(frame.certificates)) {
+        throw protocolError('sync response: expected a page');
+      }
+      if (frame.blocks.length > limits.maxPageBlocks * 2 || frame.certificates.length > limits.maxPageBlocks * 2) {
+        throw protocolError('sync response: page too long');
+      }
+      summary.pages++;
+      for (const raw of frame.certificates) {
+        let cert: Certificate;
+        try {
+          cert = parseCertificate(raw);
+        } catch {
+          counters.inc('xe_sync_dropped_total', { reason: 'invalid_certificate' });
+          continue;
+        }
+        summary.certificates++;
+        const o = await ingestCert(cert);
+        if (o.status === 'rejected' && o.retryable) pendingCerts.push({ item: cert, code: o.code });
+      }
+      const page: Block[] = [];
+      for (const raw of frame.blocks) {
+        try {
+          page.push(parseBlock(raw));
+        } catch {
+          counters.inc('xe_sync_dropped_total', { reason: 'invalid_block' });
+        }
+      }
+      // A page's blocks are offered together, in page order, behind the previous page's: a
+      // sink that admits in call order (the node's ledger) checks them on other threads and
+      // writes them in groups while earlier ones are admitted.
+      const offered = Promise.all(page.map((block) => ingestBlock(block)));
+      const previous = inFlight;
+      inFlight = previous
+        .then(() => settle(page, offered, frame.confirmations))
+        .catch((err: unknown) => {
+          failed ??= { err };
+        });
+      await previous;
+      if (failed !== undefined) throw failed.err;
+    }
+  } finally {
+    // the pages offered are settled before the session ends (or fails)
+    await inFlight;
   }
+  if (failed !== undefined) throw failed.err;
   if (!ended) throw protocolError('sync response: no end frame');
 
   // Retry passes: what waited on a dependency, after the rest.

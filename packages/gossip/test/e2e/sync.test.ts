@@ -71,4 +71,48 @@ describe('catch-up sync', () => {
     const again = await b.sync(a.peerId);
     expect(again.received).toBe(0);
   });
+
+  it('offers the next page while a page is admitted, never more than two pages at once', async () => {
+    const source = new MemoryLedger();
+    const maker = new ChainMaker(source, { accounts: 4, label: 'overlap' });
+    await maker.make(1800);
+    const ledger = new MemoryLedger();
+    // A sink that holds every outcome until no new block has been offered for 300 ms: the
+    // offers it sees before each release are what the requester has in flight.
+    let offered = 0;
+    const stalls: number[] = [];
+    let held: (() => void)[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const release = () => {
+      stalls.push(offered);
+      const go = held;
+      held = [];
+      for (const f of go) f();
+    };
+    const sink: SyncSink = {
+      ingestBlock: async (block: Block): Promise<AdmitResult> => {
+        offered++;
+        const r = await ledger.ingestBlock(block);
+        if (timer !== undefined) clearTimeout(timer);
+        timer = setTimeout(release, 300);
+        await new Promise<void>((resolve) => held.push(resolve));
+        return r;
+      },
+      ingestCertificate: (cert) => ledger.ingestCertificate(cert),
+    };
+    const a = await nodes.start('S3', {}, { syncSource: source, syncSink: source });
+    const b = await nodes.start('N3', {}, { syncSource: ledger, syncSink: sink });
+    const done = new Promise<import('../../src/index.js').SyncSummary>((resolve) => b.once('sync:done', resolve));
+    await b.dial(a.multiaddrs()[0]!);
+    const summary = await done;
+    expect(summary.accepted).toBe(1800);
+    expect(summary.pages).toBe(4);
+    // the first release came with two pages offered (512 + 512), not one; between releases
+    // at most two more pages are offered (a page is read only once the one before the
+    // previous has settled)
+    expect(stalls[0]).toBe(1024);
+    for (let i = 1; i < stalls.length; i++) expect(stalls[i]! - stalls[i - 1]!).toBeLessThanOrEqual(1024);
+    await sameState(source, ledger);
+  }, 30_000);
 });
+
