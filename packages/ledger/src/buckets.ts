@@ -44,7 +44,7 @@ export const Bucket = {
   CONFIRMATION: 0x12,
   /** address32 → u64 confirmed height */
   CONFIRMED: 0x13,
-  /** blockHash32 → undo record JSON (applied, unconfirmed blocks) */
+  /** blockHash32 → undo record, binary (applied, unconfirmed blocks; JSON from earlier versions) */
   UNDO: 0x14,
   /** namedHash32 · dependentHash32 → (empty): unconfirmed blocks naming a block */
   DEPENDENT: 0x15,
