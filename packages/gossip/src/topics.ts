@@ -103,8 +103,10 @@ export class Topics {
     try {
       result = normaliseResult(await entry.validator(value, { from, topic }));
     } catch (err) {
-      this.ctx.log.debug('validator threw', { topic, err });
-      result = reject('validator_error');
+      // a validator that throws failed on our side (a store error, a bug): the message is
+      // not relayed, but the peer that relayed it is not penalised for our fault
+      this.ctx.log.warn('validator threw', { topic, from, err });
+      result = ignore('validator_error');
     }
     if (result.action === 'accept') this.parsed.set(msg, value);
     return this.count(topic, result);

@@ -23,8 +23,8 @@ export async function spendableXusd(ledger: Ledger, address: string): Promise<bi
   try {
     return (await confirmedViewOf(ledger).balances(address))?.spendable.XUSD ?? 0n;
   } catch (err) {
-    // CONFIRMED_VIEW_BUSY: confirmations kept racing the read; count nothing rather than
-    // throw (a throwing gossip validator would reject an honest peer's message)
+    // CONFIRMED_VIEW_BUSY: confirmations kept racing the read; count nothing (the request
+    // is dropped as `unfunded` for now, as a thrown validator's message would be dropped)
     if (isXeError(err) && err.retryable) return 0n;
     throw err;
   }
