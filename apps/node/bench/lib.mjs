@@ -64,6 +64,9 @@ export class ApiClient {
   }
 }
 
+/** The nodes' log level (XE_BENCH_LOG_LEVEL, default info: the phases are read from info lines). */
+const LOG_LEVEL = process.env.XE_BENCH_LOG_LEVEL ?? 'info';
+
 /** A devnet (`prepareDevnet`) whose nodes run as child processes of the bench. */
 export class Devnet {
   children = [];
@@ -71,7 +74,7 @@ export class Devnet {
   static async create(nodes, basePort) {
     const net = new Devnet();
     net.dir = mkdtempSync(join(tmpdir(), 'xe-bench-'));
-    net.prepared = await prepareDevnet({ dir: net.dir, nodes, basePort, fresh: false, logLevel: 'info' });
+    net.prepared = await prepareDevnet({ dir: net.dir, nodes, basePort, fresh: false, logLevel: LOG_LEVEL });
     return net;
   }
 
@@ -99,7 +102,7 @@ export class Devnet {
   async start() {
     for (let i = 0; i < this.info.nodes.length; i++) {
       const out = openSync(this.logFile(i), 'a');
-      const child = spawn(process.execPath, [CLI, ...devnetNodeArgs(this.prepared, i, 'info')], {
+      const child = spawn(process.execPath, [CLI, ...devnetNodeArgs(this.prepared, i, LOG_LEVEL)], {
         stdio: ['ignore', out, out],
         env: { ...process.env, XE_OPERATOR_TOKEN: this.info.operator_token, XE_EXIT_WITH_PARENT: String(process.pid) },
       });

@@ -13,7 +13,8 @@
 //
 // Env: XE_BENCH_BASE_PORT (default: random in 7400..7990), XE_BENCH_WINDOW_S (default 60),
 // XE_BENCH_SAMPLES (default 10), XE_BENCH_KEEP=1 keeps the devnet directory, XE_BENCH_ONLY=confirm
-// measures confirm_ms_p50 alone, XE_BENCH_12NODES=0 skips the twelve-node figures.
+// measures confirm_ms_p50 alone, XE_BENCH_12NODES=0 skips the twelve-node figures,
+// XE_BENCH_LOG_LEVEL=debug runs the nodes at debug (the offer round then logs each offer's timing).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPair, keyPairFromSeed } from '@xe/crypto';

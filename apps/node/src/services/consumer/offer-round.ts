@@ -169,10 +169,12 @@ export class OfferRound {
       stopWaiting = book.waitOffers(request_id, (o) => {
         if (seen.has(o.provider)) return;
         seen.add(o.provider);
+        log.debug('offer in', { request: request_id, provider: o.provider, ms: ms(performance.now() - started) });
         checks.push(
           this.checkOffer(o, req, fetches)
             .catch(() => undefined)
             .finally(() => {
+              log.debug('offer checked', { request: request_id, provider: o.provider, ms: ms(performance.now() - started) });
               answered.add(o.provider);
               maybeAllIn();
             }),
@@ -190,6 +192,7 @@ export class OfferRound {
         ...(opts.signal ? { signal: opts.signal } : {}),
       })
         .then((set) => {
+          log.debug('providers expected', { request: request_id, n: set?.size ?? 0, ms: ms(performance.now() - started) });
           expected = set;
           maybeAllIn();
         })

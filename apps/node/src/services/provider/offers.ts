@@ -95,6 +95,7 @@ export class Offers {
       key,
     );
     await net.publishMarketplace(offer);
+    logger.debug('offer sent', { request: req.request_id, since_request_ms: Number((clock() - req.timestamp) / 1000n) / 1000 });
     metrics.counter('xe_offers_sent_total', 'Offers this provider sent')();
   }
 }
