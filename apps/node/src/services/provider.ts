@@ -6,7 +6,7 @@ import type { ChainWriter } from './chain-writer.js';
 import type { SignedVmInfo } from './consumer/vm-info.js';
 import type { LeaseRequestMsg, MarketplaceBook } from './marketplace.js';
 import type { AttestPort, NetPort, Timers, TunnelPort, VmPort } from './ports.js';
-import { LeaseAcceptor } from './provider/accept.js';
+import { ACCEPT_LEAD_NS, LeaseAcceptor } from './provider/accept.js';
 import { allLeases } from './lease-pages.js';
 import { Capacity } from './provider/capacity.js';
 import { CertificateKeeper } from './provider/certificate.js';
@@ -56,6 +56,12 @@ export class ProviderService {
   private readonly settler: LeaseSettler;
   private readonly capacity: Capacity;
   private readonly advertIntervalMs: number;
+  /**
+   * False when the network's accept window is not longer than the lead a provider keeps
+   * (SPEC §10.5: it acts only while now ≤ lease timestamp + accept window − 30 s): no lease
+   * could ever be accepted, so this provider neither advertises nor offers.
+   */
+  private readonly canAccept: boolean;
 
   constructor(
     private readonly options: ProviderOptions,
@@ -66,6 +72,7 @@ export class ProviderService {
     const { key, network } = options;
     const signal = this.abort.signal;
     this.advertIntervalMs = options.advertIntervalMs ?? 60_000;
+    this.canAccept = network.lease.accept_window_ns > ACCEPT_LEAD_NS;
     this.scheduler = new Scheduler({ clock, timers });
     this.certificates = new CertificateKeeper(
       { key, networkId: network.network_id, priceMultiplierMilli: options.priceMultiplierMilli },
@@ -121,6 +128,13 @@ export class ProviderService {
       void this.acceptor.accept(lease);
     }
     ledger.events.on('lease', this.onLeaseEvent);
+    if (!this.canAccept) {
+      logger.error('the network accept window leaves no time to accept a lease: this provider neither advertises nor offers', {
+        accept_window_s: Number(this.options.network.lease.accept_window_ns / 1_000_000_000n),
+        lead_s: Number(ACCEPT_LEAD_NS / 1_000_000_000n),
+      });
+      return;
+    }
     this.scheduleAdvert();
     await this.offers.advertise();
   }
@@ -140,6 +154,7 @@ export class ProviderService {
 
   /** Answers a lease request with a signed offer when there is room. */
   onRequest(req: LeaseRequestMsg): Promise<void> {
+    if (!this.canAccept) return Promise.resolve();
     return this.offers.onRequest(req);
   }
 

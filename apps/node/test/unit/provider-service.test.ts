@@ -126,6 +126,21 @@ describe('ProviderService: certificate and offers', () => {
     expect(offers()).toHaveLength(5);
   });
 
+  it('neither advertises nor offers on a network whose accept window is not longer than the 30 s lead (no lease could be accepted)', async () => {
+    const w = await leaseWorld();
+    const network = { ...w.bundle, lease: { ...w.bundle.lease, accept_window_ns: ACCEPT_LEAD_NS } };
+    const p = new ProviderService(
+      { key: KEYS.provider, network, capacity: { vcpus: 4, memory_mb: 8192, disk_gb: 40 }, priceMultiplierMilli: 1000 },
+      { ledger: w.ledger, vms: w.vms, writer: w.writers.provider, net: w.net, attest: w.attest, tunnels: w.tunnels, book: w.books.provider, clock: w.time.clock, timers: w.time.timers, logger: w.logger, metrics: w.metrics },
+    );
+    await p.start();
+    stops.push(() => p.stop());
+    await p.onRequest(request('a'));
+    await w.time.advance(120_000);
+    expect(w.net.marketplace.filter((m) => m.type === 'offer' || m.type === 'advertisement')).toEqual([]);
+    expect(w.logged('the network accept window leaves no time to accept a lease: this provider neither advertises nor offers')).toBe(true);
+  });
+
   it('re-advertises every interval on the clock', async () => {
     const w = await leaseWorld();
     await providerIn(w);
