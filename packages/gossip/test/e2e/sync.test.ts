@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { AdmitResult, Block } from '@xe/core-types';
 import { waitUntil } from '@xe/core-types';
-import type { SyncSink } from '../../src/index.js';
+import type { GossipNode, SyncSink, SyncSummary } from '../../src/index.js';
 import { ChainMaker, MemoryLedger } from '../support/chain.mjs';
 import { Nodes } from '../support/nodes.js';
 
@@ -10,6 +10,18 @@ async function sameState(a: MemoryLedger, b: MemoryLedger): Promise<void> {
   const fb = (await b.frontiers()).sort((x, y) => (x.account < y.account ? -1 : 1));
   expect(fb).toEqual(fa);
   expect([...b.certs.keys()].sort()).toEqual([...a.certs.keys()].sort());
+}
+
+/**
+ * A node serving `source` (its label `S<n>`) and a requester (`N<n>`) over `ledger` whose
+ * sink is `sink`; the requester dials and the first session's summary is returned.
+ */
+async function syncThrough(nodes: Nodes, n: number, source: MemoryLedger, ledger: MemoryLedger, sink: SyncSink): Promise<{ a: GossipNode; b: GossipNode; summary: SyncSummary }> {
+  const a = await nodes.start(`S${n}`, {}, { syncSource: source, syncSink: source });
+  const b = await nodes.start(`N${n}`, {}, { syncSource: ledger, syncSink: sink });
+  const done = new Promise<SyncSummary>((resolve) => b.once('sync:done', resolve));
+  await b.dial(a.multiaddrs()[0]!);
+  return { a, b, summary: await done };
 }
 
 describe('catch-up sync', () => {
@@ -55,11 +67,7 @@ describe('catch-up sync', () => {
       },
       ingestCertificate: (cert) => ledger.ingestCertificate(cert),
     };
-    const a = await nodes.start('S2', {}, { syncSource: source, syncSink: source });
-    const b = await nodes.start('N2', {}, { syncSource: ledger, syncSink: sink });
-    const done = new Promise<import('../../src/index.js').SyncSummary>((resolve) => b.once('sync:done', resolve));
-    await b.dial(a.multiaddrs()[0]!);
-    const summary = await done;
+    const { a, b, summary } = await syncThrough(nodes, 2, source, ledger, sink);
     expect(summary.received).toBe(600);
     expect(summary.accepted).toBe(600);
     expect(summary.rejected).toBe(0);
@@ -100,11 +108,7 @@ describe('catch-up sync', () => {
       },
       ingestCertificate: (cert) => ledger.ingestCertificate(cert),
     };
-    const a = await nodes.start('S3', {}, { syncSource: source, syncSink: source });
-    const b = await nodes.start('N3', {}, { syncSource: ledger, syncSink: sink });
-    const done = new Promise<import('../../src/index.js').SyncSummary>((resolve) => b.once('sync:done', resolve));
-    await b.dial(a.multiaddrs()[0]!);
-    const summary = await done;
+    const { summary } = await syncThrough(nodes, 3, source, ledger, sink);
     expect(summary.accepted).toBe(1800);
     expect(summary.pages).toBe(4);
     // the first release came with two pages offered (512 + 512), not one; between releases
