@@ -1,4 +1,4 @@
-import type { Certificate, Clock, Logger, NetworkParams, Resources, VmInfo } from '@xe/core-types';
+import { type Certificate, type Clock, type Logger, type NetworkParams, NS_PER_SEC, type Resources, type VmInfo } from '@xe/core-types';
 import { canonicalHostKey, type KeyPair, signVmHostKey } from '@xe/crypto';
 import type { Ledger, LeaseRecord } from '@xe/ledger';
 import type { Metrics } from '../metrics.js';
@@ -130,8 +130,8 @@ export class ProviderService {
     ledger.events.on('lease', this.onLeaseEvent);
     if (!this.canAccept) {
       logger.error('the network accept window leaves no time to accept a lease: this provider neither advertises nor offers', {
-        accept_window_s: Number(this.options.network.lease.accept_window_ns / 1_000_000_000n),
-        lead_s: Number(ACCEPT_LEAD_NS / 1_000_000_000n),
+        accept_window_s: Number(this.options.network.lease.accept_window_ns / NS_PER_SEC),
+        lead_s: Number(ACCEPT_LEAD_NS / NS_PER_SEC),
       });
       return;
     }

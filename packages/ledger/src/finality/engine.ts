@@ -271,7 +271,7 @@ export class FinalityEngine implements AdmissionFinality {
       if (seen.has(k)) continue;
       seen.add(k);
       const before = known?.has(op) === true ? known.get(op) : kb.includes(own) ? undefined : await this.components.repos.store.get(op.key);
-      writes.push([op.key, before === undefined ? null : before]);
+      writes.push([op.key, before ?? null]);
     }
     const deltas: [Asset, SupplyCounters][] = [];
     for (const [asset, after] of supply) {

@@ -1,4 +1,4 @@
-import { type Clock, leaseCost, type Logger } from '@xe/core-types';
+import { type Clock, leaseCost, type Logger, nsToMs } from '@xe/core-types';
 import { type KeyPair, signMarketplace } from '@xe/crypto';
 import type { Metrics } from '../../metrics.js';
 import type { Advertisement, LeaseRequestMsg, MarketplaceBook } from '../marketplace.js';
@@ -95,7 +95,7 @@ export class Offers {
       key,
     );
     await net.publishMarketplace(offer);
-    logger.debug('offer sent', { request: req.request_id, since_request_ms: Number((clock() - req.timestamp) / 1000n) / 1000 });
+    logger.debug('offer sent', { request: req.request_id, since_request_ms: nsToMs(clock() - req.timestamp) });
     metrics.counter('xe_offers_sent_total', 'Offers this provider sent')();
   }
 }
