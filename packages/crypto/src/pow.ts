@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type Block, fields, isHex, U64_MAX } from '@xe/core-types';
 import { CryptoError, CryptoErrorCodes } from './errors.js';
 import { sharedPowEngine } from './pow-engine.js';
+import { startWorker } from './worker-start.js';
 
 /** `work = first 8 bytes of BLAKE3(u64le(nonce) || hash)` as a big-endian u64 (SPEC §3.3). */
 export function powWork(hashHex: string, nonce: bigint): bigint {
@@ -82,10 +83,7 @@ export class PowSolver {
     if (this.pool.length === 0) {
       const url = workerUrl();
       for (let index = 0; index < this.size; index++) {
-        // Workers inherit the parent's exec flags; `--input-type` (node -e / --eval) makes a
-        // worker refuse to load its file, so it is not passed on.
-        const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-        const w = new Worker(url, { workerData: { control: this.control, index }, execArgv });
+        const w = startWorker(url, { workerData: { control: this.control, index } });
         // A thread that dies outside a search must not crash the process with an unhandled
         // 'error' event; the pool is rebuilt on the next search.
         w.on('error', () => {

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { type BlockCheck, type BlockCheckJob, checkBlockStateless } from './block-check.js';
+import { startWorker } from './worker-start.js';
 
 export interface VerifierPoolOptions {
   /** worker threads (default: available cores − 1, at least 1; 0 = always inline) */
@@ -202,8 +203,7 @@ export class VerifierPool {
     if (this.url === undefined) return undefined;
     let worker: Worker;
     try {
-      // `--input-type` (node -e) makes a worker refuse its file; it is not passed on
-      worker = new Worker(this.url, { execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) });
+      worker = startWorker(this.url);
     } catch {
       // no threads in this process (a resource limit): inline from now on
       this.counts.failures = MAX_FAILURES;

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { Block } from '@xe/core-types';
 import { attachPow, type BlockCheck, type BlockCheckJob, checkBlockStateless, signBlock, VerifierPool } from '../../src/index.js';
@@ -5,6 +7,7 @@ import { consumer, NETWORK_ID, provider, unsignedBlocks } from '../support/fixtu
 
 // The pool runs the compiled worker (dist/block-check-worker.js): build the package first.
 const DIFFICULTY = 0xf000000000000000n;
+const run = promisify(execFile);
 const pools: VerifierPool[] = [];
 const open = (o: ConstructorParameters<typeof VerifierPool>[0]) => {
   const p = new VerifierPool(o);
@@ -124,5 +127,18 @@ describe('VerifierPool', () => {
     expect(helped).toBe(all.length);
     expect(answers.at(-1)!.source).toBe('inline');
     expect(pool.runOne()).toBe(false);
+  });
+
+  it('starts its threads in a process run with a V8 flag a worker may not take (it used to check everything inline)', async () => {
+    // node refuses `--max-semi-space-size` in a Worker's execArgv; the flag is process-wide
+    const pool = new URL('../../dist/verifier-pool.js', import.meta.url).href;
+    const script = `import { VerifierPool } from ${JSON.stringify(pool)};
+      const p = new VerifierPool({ threads: 1 });
+      const r = await p.check({ block: { type: 'send' }, networkId: 'n', difficulty: 0n });
+      console.log(JSON.stringify({ source: r.source, ...p.stats() }));
+      await p.close();`;
+    const { stdout } = await run(process.execPath, ['--max-semi-space-size=32', '--input-type=module', '-e', script]);
+    const out = JSON.parse(stdout.trim()) as { source: string; byWorker: number; failures: number };
+    expect(out).toMatchObject({ source: 'worker', byWorker: 1, failures: 0 });
   });
 });
