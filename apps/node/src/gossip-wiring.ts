@@ -21,10 +21,11 @@ import type { NetPort } from './services/ports.js';
 import type { TunnelServer } from './services/tunnel.js';
 
 /** What sync reads from the ledger (gossip's `SyncSource`). */
-export function ledgerSyncSource(ledger: Pick<Ledger, 'frontiers' | 'blocksAfter' | 'getCertificate'>): SyncSource {
+export function ledgerSyncSource(ledger: Pick<Ledger, 'frontiers' | 'blocksAfterJson' | 'getCertificate'>): SyncSource {
   return {
     frontiers: async () => (await ledger.frontiers()).map((f) => ({ account: f.account, frontier: f.frontier, height: Number(f.height) })),
-    blocksAfter: (account, height, limit) => ledger.blocksAfter(account, BigInt(height), limit),
+    // the stored JSON goes into the page as it is
+    blocksAfter: (account, height, limit) => ledger.blocksAfterJson(account, BigInt(height), limit),
     certificate: (hash) => ledger.getCertificate(hash),
   };
 }

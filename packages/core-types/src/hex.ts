@@ -45,3 +45,13 @@ export function hexToBytes(hex: string, field = 'hex'): Uint8Array {
   }
   return out;
 }
+
+/** True when `hex` is the lowercase hex of exactly `bytes` (compared in place, nothing allocated). */
+export function hexEqualsBytes(hex: string, bytes: Uint8Array): boolean {
+  if (hex.length !== bytes.length * 2) return false;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (hex.charCodeAt(2 * i) !== HEX_CHARS.charCodeAt(b >> 4) || hex.charCodeAt(2 * i + 1) !== HEX_CHARS.charCodeAt(b & 15)) return false;
+  }
+  return true;
+}

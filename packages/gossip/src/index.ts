@@ -36,6 +36,7 @@ export {
   type Frontier,
   type SyncLimits,
   type SyncSink,
+  type SyncBlock,
   type SyncSource,
   type SyncSummary,
 } from './sync.js';

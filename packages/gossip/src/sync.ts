@@ -13,7 +13,7 @@ import {
   stringifyJson,
 } from '@xe/core-types';
 import { GossipError, GossipErrorCodes } from './errors.js';
-import { encodeJsonFrame, encodeTextFrame, StreamReader, writeBytes } from './frames.js';
+import { encodeJsonFrame, encodeTextFrame, FRAME_HEADER_BYTES, StreamReader, writeBytes } from './frames.js';
 import type { Counters } from './metrics.js';
 import {
   accountsToConfirm,
@@ -33,11 +33,21 @@ export interface Frontier {
   confirmed?: number;
 }
 
+/**
+ * A block as the source holds it: the block and the UTF-8 bytes of its JSON (as
+ * `stringifyJson` prints it), which go into the page as they are — a ledger that stores
+ * blocks as JSON serves them without printing and encoding each again.
+ */
+export interface SyncBlock {
+  block: Block;
+  json: Uint8Array;
+}
+
 /** What sync reads from the local ledger. */
 export interface SyncSource {
   frontiers(): Promise<Frontier[]>;
-  /** Blocks of `account` at heights `height+1 … height+limit`, in chain order. */
-  blocksAfter(account: string, height: number, limit: number): Promise<Block[]>;
+  /** Blocks of `account` at heights `height+1 … height+limit`, in chain order, with their JSON. */
+  blocksAfter(account: string, height: number, limit: number): Promise<SyncBlock[]>;
   certificate(hash: string): Promise<Certificate | undefined>;
   /** The confirmation of the account's newest confirmed block (SPEC §12); without it, pages carry none. */
   confirmation?(account: string): Promise<Confirmation | undefined>;
@@ -136,8 +146,8 @@ class CursorHeap {
     return this.items.length;
   }
   private less(a: Cursor, b: Cursor): boolean {
-    const ta = a.buf[a.idx]!.timestamp;
-    const tb = b.buf[b.idx]!.timestamp;
+    const ta = a.buf[a.idx]!.block.timestamp;
+    const tb = b.buf[b.idx]!.block.timestamp;
     return ta < tb || (ta === tb && a.account < b.account);
   }
   push(c: Cursor): void {
@@ -178,8 +188,42 @@ interface Cursor {
   /** Height of the last block fetched. */
   height: number;
   end: number;
-  buf: Block[];
+  buf: SyncBlock[];
   idx: number;
+}
+
+const utf8 = new TextEncoder();
+const PAGE_OPEN = utf8.encode('{"type":"page","certificates":[');
+const PAGE_MID = utf8.encode('],"blocks":[');
+const PAGE_CLOSE = utf8.encode(']}');
+const COMMA = 0x2c;
+
+/**
+ * One page frame, `{"type":"page","certificates":[…],"blocks":[…]}` framed, assembled from
+ * the parts' bytes in one buffer (no page-sized string, no second copy).
+ */
+function pageFrame(certs: readonly Uint8Array[], blocks: readonly Uint8Array[]): Uint8Array {
+  const listBytes = (parts: readonly Uint8Array[]) => parts.reduce((n, p) => n + p.length, 0) + Math.max(0, parts.length - 1);
+  const size = PAGE_OPEN.length + listBytes(certs) + PAGE_MID.length + listBytes(blocks) + PAGE_CLOSE.length;
+  const out = new Uint8Array(FRAME_HEADER_BYTES + size);
+  new DataView(out.buffer).setUint32(0, size);
+  let o = FRAME_HEADER_BYTES;
+  const put = (part: Uint8Array) => {
+    out.set(part, o);
+    o += part.length;
+  };
+  const putList = (parts: readonly Uint8Array[]) => {
+    for (let i = 0; i < parts.length; i++) {
+      if (i > 0) out[o++] = COMMA;
+      put(parts[i]!);
+    }
+  };
+  put(PAGE_OPEN);
+  putList(certs);
+  put(PAGE_MID);
+  putList(blocks);
+  put(PAGE_CLOSE);
+  return out;
 }
 
 function certificateHashOf(block: Block): string | undefined {
@@ -241,37 +285,36 @@ export async function serveSync(stream: Stream, source: SyncSource, ctx: Ctx): P
   }
 
   const sentCerts = new Set<string>();
-  let certs: string[] = [];
-  let blocks: string[] = [];
+  let certs: Uint8Array[] = [];
+  let blocks: Uint8Array[] = [];
   let bytes = 0;
   let total = 0;
   const flush = async () => {
     if (blocks.length === 0 && certs.length === 0) return;
-    const text = `{"type":"page","certificates":[${certs.join(',')}],"blocks":[${blocks.join(',')}]}`;
+    const frame = pageFrame(certs, blocks);
     certs = [];
     blocks = [];
     bytes = 0;
-    await writeBytes(stream, encodeTextFrame(text), signal);
+    await writeBytes(stream, frame, signal);
     ctx.onProgress?.();
   };
 
   while (heap.size > 0) {
     if (signal?.aborted) throw new GossipError(GossipErrorCodes.ABORTED, 'sync aborted');
     const c = heap.pop()!;
-    const block = c.buf[c.idx++]!;
+    const { block, json } = c.buf[c.idx++]!;
     if (c.idx < c.buf.length || (await refill(c))) heap.push(c);
-    let certText: string | undefined;
+    let certJson: Uint8Array | undefined;
     const ch = certificateHashOf(block);
     if (ch !== undefined && !sentCerts.has(ch)) {
       sentCerts.add(ch);
       const cert = await source.certificate(ch);
-      if (cert) certText = stringifyJson(cert);
+      if (cert) certJson = utf8.encode(stringifyJson(cert));
     }
-    const text = stringifyJson(block);
-    const add = text.length + (certText?.length ?? 0) + 2;
+    const add = json.length + (certJson?.length ?? 0) + 2;
     if (blocks.length > 0 && (blocks.length >= limits.maxPageBlocks || bytes + add > limits.maxPageBytes)) await flush();
-    if (certText !== undefined) certs.push(certText);
-    blocks.push(text);
+    if (certJson !== undefined) certs.push(certJson);
+    blocks.push(json);
     bytes += add;
     total++;
   }

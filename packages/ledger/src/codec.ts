@@ -1,4 +1,4 @@
-import { type Block, hexToBytes, parseJson, stringifyJson } from '@xe/core-types';
+import { type Asset, type Block, hexToBytes, parseJson, stringifyJson } from '@xe/core-types';
 import { readU64 } from './buckets.js';
 import type { AccountState, PendingSend, SupplyCounters, UndoRecord } from './types.js';
 
@@ -68,7 +68,12 @@ export interface StoredBlock {
 }
 
 export function decodeBlock(bytes: Uint8Array): StoredBlock {
-  return { height: readU64(bytes, 0), block: parseJson(dec.decode(bytes.subarray(8))) as unknown as Block };
+  return { height: readU64(bytes, 0), block: parseJson(dec.decode(blockJson(bytes))) as unknown as Block };
+}
+
+/** The block's JSON (UTF-8) inside a stored block. */
+export function blockJson(bytes: Uint8Array): Uint8Array {
+  return bytes.subarray(8);
 }
 
 export function blockHeight(bytes: Uint8Array): bigint {
@@ -175,6 +180,8 @@ export function decodeAccount(bytes: Uint8Array): AccountState {
   };
 }
 
+const SUPPLY_FIELDS = ['genesis', 'emitted', 'burned', 'forfeited', 'locked', 'pending'] as const;
+
 /** SupplyCounters: tag · genesis, emitted, burned, forfeited, locked, pending, each u64. */
 export function encodeSupply(s: SupplyCounters): Uint8Array {
   const binary =
@@ -255,8 +262,24 @@ export function decodePending(bytes: Uint8Array): PendingSend {
 const TAG_UNDO = 0x04;
 const ABSENT = 0xffffffff;
 
+/** Supply deltas as JSON: assets with a change only, and in each only the counters that changed. */
+function supplyDeltasJson(supply: UndoRecord['supply']): string {
+  let s = '[';
+  for (const [asset, d] of supply) {
+    let fields = '';
+    for (const k of SUPPLY_FIELDS) if (d[k] !== 0n) fields += `${fields === '' ? '' : ','}"${k}":${d[k]}`;
+    if (fields !== '') s += `${s === '[' ? '' : ','}[${JSON.stringify(asset)},{${fields}}]`;
+  }
+  return `${s}]`;
+}
+
+/** Supply deltas read back: a counter left out did not change. */
+function supplyDeltasOf(parsed: [Asset, Partial<SupplyCounters>][]): UndoRecord['supply'] {
+  return parsed.map(([asset, d]) => [asset, Object.fromEntries(SUPPLY_FIELDS.map((k) => [k, d[k] === undefined ? 0n : BigInt(d[k])])) as unknown as SupplyCounters]);
+}
+
 export function encodeUndo(record: UndoRecord): Uint8Array {
-  const supply = enc.encode(toJsonText(record.supply));
+  const supply = enc.encode(supplyDeltasJson(record.supply));
   let size = 1 + 8 + 4 + supply.length;
   for (const [k, v] of record.writes) size += 2 + k.length + 4 + (v === null ? 0 : v.length);
   const out = new Uint8Array(size);
@@ -304,5 +327,5 @@ export function decodeUndo(bytes: Uint8Array): UndoRecord {
     }
   }
   if (o > bytes.length) throw new Error('undo record: truncated');
-  return { seq, writes, supply: parseJson(dec.decode(bytes.subarray(o))) as unknown as UndoRecord['supply'] };
+  return { seq, writes, supply: supplyDeltasOf(parseJson(dec.decode(bytes.subarray(o))) as unknown as [Asset, Partial<SupplyCounters>][]) };
 }

@@ -460,6 +460,15 @@ export class Ledger {
     return this.repos.blocks.after(account, height, limit, options);
   }
 
+  /**
+   * As `blocksAfter`, each block with the UTF-8 of its JSON as stored (the text `stringifyJson`
+   * prints): sync serves that text without printing each block again.
+   */
+  async blocksAfterJson(account: string, height: bigint, limit: number, options: AbortOptions = {}): Promise<{ block: Block; json: Uint8Array }[]> {
+    if (!isHash(account) || limit <= 0) return [];
+    return this.repos.blocks.afterJson(account, height, limit, options);
+  }
+
   /** Every account's frontier and height (sync). */
   async frontiers(options: AbortOptions = {}): Promise<FrontierEntry[]> {
     const out: FrontierEntry[] = [];

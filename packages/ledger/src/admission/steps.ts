@@ -1,4 +1,4 @@
-import { type Block, bytesToHex, isXeError, LIVE_TIMESTAMP_TOLERANCE_NS, parseBlock } from '@xe/core-types';
+import { type Block, bytesToHex, hexEqualsBytes, isXeError, LIVE_TIMESTAMP_TOLERANCE_NS, parseBlock } from '@xe/core-types';
 import { type BlockCheck, deriveAddress, hashBlockBytes, verifyHashSignature, verifyPow } from '@xe/crypto';
 import { LedgerErrorCodes as C, reject } from '../errors.js';
 import type { AdmitOrigin } from '../rules/index.js';
@@ -34,8 +34,7 @@ export function checkHash(block: Block, networkId: string, pre?: BlockCheck): Ui
       reject(C.BAD_SHAPE, (err as Error).message);
     }
   }
-  const computed = bytesToHex(digest);
-  if (computed !== block.hash) reject(C.HASH_MISMATCH, `hash: fields hash to ${computed}`);
+  if (!hexEqualsBytes(block.hash, digest)) reject(C.HASH_MISMATCH, `hash: fields hash to ${bytesToHex(digest)}`);
   return digest;
 }
 

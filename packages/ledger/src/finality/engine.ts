@@ -260,16 +260,15 @@ export class FinalityEngine implements AdmissionFinality {
   ): Promise<BatchOp[]> {
     if (this.components.bundle.has(block.hash)) return [];
     const writes: [Uint8Array, Uint8Array | null][] = [];
-    const seen = new Set<string>();
     // a key holding this (new) block's hash did not exist before it: only the block itself
     // and blocks naming it (applied after it, rolled back before it) write such keys, and a
     // rollback restores them to absent — so it is not read
     const own = Buffer.from(block.hash, 'hex');
-    for (const op of ops) {
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      // a key written twice keeps its first before-image (a block writes a handful of keys)
+      if (writtenBefore(ops, i)) continue;
       const kb = Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength);
-      const k = kb.toString('latin1');
-      if (seen.has(k)) continue;
-      seen.add(k);
       const before = known?.has(op) === true ? known.get(op) : kb.includes(own) ? undefined : await this.components.repos.store.get(op.key);
       writes.push([op.key, before ?? null]);
     }
@@ -851,4 +850,11 @@ export class FinalityEngine implements AdmissionFinality {
     await this.components.repos.commit(await this.components.repos.conflicts.putOps(list.map((r) => this.conflictOf(r, winner, now))));
     for (const r of list) emitSafely(this.components.events, this.components.log, 'dropped', this.conflictOf(r, winner, now));
   }
+}
+
+/** True when an op before `i` writes the same key as op `i`. */
+function writtenBefore(ops: readonly BatchOp[], i: number): boolean {
+  const key = ops[i]!.key;
+  for (let j = 0; j < i; j++) if (Buffer.compare(ops[j]!.key, key) === 0) return true;
+  return false;
 }

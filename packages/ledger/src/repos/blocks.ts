@@ -1,6 +1,6 @@
 import type { AbortOptions, Block } from '@xe/core-types';
 import { Bucket, keys, prefixRange } from '../buckets.js';
-import { decodeBlock, encodeBlock, type StoredBlock } from '../codec.js';
+import { blockJson, decodeBlock, encodeBlock, type StoredBlock } from '../codec.js';
 import { signalOf } from '../hex.js';
 import type { BatchOp, Store } from '../store.js';
 
@@ -45,13 +45,21 @@ export class BlockRepo {
 
   /** Blocks of `account`'s chain with height > `height`, ascending, at most `limit`. */
   async after(account: string, height: bigint, limit: number, options: AbortOptions = {}): Promise<Block[]> {
+    return (await this.storedAfter(account, height, limit, options)).map((v) => decodeBlock(v).block);
+  }
+
+  /** As `after`, each block with the UTF-8 of its JSON as stored (`stringifyJson`'s text). */
+  async afterJson(account: string, height: bigint, limit: number, options: AbortOptions = {}): Promise<{ block: Block; json: Uint8Array }[]> {
+    return (await this.storedAfter(account, height, limit, options)).map((v) => ({ block: decodeBlock(v).block, json: blockJson(v) }));
+  }
+
+  private async storedAfter(account: string, height: bigint, limit: number, options: AbortOptions): Promise<Uint8Array[]> {
     const from = height < 0n ? 0n : height;
     const prefix = keys.chainPrefix(account);
     const refs: Uint8Array[] = [];
     for await (const [, v] of this.store.range({ gte: keys.chain(account, from + 1n), lt: prefixRange(prefix).lt, limit, ...signalOf(options) })) {
       refs.push(new Uint8Array([Bucket.BLOCK, ...v]));
     }
-    const values = await this.store.getMany(refs);
-    return values.filter((v): v is Uint8Array => v !== undefined).map((v) => decodeBlock(v).block);
+    return (await this.store.getMany(refs)).filter((v): v is Uint8Array => v !== undefined);
   }
 }

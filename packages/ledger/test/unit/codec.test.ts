@@ -103,6 +103,17 @@ describe('undo records', () => {
     expect(bytes.length).toBeLessThan(stringifyJson(record.writes.map(([k, v]) => [Buffer.from(k).toString('hex'), v && Buffer.from(v).toString('hex')])).length);
   });
 
+  it('writes only the supply counters that changed, and reads every counter back', () => {
+    const zero: SupplyCounters = { genesis: 0n, emitted: 0n, burned: 0n, forfeited: 0n, locked: 0n, pending: 0n };
+    const bytes = encodeUndo({ ...record, supply: [['XE', zero], ['XUSD', { ...zero, pending: 7n }]] });
+    expect(new TextDecoder().decode(bytes).endsWith('[["XUSD",{"pending":7}]]')).toBe(true);
+    expect(decodeUndo(bytes).supply).toEqual([['XUSD', { ...zero, pending: 7n }]]);
+    // the binary form of the previous version carried all six counters of every asset
+    const full = new TextEncoder().encode(stringifyJson(record.supply));
+    const earlier = new Uint8Array([...encodeUndo({ ...record, supply: [] }).subarray(0, -2), ...full]);
+    expect(decodeUndo(earlier)).toEqual(record);
+  });
+
   it('reads the JSON form earlier versions wrote', () => {
     const legacy = {
       seq: record.seq,

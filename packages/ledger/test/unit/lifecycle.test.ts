@@ -181,6 +181,11 @@ describe('lease lifecycles', () => {
     expect(chain[2]!.hash).toBe(alice.frontier);
     expect((await w.ledger.blocksAfter(K.alice.address, 2n, 10)).map((b) => b.hash)).toEqual([alice.frontier]);
     expect(await w.ledger.chain(K.alice.address, { fromHeight: 2n, limit: 1 })).toEqual([chain[1]]);
+    // the same blocks with their stored JSON, the text sync serves
+    const withJson = await w.ledger.blocksAfterJson(K.alice.address, 1n, 10);
+    expect(withJson.map((e) => e.block)).toEqual(chain.slice(1));
+    for (const e of withJson) expect(new TextDecoder().decode(e.json)).toBe(stringifyJson(e.block));
+    expect(await w.ledger.blocksAfterJson('zz', 0n, 10)).toEqual([]);
     // replaying the chains into a fresh ledger reproduces the state
     const copy = await Ledger.open(new MemoryStore(), w.bundle);
     await copy.addCertificate(certificateFor(K.prov));
