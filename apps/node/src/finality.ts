@@ -1,5 +1,6 @@
 import type { FinalityInfo, NodeCounts } from '@xe/api-server';
 import {
+  type AdmitResult,
   type Block,
   type Clock,
   type Confirmation,
@@ -52,6 +53,14 @@ export const REFETCH_MS = 2000;
 export const FETCH_PEERS = 3;
 /** Blocks named by votes but not seen here, remembered for fetching at most. */
 export const MAX_WANTED = 1024;
+/**
+ * A fetched block this node cannot admit yet (its previous, its send or its lease are not
+ * here) shows the peer holds blocks this node lacks: the node syncs with that peer at once,
+ * at most this often per peer, instead of waiting for the periodic sync.
+ */
+export const SYNC_ON_GAP_MS = 5000;
+/** Peers remembered for that limit at most. */
+const MAX_GAP_PEERS = 256;
 /** A representative whose vote arrived this recently counts as online. */
 export const ONLINE_VOTE_MS = 60_000;
 /** A representative keeps direct connections to at most this many other representatives (the heaviest). */
@@ -113,9 +122,9 @@ type FinalityLedger = Pick<
 
 export interface NodeFinalityComponents {
   ledger: FinalityLedger;
-  gossip: Pick<GossipNode, 'subscribe' | 'publish' | 'handle' | 'request' | 'helloPeerIds' | 'findNode' | 'dialAddress'>;
+  gossip: Pick<GossipNode, 'subscribe' | 'publish' | 'handle' | 'request' | 'helloPeerIds' | 'findNode' | 'dialAddress' | 'sync'>;
   /** Where fetched blocks go (the node's block intake, origin `sync`). */
-  ingestBlock(block: Block): Promise<unknown>;
+  ingestBlock(block: Block): Promise<AdmitResult>;
   bundle: GenesisBundle;
   /** This node's account address. */
   address: string;
@@ -129,6 +138,8 @@ export class NodeFinality {
   private ticking = false;
   private haltLogged = false;
   private readonly lastAsked = new Map<string, number>();
+  /** peer → when this node last synced with it over a gap in fetched blocks (ms) */
+  private readonly gapSynced = new Map<string, number>();
   /** block hash → the peer that relayed a vote naming it */
   private readonly wanted = new Map<string, string>();
   private readonly lastVoteAt = new Map<string, number>();
@@ -319,7 +330,12 @@ export class NodeFinality {
     const { ledger, logger: log } = this.components;
     try {
       const answer = await fetchConfirmations(this.components.gossip, peer, hashes);
-      for (const b of answer.blocks) await this.components.ingestBlock(b);
+      let gap = false;
+      for (const b of answer.blocks) {
+        const r = await this.components.ingestBlock(b);
+        if (r.status === 'rejected' && r.retryable) gap = true;
+      }
+      if (gap) this.syncOverGap(peer);
       let confirmed = 0;
       for (const conf of answer.confirmations) {
         const r = await ledger.addConfirmation(conf);
@@ -331,6 +347,24 @@ export class NodeFinality {
       this.countFetch({ result: 'failed' });
       log.debug('confirmation fetch failed', { peer, err });
     }
+  }
+
+  /** Syncs with `peer`, which sent a block whose dependencies are not here (at most every SYNC_ON_GAP_MS per peer). */
+  private syncOverGap(peer: string): void {
+    const now = nsToMs(this.components.clock());
+    const last = this.gapSynced.get(peer);
+    if (last !== undefined && now - last < SYNC_ON_GAP_MS) return;
+    if (this.gapSynced.size >= MAX_GAP_PEERS) {
+      for (const [p, t] of this.gapSynced) if (now - t >= SYNC_ON_GAP_MS) this.gapSynced.delete(p);
+      if (this.gapSynced.size >= MAX_GAP_PEERS) this.gapSynced.delete(this.gapSynced.keys().next().value as string);
+    }
+    this.gapSynced.set(peer, now);
+    const log = this.components.logger;
+    log.debug('a fetched block misses blocks the peer holds: syncing with it', { peer });
+    this.components.gossip.sync(peer).then(
+      (s) => log.debug('sync over a gap done', { peer, accepted: s.accepted }),
+      (err) => log.debug('sync over a gap failed', { peer, err }),
+    );
   }
 
   /** What `/xe/votes/1.0.0` answers from this ledger. */

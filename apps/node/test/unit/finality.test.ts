@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { DEFAULT_LEASE_PARAMS, DEVNET_LEASE_PARAMS, type FinalityParams, silentLogger } from '@xe/core-types';
+import { type AdmitResult, DEFAULT_LEASE_PARAMS, DEVNET_LEASE_PARAMS, type FinalityParams, silentLogger } from '@xe/core-types';
 import { keyPairFromSeed, signVote } from '@xe/crypto';
-import { LedgerEvents } from '@xe/ledger';
+import { buildSend, emptyHead, LedgerEvents, sealBlock } from '@xe/ledger';
 import { waitConfirmed } from '../../src/confirmed.js';
-import { ledgerFinalityOptions, linkTargets, MAX_REP_LINKS, NodeFinality, REP_LINK_RETRY_MS, roundTimeoutNs } from '../../src/finality.js';
+import { ledgerFinalityOptions, linkTargets, MAX_REP_LINKS, NodeFinality, REFETCH_MS, REP_LINK_RETRY_MS, roundTimeoutNs, SYNC_ON_GAP_MS } from '../../src/finality.js';
 import { Metrics } from '../../src/metrics.js';
 import { PeerDenyList } from '../../src/peer-deny-list.js';
 
@@ -107,7 +107,7 @@ describe('representative links', () => {
     const f = new NodeFinality({
       ledger: { events: new LedgerEvents() } as never,
       gossip: gossip as never,
-      ingestBlock: async () => undefined,
+      ingestBlock: async () => ({ status: 'duplicate', hash: 'ab'.repeat(32) }) as const,
       bundle: { network_id: 'unit', lease: DEVNET_LEASE_PARAMS, finality: { representatives: [1, 2, 3, 4].map((i) => ({ address: addr(i), weight: 1n })), quorum_pct: 60 } } as never,
       address: addr(self),
       clock: () => BigInt(nowMs) * 1_000_000n,
@@ -149,7 +149,7 @@ describe('publishing this node\'s votes', () => {
     const f = new NodeFinality({
       ledger: { events } as never,
       gossip: gossip as never,
-      ingestBlock: async () => undefined,
+      ingestBlock: async () => ({ status: 'duplicate', hash: 'ab'.repeat(32) }) as const,
       bundle: { network_id: 'unit', lease: DEVNET_LEASE_PARAMS, finality: { representatives: [{ address: me.address, weight: 1n }], quorum_pct: 60 } } as never,
       address: me.address,
       clock: () => 0n,
@@ -175,5 +175,58 @@ describe('publishing this node\'s votes', () => {
     await new Promise((r) => setImmediate(r));
     expect(published).toEqual([final, elsewhere, next]);
     f.stop();
+  });
+});
+
+describe('a fetched block whose dependencies are missing', () => {
+  it('makes the node sync with the peer that sent it at once, at most every SYNC_ON_GAP_MS per peer; an admitted one does not', async () => {
+    const me = keyPairFromSeed(new Uint8Array(32).fill(7));
+    const user = keyPairFromSeed(new Uint8Array(32).fill(8));
+    // a block of a chain this node has not seen the start of (its previous is unknown here)
+    const head = { ...emptyHead(user.address, user.pubKeyHex), frontier: 'ee'.repeat(32), height: 4n, balances: { XE: 0n, XUSD: 100n } };
+    const block = await sealBlock(buildSend(head, { destination: me.address, asset: 'XUSD', amount: 1n, timestamp: 5n }), user, { networkId: 'unit', difficulty: 0n });
+    let nowMs = 1_000_000;
+    const synced: string[] = [];
+    const gossip = {
+      subscribe: () => undefined,
+      handle: () => undefined,
+      publish: async () => ({ recipients: 0 }),
+      helloPeerIds: () => ['peer-a'],
+      findNode: () => undefined,
+      dialAddress: async () => undefined,
+      request: async () => ({ confirmations: [], blocks: [block] }),
+      sync: async (peer: string) => {
+        synced.push(peer);
+        return { accepted: 5 };
+      },
+    };
+    let answer: AdmitResult = { status: 'rejected', code: 'UNKNOWN_PREVIOUS', message: 'previous unknown', retryable: true, hash: block.hash };
+    const f = new NodeFinality({
+      ledger: { events: new LedgerEvents(), finalityTick: async () => ({ fetch: [block.hash] }), votingHalted: false } as never,
+      gossip: gossip as never,
+      ingestBlock: async () => answer,
+      bundle: { network_id: 'unit', lease: DEVNET_LEASE_PARAMS, finality: { representatives: [{ address: me.address, weight: 1n }], quorum_pct: 60 } } as never,
+      address: me.address,
+      clock: () => BigInt(nowMs) * 1_000_000n,
+      logger: silentLogger,
+      metrics: new Metrics(),
+    });
+    await f.tick();
+    expect(synced).toEqual(['peer-a']);
+    // asked again before SYNC_ON_GAP_MS: the same gap does not start another sync
+    nowMs += REFETCH_MS;
+    await f.tick();
+    expect(synced).toEqual(['peer-a']);
+    nowMs += SYNC_ON_GAP_MS;
+    await f.tick();
+    expect(synced).toEqual(['peer-a', 'peer-a']);
+    // a fetched block that is admitted (or refused for good) shows no gap
+    nowMs += SYNC_ON_GAP_MS;
+    answer = { status: 'accepted', hash: block.hash, block };
+    await f.tick();
+    answer = { status: 'rejected', code: 'BAD_SIGNATURE', message: 'bad', retryable: false, hash: block.hash };
+    nowMs += SYNC_ON_GAP_MS;
+    await f.tick();
+    expect(synced).toEqual(['peer-a', 'peer-a']);
   });
 });
