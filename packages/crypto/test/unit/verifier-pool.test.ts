@@ -118,7 +118,7 @@ describe('VerifierPool', () => {
     const all = await jobs();
     const pool = open({ threads: 1, batchSize: 2 });
     const pending = all.map((j) => pool.check(j));
-    await Promise.resolve(); // the jobs go out: two batches of two, the rest waits
+    await Promise.resolve(); // the jobs go out in batches of two (up to 8 batches in flight), the rest waits
     let helped = 0;
     while (pool.runOne()) helped++;
     const answers = await Promise.all(pending);
