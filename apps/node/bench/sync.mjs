@@ -150,6 +150,8 @@ async function main() {
  */
 async function syncOnce(run, dir, bundle, ready, child) {
   const verifier = new VerifierPool();
+  // as xe-node does at start: the threads boot before the first block arrives
+  verifier.start();
   const key = kp(run === 'cold' ? 91 : 92);
   const ledger = await openLedger(join(dir, `fresh-${run}`), bundle, key, verifier);
   const node = gossipNode(bundle, key, ledger, withConfirmationIntake(intakeSyncSink(intakeOf(ledger)), ledger));

@@ -92,6 +92,8 @@ export class XeNode {
     const store = await LevelStore.open(dir.ledgerDir);
     // hash, work and signature of offered blocks on worker threads (cores − 1), ahead of the ledger's rules
     const verifier = new VerifierPool();
+    // booted now, so a sync at start does not wait for the threads
+    verifier.start();
     this.stopFns.push(() => verifier.close());
     let ledger: Ledger;
     try {

@@ -108,6 +108,20 @@ export class VerifierPool {
     return { threads: this.threads, live: this.slots.length, queued: this.queue.length, inFlight, ...this.counts };
   }
 
+  /**
+   * Starts the threads now instead of on first use, so the first blocks a node is offered
+   * (a sync at start) do not wait for a thread to boot. A thread given no work stops after
+   * `idleMs` like any idle one.
+   */
+  start(): void {
+    while (this.available && this.slots.length < this.threads) {
+      const slot = this.spawn();
+      if (slot === undefined) return;
+      slot.idle = setTimeout(() => this.retire(slot), this.idleMs);
+      slot.idle.unref();
+    }
+  }
+
   /** The checks of one block, from a thread or inline (see the class). */
   check(job: BlockCheckJob): Promise<BlockCheck> {
     if (!this.available || this.queue.length >= this.maxQueue) return Promise.resolve(this.inline(job));

@@ -102,6 +102,21 @@ describe('VerifierPool', () => {
     expect(pool.stats()).toMatchObject({ failures: 1, live: 0 });
   });
 
+  it('start() boots the threads before any job; unused they stop after idleMs', async () => {
+    const all = await jobs();
+    const pool = open({ threads: 2, idleMs: 300 });
+    pool.start();
+    expect(pool.stats().live).toBe(2);
+    pool.start();
+    expect(pool.stats().live).toBe(2);
+    expect((await pool.check(all[0]!)).source).toBe('worker');
+    const deadline = Date.now() + 5000;
+    while (pool.stats().live > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(pool.stats()).toMatchObject({ live: 0, failures: 0, byWorker: 1 });
+    open({ threads: 0 }).start();
+    expect(pools.at(-1)!.stats().live).toBe(0);
+  });
+
   it('stops a thread idle for idleMs and starts one again for the next job', async () => {
     const all = await jobs();
     const pool = open({ threads: 1, idleMs: 20 });
