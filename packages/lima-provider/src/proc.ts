@@ -260,17 +260,21 @@ export function childPids(pid: number): number[] {
   }
 }
 
-/** Polls `check` every `intervalMs` until it returns a value other than undefined, or the deadline. */
+/**
+ * Polls `check` every `intervalMs` until it returns a value other than undefined, or the
+ * deadline — measured on the monotonic clock, so a wall-clock step (NTP, an operator)
+ * neither ends the wait early nor stretches it.
+ */
 export async function pollUntil<T>(
   check: () => T | undefined | Promise<T | undefined>,
   opts: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal | undefined },
 ): Promise<T | undefined> {
-  const deadline = Date.now() + opts.timeoutMs;
+  const deadline = performance.now() + opts.timeoutMs;
   for (;;) {
     throwIfAborted(opts.signal);
     const v = await check();
     if (v !== undefined) return v;
-    if (Date.now() >= deadline) return undefined;
+    if (performance.now() >= deadline) return undefined;
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 20));
   }
 }

@@ -1,6 +1,6 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { TIMEOUT_EXIT_CODE } from '../../src/index.js';
-import { isProcessAlive, runCapped } from '../../src/proc.js';
+import { isProcessAlive, pollUntil, runCapped } from '../../src/proc.js';
 import { isOurSandbox } from '../../src/sandbox/sandbox.js';
 
 describe('runCapped', () => {
@@ -43,5 +43,26 @@ describe('sandbox identity', () => {
     expect(isProcessAlive(process.pid)).toBe(true);
     expect(isOurSandbox({ pid: process.pid, pidStartTime: '0', dir: '/nowhere' })).toBe(false);
     expect(isOurSandbox({ pid: 2 ** 22 + 7, pidStartTime: '0', dir: '/nowhere' })).toBe(false);
+  });
+});
+
+describe('pollUntil', () => {
+  it('keeps its deadline on the monotonic clock: a wall-clock jump ends the wait neither early nor late', async () => {
+    const wall = Date.now;
+    let jumped = 0;
+    // the wall clock jumps an hour ahead after the first reading
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => wall() + (jumped++ > 0 ? 3_600_000 : 0));
+    try {
+      let calls = 0;
+      expect(await pollUntil(() => (++calls >= 5 ? 'ready' : undefined), { timeoutMs: 5000, intervalMs: 1 })).toBe('ready');
+      expect(calls).toBe(5);
+      // and an hour back: the deadline still ends a check that never succeeds
+      spy.mockImplementation(() => wall() - 3_600_000 * jumped++);
+      const t0 = performance.now();
+      expect(await pollUntil(() => undefined, { timeoutMs: 100, intervalMs: 5 })).toBeUndefined();
+      expect(performance.now() - t0).toBeLessThan(2000);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
