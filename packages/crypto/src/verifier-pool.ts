@@ -117,8 +117,7 @@ export class VerifierPool {
     while (this.available && this.slots.length < this.threads) {
       const slot = this.spawn();
       if (slot === undefined) return;
-      slot.idle = setTimeout(() => this.retire(slot), this.idleMs);
-      slot.idle.unref();
+      this.retireWhenIdle(slot);
     }
   }
 
@@ -246,8 +245,7 @@ export class VerifierPool {
     clearTimeout(batch.timer);
     if (slot.batches.size === 0) {
       slot.worker.unref();
-      slot.idle = setTimeout(() => this.retire(slot), this.idleMs);
-      slot.idle.unref();
+      this.retireWhenIdle(slot);
     }
     for (const [i, p] of batch.jobs.entries()) {
       if (p.settled) continue;
@@ -259,6 +257,12 @@ export class VerifierPool {
       }
     }
     if (this.queue.length > 0) this.dispatch();
+  }
+
+  /** Retires the thread once it has had no work for `idleMs`. */
+  private retireWhenIdle(slot: Slot): void {
+    slot.idle = setTimeout(() => this.retire(slot), this.idleMs);
+    slot.idle.unref();
   }
 
   /** Stops a thread that had no work for `idleMs`; a later job starts a new one. */

@@ -25,11 +25,7 @@ export function encodeJsonFrame(value: unknown): Uint8Array {
 
 /** Frames JSON text that is already printed (sync pages are assembled as text). */
 export function encodeTextFrame(text: string): Uint8Array {
-  const size = Buffer.byteLength(text, 'utf8');
-  const out = new Uint8Array(FRAME_HEADER_BYTES + size);
-  new DataView(out.buffer).setUint32(0, size);
-  encoder.encodeInto(text, out.subarray(FRAME_HEADER_BYTES));
-  return out;
+  return encodeFrame(encoder.encode(text));
 }
 
 /** Decodes a frame payload as JSON; bad UTF-8 or JSON → PROTOCOL_ERROR. */
