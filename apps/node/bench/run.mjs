@@ -248,6 +248,8 @@ async function main() {
         target_p50_ms: 250,
       });
       const rows = samplePhases(accepted, net.logFile(2), [net.logFile(1)]);
+      // XE_BENCH_ROWS=1: each sample's phases too (to see what the slow ones spend)
+      if (process.env.XE_BENCH_ROWS === '1') for (const [i, row] of rows.entries()) note(`sample ${i + 1}: ${Math.round(accepted[i].ms)} ms ${JSON.stringify(row)}`);
       print({
         bench: 'lease_accept_phases',
         ...phaseMedians(rows, accepted.map((r) => r.ms)),

@@ -122,7 +122,7 @@ export const START_OPTIONS = {
     type: 'string',
     env: 'XE_VM_POOL',
     arg: 'N',
-    help: 'lease disks the sandbox backend keeps formatted and mounted ahead of need, each used by one lease only (0..8; default 2; 0 makes each at provisioning)',
+    help: 'sandboxes the sandbox backend keeps started ahead of need (disk mounted, sandbox running, sshd checked), each used by one lease only (0..8; default 2; 0 makes each at provisioning)',
   },
   'qemu-image-dir': { type: 'string', env: 'XE_QEMU_IMAGE_DIR', arg: 'DIR', help: 'guest image of the qemu backend (default /var/cache/xe-node/qemu-image)' },
   'accept-unenforced-limits': {

@@ -47,8 +47,8 @@ export function devnetVmManager(backend: DevnetVmBackend, dataDir: string): VmMa
 
 /**
  * After a devnet's provider node exited: its VMs torn down (a sandbox VM outlives its
- * provider by design) and the ready disks of a provider that could not release them
- * (killed) unmounted and removed.
+ * provider by design) and the ready sandboxes of a provider that could not release them
+ * (killed) stopped, their disks unmounted and removed.
  */
 export async function removeDevnetVms(backend: DevnetVmBackend, vmDir: string): Promise<void> {
   const vms = devnetVmManager(backend, vmDir);

@@ -1,6 +1,6 @@
-// VM backend figures, one JSON line each: the sealed sandbox's provision (→ sshd -i banner)
-// with a pool of 2 ready disks (refilled between leases, as a provider keeps it) and without
-// one, each with the median time at which each phase was done, and its exec round trip; then, when QEMU and its guest image are installed, the same for a
+// VM backend figures, one JSON line each: the sealed sandbox's provision with a pool of 2
+// ready sandboxes (refilled between leases, as a provider keeps it; their sshd -i answered
+// when the pool started them) and without one (→ the VM's sshd -i banner), each with the median time at which each phase was done, and its exec round trip; then, when QEMU and its guest image are installed, the same for a
 // QEMU VM (with the accelerator the probe chose).
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -82,7 +82,7 @@ try {
     const sandbox = new SandboxVmManager({ dataDir: join(dir, `sandbox-${poolSize}`), poolSize }, { ...keys, logger: phaseLogger(phases) });
     try {
       const { prov, times } = await measure(sandbox, 7, 10);
-      console.log(JSON.stringify({ bench, value: round(p50(prov)), unit: 'ms', samples: prov.length, ready: 'sshd -i banner', sealed: true, pool: poolSize }));
+      console.log(JSON.stringify({ bench, value: round(p50(prov)), unit: 'ms', samples: prov.length, ready: poolSize > 0 ? 'adopted a pooled sandbox (its sshd -i banner read when the pool started it)' : 'sshd -i banner', sealed: true, pool: poolSize }));
       // When each phase was done (ms since provision was called), median over the counted provisions.
       console.log(JSON.stringify({ bench: bench.replace('_ms_p50', '_phases_ms_p50'), unit: 'ms since the call', phases: phaseMedians(phases.slice(1)) }));
       if (poolSize > 0) console.log(JSON.stringify({ bench: 'sandbox_exec_ms_p50', value: round(p50(times)), unit: 'ms', samples: times.length, command: 'true' }));

@@ -50,6 +50,8 @@ export interface SandboxRecord {
   init_pid: number;
   /** The VM's own directory (its root file system, a loop-mounted ext4 image, is `<dir>/root`). */
   dir: string;
+  /** The path bwrap was started with as the root, when not `<dir>/root` (a sandbox started ahead in the disk pool). */
+  root?: string;
 }
 
 function num(v: unknown): number {
@@ -76,6 +78,7 @@ function fromJson(value: unknown): VmRecord {
       pid_start_time: String(s.pid_start_time),
       init_pid: num(s.init_pid),
       dir: s.dir as string,
+      ...(typeof s.root === 'string' ? { root: s.root } : {}),
     };
   }
   const q = r.qemu as Record<string, unknown> | undefined;

@@ -24,7 +24,7 @@ export interface VmPort {
   get(leaseHash: string, options?: AbortOptions): Promise<VmInfo | undefined>;
   /** Keeps the VMs of active leases, removes the rest (see `VmManager.reconcile`). */
   reconcile(isLeaseActive: (leaseHash: string) => boolean | Promise<boolean>, options?: AbortOptions): Promise<{ adopted: string[]; removed: string[]; lost: string[] }>;
-  /** When the provider stops: releases what the backend holds besides the VMs (ready disks). */
+  /** When the provider stops: releases what the backend holds besides the VMs (ready sandboxes and their disks). */
   close?(): Promise<void>;
 }
 

@@ -17,7 +17,7 @@ import {
 } from '@xe/core-types';
 import { VmErrorCodes, VmInputError, VmLifecycleError, VmStateError } from '../errors.js';
 import { type AuthorizedKeyLineFn, authorizedKeyLineFor, checkLeaseHash, checkResources, vmName, withMinimums } from '../keys.js';
-import { runCapped } from '../proc.js';
+import { isProcessAlive, runCapped } from '../proc.js';
 import { makeHostKey } from '../ssh-keygen.js';
 import { claimVm, reconcileRecords, recordOfLease, type VmRecord, VmStateStore } from '../state.js';
 import {
@@ -33,10 +33,11 @@ import {
 import { removeCgroups, setupCgroups } from './cgroup.js';
 import { type SandboxDeps, findSandboxDeps } from './deps.js';
 import { ext4Template, mountDisk, unmountDisk } from './disk.js';
-import { DiskPool, POOL_SIZE_MAX, sweepDeadPools } from './pool.js';
+import { DiskPool, POOL_SIZE_MAX, REFILL_DELAY_MS, sweepDeadPools } from './pool.js';
 import {
   type SandboxHandle,
   SANDBOX_ENV,
+  adoptSandbox,
   dialSandboxSsh,
   inCgroup,
   isOurSandbox,
@@ -84,7 +85,12 @@ export const DEFAULT_PIDS_MAX = 512;
 function toHandle(rec: VmRecord): SandboxHandle | undefined {
   const s = rec.sandbox;
   if (!s) return undefined;
-  return { pid: s.pid, pidStartTime: s.pid_start_time, initPid: s.init_pid, dir: s.dir };
+  return { pid: s.pid, pidStartTime: s.pid_start_time, initPid: s.init_pid, dir: s.dir, ...(s.root === undefined ? {} : { root: s.root }) };
+}
+
+/** The record of a running sandbox (the inverse of toHandle). */
+function sandboxRecordOf(h: SandboxHandle): NonNullable<VmRecord['sandbox']> {
+  return { pid: h.pid, pid_start_time: h.pidStartTime, init_pid: h.initPid, dir: h.dir, ...(h.root === undefined ? {} : { root: h.root }) };
 }
 
 /** The VM object of a record (with the host key fingerprint and, if any, the limits not enforced). */
@@ -193,7 +199,7 @@ export class SandboxVmManager implements VmManager {
     };
     const hostKeyFile = join(dir, 'host_key');
     // Taken from the pool (if one is ready) for this lease only: moved into place, or destroyed.
-    let pooled = this.pool?.take(eff.disk_gb);
+    let pooled = await this.pool?.takeOrWait(eff.disk_gb, options.signal);
     try {
       const cg = setupCgroups(name, eff, { ...(this.options.cgroupRoot ? { root: this.options.cgroupRoot } : {}), pidsMax: this.options.pidsMax ?? DEFAULT_PIDS_MAX });
       rec.limits.cgroups = cg.dirs;
@@ -209,6 +215,9 @@ export class SandboxVmManager implements VmManager {
       const ready = taken ? await this.pool!.moveTo(taken, dir) : undefined;
       let key: { pub: string; fp: string };
       if (ready) {
+        // Its sandbox runs: recorded before anything else, so that a crash from here on leaves a record that stops it.
+        rec.sandbox = sandboxRecordOf(ready.sandbox);
+        await this.store.put(rec);
         key = { pub: ready.hostPublicKey, fp: ready.hostKeyFingerprint };
         how.push(`disk: ext4 image of ${eff.disk_gb} GiB, loop-mounted (prepared ahead)`);
         mark('disk');
@@ -251,24 +260,30 @@ export class SandboxVmManager implements VmManager {
         }
         this.log.warn('lease limits not enforced (accepted by configuration)', { vm: name, not_enforced: notEnforced, reason: rec.limits.reason });
       }
-      const handle = await startSandbox(
-        this.deps,
-        { dir, hostname: name, authorizedKeys: `${keyLine}\n`, cgroups: cg.dirs, ...(ready ? { prepared: true } : { hostKeyFile }) },
-        {
-          signal: options.signal,
-          logger: this.log,
-          onPhase: mark,
-          ...(this.options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: this.options.readyTimeoutMs }),
-        },
-      );
-      rec.sandbox = { pid: handle.pid, pid_start_time: handle.pidStartTime, init_pid: handle.initPid, dir };
+      const spec = { dir, hostname: name, authorizedKeys: `${keyLine}\n`, cgroups: cg.dirs, ...(ready ? { prepared: true } : { hostKeyFile }) };
+      const prestarted = ready?.sandbox;
+      // The pool's sandbox, adopted when it still runs; otherwise (it died in the pool) one is started on the disk now.
+      const alive = prestarted !== undefined && isOurSandbox(prestarted) && isProcessAlive(prestarted.initPid);
+      if (prestarted !== undefined && !alive) {
+        this.log.warn('the pooled sandbox is gone; starting one', { vm: name, pid: prestarted.pid });
+        await stopSandbox(prestarted, this.stopOptions());
+      }
+      const handle = alive
+        ? await adoptSandbox(this.deps, prestarted, spec, { signal: options.signal, onPhase: mark })
+        : await startSandbox(this.deps, spec, {
+            signal: options.signal,
+            logger: this.log,
+            onPhase: mark,
+            ...(this.options.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: this.options.readyTimeoutMs }),
+          });
+      rec.sandbox = sandboxRecordOf(handle);
       rec.host_key_fingerprint = key.fp;
       rec.host_public_key = key.pub;
       rec.status = 'running';
       await this.store.put(rec);
       if (options.signal?.aborted) throw abortError(options.signal);
       mark('recorded');
-      this.log.info('vm provisioned', { vm: name, lease: leaseHash, pid: handle.pid, limits: rec.limits.reason, phases_ms: phases });
+      this.log.info('vm provisioned', { vm: name, lease: leaseHash, pid: handle.pid, started_ahead: alive, limits: rec.limits.reason, phases_ms: phases });
       return vmInfoOf(rec);
     } catch (err) {
       if (pooled) await this.pool!.discard(pooled).catch((e) => this.log.error('cannot remove a pooled disk', { vm: name, err: e }));
@@ -276,8 +291,9 @@ export class SandboxVmManager implements VmManager {
       throw options.signal?.aborted ? abortError(options.signal) : err;
     } finally {
       this.busy.delete(name);
-      // Refilled after the provision, so that making the next disk does not slow this one.
-      this.pool?.want(eff.disk_gb);
+      // Refilled a moment after the provision, so that making the next sandbox slows neither
+      // this one nor the rest of the lease's accept (a provision that finds none ready meanwhile starts it).
+      this.pool?.want(eff.disk_gb, REFILL_DELAY_MS);
     }
   }
 

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
@@ -7,7 +7,7 @@ import { type Logger, abortError, silentLogger, throwIfAborted } from '@xe/core-
 import { VmErrorCodes, VmLifecycleError } from '../errors.js';
 import { sshBannerReady } from '../net.js';
 import { makeSshKey } from '../ssh-keygen.js';
-import { childPids, isProcessAlive, killGroup, killTree, pollUntil, processArgs, processStartTime } from '../proc.js';
+import { childPids, descendants, isProcessAlive, killGroup, killTree, pollUntil, processArgs, processStartTime, runCapped } from '../proc.js';
 import type { SandboxDeps } from './deps.js';
 
 /**
@@ -80,6 +80,11 @@ export interface SandboxHandle {
   pidStartTime: string;
   initPid: number;
   dir: string;
+  /**
+   * The directory bwrap binds as `/` when it is not `<dir>/root`: a sandbox started ahead in
+   * the disk pool keeps the path it was started with after its directory moved to the VM's.
+   */
+  root?: string;
   /** The sshd port, in the unsealed mode only. */
   port?: number;
 }
@@ -249,13 +254,18 @@ export function inCgroup(dirs: readonly string[] | undefined, file: string, args
  * True when `handle.pid` is alive, started when recorded, and is the bwrap of this
  * sandbox directory: a reused PID is never mistaken for our sandbox.
  */
-export function isOurSandbox(handle: Pick<SandboxHandle, 'pid' | 'pidStartTime' | 'dir'>): boolean {
+export function isOurSandbox(handle: Pick<SandboxHandle, 'pid' | 'pidStartTime' | 'dir' | 'root'>): boolean {
   if (!isProcessAlive(handle.pid)) return false;
   if (processStartTime(handle.pid) !== handle.pidStartTime) return false;
   const args = processArgs(handle.pid);
   if (!args || args.length === 0 || !args[0]!.endsWith('bwrap')) return false;
   const i = args.indexOf('--bind');
-  return i >= 0 && args[i + 1] === rootOf(handle.dir);
+  return i >= 0 && args[i + 1] === boundRoot(handle);
+}
+
+/** The directory the sandbox's bwrap binds as `/` (see SandboxHandle.root). */
+export function boundRoot(handle: Pick<SandboxHandle, 'dir' | 'root'>): string {
+  return handle.root ?? rootOf(handle.dir);
 }
 
 /**
@@ -323,6 +333,60 @@ export async function startSandbox(deps: SandboxDeps, spec: SandboxSpec, options
     await stopSandbox(partial, { force: true });
     if (options.signal?.aborted) throw abortError(options.signal);
     throw err;
+  }
+}
+
+/** The host name of a sandbox started ahead in the disk pool, until a lease takes it. */
+export const POOLED_HOSTNAME = 'xe-sandbox';
+
+/**
+ * Hands a sandbox started ahead (by the disk pool, with no cgroups and POOLED_HOSTNAME; its
+ * directory already moved to `spec.dir`) to a lease: the lease's files are written (hostname,
+ * hosts, authorized_keys), every process of the sandbox is moved into the lease's cgroups
+ * (what runs in it later is started there: `dialSandboxSsh`, `sandboxExecArgs` under
+ * `inCgroup`), and its UTS host name becomes the lease's. Its sshd answered with a banner
+ * when the pool started it. Throws SANDBOX_START_FAILED when a step fails; the caller stops it.
+ */
+export async function adoptSandbox(
+  deps: SandboxDeps,
+  handle: SandboxHandle,
+  spec: SandboxSpec,
+  options: Pick<StartSandboxOptions, 'signal' | 'onPhase'> = {},
+): Promise<SandboxHandle> {
+  throwIfAborted(options.signal);
+  const adopted: SandboxHandle = { ...handle, dir: spec.dir, root: boundRoot(handle) };
+  // the cgroups first: from here on every process of the sandbox counts against the lease's limits
+  joinCgroups(spec.cgroups, [handle.pid, ...descendants(handle.pid)]);
+  await Promise.all([prepareRoot(deps, { ...spec, prepared: true }), setUtsHostname(deps, handle.initPid, spec.hostname, options.signal)]);
+  options.onPhase?.('adopted');
+  return adopted;
+}
+
+/** Moves running processes into cgroup directories (v2: one group; v1: one per controller). */
+export function joinCgroups(dirs: readonly string[], pids: readonly number[]): void {
+  for (const dir of dirs) {
+    for (const pid of pids) {
+      try {
+        writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+      } catch (err) {
+        // a process that ended meanwhile is not in the way
+        if ((err as NodeJS.ErrnoException).code === 'ESRCH') continue;
+        throw new VmLifecycleError(VmErrorCodes.SANDBOX_START_FAILED, `cannot move process ${pid} into ${dir}: ${(err as Error).message}`);
+      }
+    }
+  }
+}
+
+/** Sets the host name of the UTS namespace of `initPid` (a sandbox's PID 1) to `hostname`. */
+async function setUtsHostname(deps: SandboxDeps, initPid: number, hostname: string, signal?: AbortSignal): Promise<void> {
+  // /proc/sys/kernel/hostname is the writer's UTS namespace's: entering only that namespace suffices
+  const r = await runCapped(
+    deps.nsenter,
+    ['--target', String(initPid), '--uts', '--', '/bin/sh', '-c', 'printf %s "$1" > /proc/sys/kernel/hostname', 'sh', hostname],
+    { timeoutMs: 5000, signal, env: {} },
+  );
+  if (r.exit_code !== 0) {
+    throw new VmLifecycleError(VmErrorCodes.SANDBOX_START_FAILED, `cannot set the host name of sandbox ${hostname}: ${r.stderr.trim() || `exit ${r.exit_code}`}`);
   }
 }
 

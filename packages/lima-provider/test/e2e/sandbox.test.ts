@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SandboxVmManager, vmName } from '../../src/index.js';
@@ -8,6 +8,26 @@ import { isProcessAlive } from '../../src/proc.js';
 import { KEYS, makeLeaseKey, makeTempDir, processesMentioning, randomLeaseHash, removeDir, sshVm } from '../support/helpers.js';
 
 const RES = { vcpus: 1, memory_mb: 256, disk_gb: 1 };
+
+/** The sandboxes the pools under `poolRoot` have started (each entry's sandbox.json). */
+function pooledSandboxes(poolRoot: string): { pid: number; initPid: number }[] {
+  const out: { pid: number; initPid: number }[] = [];
+  for (const tag of readdirSync(poolRoot)) {
+    for (const entry of readdirSync(join(poolRoot, tag))) {
+      const file = join(poolRoot, tag, entry, 'sandbox.json');
+      if (existsSync(file)) out.push(JSON.parse(readFileSync(file, 'utf8')));
+    }
+  }
+  return out;
+}
+
+async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 /** Mount points under `dir` (per /proc/self/mountinfo). */
 function mountsUnder(dir: string): string[] {
@@ -150,7 +170,7 @@ describe('SandboxVmManager specifics', () => {
     }
   });
 
-  it("a pool of ready disks: each disk goes to one lease only (its own host key), the pool refills, close removes it; a killed provider's pool is removed by the next reconcile", async () => {
+  it("a pool of ready disks with their sandboxes started: each goes to one lease only (its own host key, moved into the lease's cgroups, the lease's host name), the pool refills, close stops and removes it; a killed provider's pool is removed by the next reconcile", async () => {
     const data = join(dir, 'd5');
     const poolRoot = join(data, 'sandbox', '.pool');
     const m = new SandboxVmManager({ dataDir: data, poolSize: 2 }, KEYS);
@@ -158,6 +178,10 @@ describe('SandboxVmManager specifics', () => {
     await m.warmPool();
     expect(m.pool?.count(1)).toBe(2);
     expect(mountsUnder(data)).toHaveLength(2);
+    // each ready disk has its sandbox running, named in the entry's sandbox.json
+    const started = pooledSandboxes(poolRoot);
+    expect(started).toHaveLength(2);
+    for (const s of started) expect(isProcessAlive(s.pid) && isProcessAlive(s.initPid)).toBe(true);
     const a = randomLeaseHash();
     const b = randomLeaseHash();
     const va = await m.provision(a, RES, key.pubHex);
@@ -165,6 +189,16 @@ describe('SandboxVmManager specifics', () => {
     try {
       expect((await m.details(a))?.limits.reason).toMatch(/loop-mounted \(prepared ahead\)/);
       expect((await m.details(b))?.limits.reason).toMatch(/loop-mounted \(prepared ahead\)/);
+      // the VMs are the sandboxes the pool started, now in their leases' cgroups (one per v1 controller, or the v2 group)
+      const pa = (await m.details(a))!.pids;
+      const pb = (await m.details(b))!.pids;
+      expect([pa[0], pb[0]].sort()).toEqual(started.map((s) => s.pid).sort());
+      for (const [lease, pids] of [[a, pa], [b, pb]] as const) {
+        for (const cg of (await m.details(lease))!.limits.cgroups ?? []) {
+          const procs = readFileSync(join(cg, 'cgroup.procs'), 'utf8').split('\n').map(Number);
+          expect(procs).toEqual(expect.arrayContaining(pids));
+        }
+      }
       expect(va.host_public_key).toMatch(/^ssh-ed25519 /);
       expect(vb.host_public_key).not.toBe(va.host_public_key);
       // The VM's disk is its own, mounted where the VM's record says, fresh (nothing but the layout and the lease's files).
@@ -181,10 +215,13 @@ describe('SandboxVmManager specifics', () => {
       await m.teardown(b);
     }
     expect(mountsUnder(data)).toHaveLength(2);
+    const refilled = pooledSandboxes(poolRoot);
+    expect(refilled).toHaveLength(2);
     await m.close();
     expect(mountsUnder(data)).toEqual([]);
     expect(readdirSync(poolRoot)).toEqual([]);
-    // A provider killed (SIGKILL) with its pool full leaves mounted disks behind…
+    for (const s of refilled) expect(isProcessAlive(s.pid) || isProcessAlive(s.initPid)).toBe(false);
+    // A provider killed (SIGKILL) with its pool full leaves mounted disks and running sandboxes behind…
     const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
     const script = `const { createVmManager } = await import(${JSON.stringify(dist)});
       const m = createVmManager({ backend: 'sandbox', dataDir: ${JSON.stringify(data)}, poolSize: 1 });
@@ -193,9 +230,59 @@ describe('SandboxVmManager specifics', () => {
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 });
     expect(child.signal).toBe('SIGKILL');
     expect(mountsUnder(data)).toHaveLength(1);
+    const left = pooledSandboxes(poolRoot);
+    expect(left).toHaveLength(1);
+    expect(isProcessAlive(left[0]!.pid)).toBe(true);
     // …which the next start (reconcile) over the data directory removes.
     expect(await new SandboxVmManager({ dataDir: data }, KEYS).reconcile(() => true)).toEqual({ adopted: [], removed: [], lost: [] });
     expect(mountsUnder(data)).toEqual([]);
     expect(readdirSync(poolRoot)).toEqual([]);
+    expect(isProcessAlive(left[0]!.pid) || isProcessAlive(left[0]!.initPid)).toBe(false);
+  }, 60_000);
+
+  it('a provision that finds the pool empty while its refill is paused or under way waits for that sandbox instead of making its own', async () => {
+    const data = join(dir, 'd7');
+    const m = new SandboxVmManager({ dataDir: data, poolSize: 1 }, KEYS);
+    const key = await makeLeaseKey(dir, 'k7');
+    await m.warmPool();
+    const a = randomLeaseHash();
+    const b = randomLeaseHash();
+    await m.provision(a, RES, key.pubHex);
+    // the pool is empty now, its refill paused for REFILL_DELAY_MS after that provision
+    expect(m.pool?.count(1)).toBe(0);
+    await m.provision(b, RES, key.pubHex);
+    try {
+      expect((await m.details(b))?.limits.reason).toMatch(/loop-mounted \(prepared ahead\)/);
+      expect((await sshVm(m, b, key.keyFile, 'hostname')).stdout).toBe(`${vmName(b)}\n`);
+    } finally {
+      await m.teardown(a);
+      await m.teardown(b);
+      await m.close();
+    }
+    expect(mountsUnder(data)).toEqual([]);
+  }, 60_000);
+
+  it('a pooled sandbox that died in the pool: the lease gets a sandbox started on its disk, and works', async () => {
+    const data = join(dir, 'd6');
+    const poolRoot = join(data, 'sandbox', '.pool');
+    const m = new SandboxVmManager({ dataDir: data, poolSize: 1 }, KEYS);
+    const key = await makeLeaseKey(dir, 'k6');
+    await m.warmPool();
+    const [dead] = pooledSandboxes(poolRoot);
+    process.kill(-dead!.pid, 'SIGKILL');
+    await waitUntil(() => !isProcessAlive(dead!.pid) && !isProcessAlive(dead!.initPid));
+    const lease = randomLeaseHash();
+    await m.provision(lease, RES, key.pubHex);
+    try {
+      const details = (await m.details(lease))!;
+      expect(details.status).toBe('running');
+      expect(details.pids[0]).not.toBe(dead!.pid);
+      expect(details.limits.reason).toMatch(/loop-mounted \(prepared ahead\)/);
+      expect((await sshVm(m, lease, key.keyFile, 'hostname')).stdout).toBe(`${vmName(lease)}\n`);
+    } finally {
+      await m.teardown(lease);
+      await m.close();
+    }
+    expect(mountsUnder(data)).toEqual([]);
   }, 60_000);
 });
