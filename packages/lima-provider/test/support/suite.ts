@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, watch } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server, connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -351,16 +351,23 @@ export function vmManagerTests(harness: VmManagerHarness): void {
       const l = randomLeaseHash();
       const ac = new AbortController();
       const p = m.provision(l, RES, key.pubHex, { signal: ac.signal });
-      // Abort mid-way: as soon as a process of this VM exists.
+      // Abort mid-way: as soon as the VM's record is being written (a provision records the VM
+      // before it starts anything: a pooled sandbox is adopted within tens of ms, too fast for a
+      // poll) or a process of this VM exists.
       const started = Date.now();
+      mkdirSync(join(dataDir, 'vms'), { recursive: true });
+      const watcher = watch(join(dataDir, 'vms'), (_event, file) => {
+        if (typeof file === 'string' && file.includes(vmName(l))) ac.abort();
+      });
       const poll = setInterval(() => {
-        if (processesMentioning(vmName(l)).length > 0 || Date.now() - started > 5000) {
-          clearInterval(poll);
-          ac.abort();
-        }
+        if (processesMentioning(vmName(l)).length > 0 || Date.now() - started > 5000) ac.abort();
       }, 5);
-      expect(await codeOf(p)).toBe('ABORTED');
-      clearInterval(poll);
+      try {
+        expect(await codeOf(p)).toBe('ABORTED');
+      } finally {
+        clearInterval(poll);
+        watcher.close();
+      }
       expect(await m.get(l)).toBeUndefined();
       expect(processesMentioning(vmName(l))).toEqual([]);
       expect(filesMentioning(dataDir, vmName(l))).toEqual([]);
