@@ -122,7 +122,7 @@ export const START_OPTIONS = {
     type: 'string',
     env: 'XE_VM_POOL',
     arg: 'N',
-    help: 'sandboxes the sandbox backend keeps started ahead of need (disk mounted, sandbox running, sshd checked), each used by one lease only (0..8; default 2; 0 makes each at provisioning)',
+    help: 'sandboxes the sandbox backend keeps started ahead of need (disk mounted, sandbox running, sshd checked), each used by one lease only (0..8; default: --vcpus, at most 8, as many as leases can start at once; 0 makes each at provisioning)',
   },
   'qemu-image-dir': { type: 'string', env: 'XE_QEMU_IMAGE_DIR', arg: 'DIR', help: 'guest image of the qemu backend (default /var/cache/xe-node/qemu-image)' },
   'accept-unenforced-limits': {
@@ -241,6 +241,7 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
     throw bad('operator token: use at least 16 characters (e.g. `openssl rand -hex 32`)');
   }
   const provider = bool(get('provider'), 'provider', false);
+  const vcpus = int(get('vcpus'), 'vcpus', provider ? 1 : 0, MAX_VCPUS, provider ? 2 : 0);
   const dataDir = resolve(String(get('data-dir') ?? resolve(homedir(), '.xe-node')));
   const dataDirToken = resolve(dataDir, OPERATOR_TOKEN_FILE);
   if (operatorToken === undefined && existsSync(dataDirToken)) {
@@ -263,7 +264,7 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
     ui: bool(get('ui'), 'ui', false),
     provider,
     vmBackend: backend,
-    vcpus: int(get('vcpus'), 'vcpus', provider ? 1 : 0, MAX_VCPUS, provider ? 2 : 0),
+    vcpus,
     memoryMb: int(get('memory-mb'), 'memory-mb', 0, MAX_MEMORY_MB, provider ? 2048 : 0),
     diskGb: int(get('disk-gb'), 'disk-gb', 0, MAX_DISK_GB, provider ? 20 : 0),
     priceMultiplierMilli: parseMultiplier(get('price-multiplier')),
@@ -275,7 +276,8 @@ export function loadConfig(args: Raw, env: NodeJS.ProcessEnv = process.env): Nod
     limaImage: typeof get('lima-image') === 'string' ? String(get('lima-image')) : undefined,
     limaUser: typeof get('lima-user') === 'string' ? String(get('lima-user')) : undefined,
     sshdPath: typeof get('sshd-path') === 'string' ? String(get('sshd-path')) : undefined,
-    vmPool: int(get('vm-pool'), 'vm-pool', 0, 8, 2),
+    // default: one started sandbox per lease the provider has room for at the smallest size (1 vCPU), at most 8
+    vmPool: int(get('vm-pool'), 'vm-pool', 0, 8, Math.min(8, vcpus)),
     acceptUnenforcedLimits: bool(get('accept-unenforced-limits'), 'accept-unenforced-limits', false),
     qemuImageDir: typeof get('qemu-image-dir') === 'string' ? resolve(String(get('qemu-image-dir'))) : undefined,
   };

@@ -1,4 +1,4 @@
-import { type Certificate, type Clock, type Logger, type NetworkParams, NS_PER_SEC, type Resources, type VmInfo } from '@xe/core-types';
+import { type Certificate, type Clock, type Logger, type NetworkParams, NS_PER_MS, NS_PER_SEC, nsToMs, type Resources, type VmInfo } from '@xe/core-types';
 import { canonicalHostKey, type KeyPair, signVmHostKey } from '@xe/crypto';
 import type { Ledger, LeaseRecord } from '@xe/ledger';
 import type { Metrics } from '../metrics.js';
@@ -12,9 +12,20 @@ import { Capacity } from './provider/capacity.js';
 import { CertificateKeeper } from './provider/certificate.js';
 import { Offers } from './provider/offers.js';
 import { LeaseSettler } from './provider/settle.js';
-import { Scheduler, systemTimers } from './scheduler.js';
+import { Scheduler, sleep, systemTimers } from './scheduler.js';
 
 export { benchmarkScore } from './provider/certificate.js';
+
+/**
+ * An ended lease's VM is torn down this long after the lease ended (its tunnels close at
+ * once, so the consumer's way in is gone), and then only once no accept has run for
+ * TEARDOWN_QUIET_MS — at most TEARDOWN_MAX_DEFER_MS after the lease ended. A provider at
+ * capacity gets its next lease right when one ends; that consumer is waiting for the accept,
+ * nobody waits for a teardown, and the two (VM start; unmount, removal) share the machine.
+ */
+export const TEARDOWN_DELAY_MS = 1000;
+export const TEARDOWN_QUIET_MS = 250;
+export const TEARDOWN_MAX_DEFER_MS = 10_000;
 
 export interface ProviderOptions {
   key: KeyPair;
@@ -191,6 +202,25 @@ export class ProviderService {
     else void this.cleanup(lease.hash, lease.state);
   };
 
+  /**
+   * Resolves when an ended lease's VM may be torn down (see TEARDOWN_DELAY_MS); at once when
+   * the provider stops (what it left running is torn down by the next start's reconcile if
+   * the stop cuts the teardown short).
+   */
+  private async teardownMoment(): Promise<void> {
+    const { clock } = this.components;
+    const timers = this.components.timers ?? systemTimers;
+    const signal = this.abort.signal;
+    const endNs = clock() + BigInt(TEARDOWN_MAX_DEFER_MS) * NS_PER_MS;
+    let wait = TEARDOWN_DELAY_MS;
+    while (wait > 0 && !signal.aborted) {
+      const left = nsToMs(endNs - clock());
+      if (left <= 0) return;
+      await sleep(timers, Math.min(wait, left), signal).catch(() => undefined);
+      wait = this.acceptor.quietIn(TEARDOWN_QUIET_MS);
+    }
+  }
+
   /** A lease of ours ended: close its tunnels and remove its VM. */
   private async cleanup(leaseHash: string, state: string): Promise<void> {
     const { vms, tunnels, logger } = this.components;
@@ -198,6 +228,7 @@ export class ProviderService {
     tunnels.closeLease(leaseHash);
     this.acceptor.forget(leaseHash);
     try {
+      await this.teardownMoment();
       await vms.teardown(leaseHash);
       logger.info('VM torn down', { lease: leaseHash, state });
     } catch (err) {

@@ -36,6 +36,14 @@ describe('xe-node start configuration', () => {
     expect(c.operatorToken).toBeUndefined();
   });
 
+  it('a provider keeps one started sandbox per vCPU it rents out (at most 8) unless --vm-pool says otherwise', () => {
+    expect(loadConfig(parseStartArgs(['--provider']), {}).vmPool).toBe(2);
+    expect(loadConfig(parseStartArgs(['--provider', '--vcpus', '4']), {}).vmPool).toBe(4);
+    expect(loadConfig(parseStartArgs(['--provider', '--vcpus', '64']), {}).vmPool).toBe(8);
+    expect(loadConfig(parseStartArgs(['--provider', '--vcpus', '64', '--vm-pool', '0']), {}).vmPool).toBe(0);
+    expect(loadConfig(parseStartArgs([]), {}).vmPool).toBe(0);
+  });
+
   it('reads the operator token from XE_OPERATOR_TOKEN, XE_API_ADMIN_TOKEN or a file', () => {
     expect(loadConfig({}, { XE_OPERATOR_TOKEN: 'a'.repeat(32) }).operatorToken).toBe('a'.repeat(32));
     expect(loadConfig({}, { XE_API_ADMIN_TOKEN: 'b'.repeat(32) }).operatorToken).toBe('b'.repeat(32));

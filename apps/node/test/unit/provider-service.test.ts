@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { type Certificate, leaseCost, waitUntil } from '@xe/core-types';
 import { buildLease, type LeaseRecord, sealBlock } from '@xe/ledger';
-import { ProviderService } from '../../src/services/provider.js';
+import { ProviderService, TEARDOWN_DELAY_MS, TEARDOWN_MAX_DEFER_MS } from '../../src/services/provider.js';
 import { ACCEPT_LEAD_NS } from '../../src/services/provider/accept.js';
 import { OFFER_HOLD_MS } from '../../src/services/provider/capacity.js';
 import { ATTEST_RATE_RETRY_MS, SETTLE_MARGIN_MS, SETTLE_RETRY_MS } from '../../src/services/provider/settle.js';
@@ -227,8 +227,35 @@ describe('ProviderService: settle', () => {
     const settled = await leaseIn(w, hash, 'settled');
     expect(settled.closed_at).toBe(settleAt);
     expect((await w.ledger.getAccount(KEYS.provider.address))?.balances.XE).toBe(lease.emission);
+    // the tunnels close at once; the VM goes TEARDOWN_DELAY_MS later
+    await waitUntil(() => w.tunnels.closed.includes(hash), { ...WAIT, what: 'the tunnels closed' });
+    await w.time.advance(TEARDOWN_DELAY_MS - 1);
+    expect(w.vms.tornDown).not.toContain(hash);
+    await w.time.advance(1);
     await waitUntil(() => w.vms.tornDown.includes(hash), { ...WAIT, what: 'the teardown' });
-    expect(w.tunnels.closed).toContain(hash);
+  });
+
+  it('does not tear an ended lease\'s VM down while another lease is being accepted, up to TEARDOWN_MAX_DEFER_MS', async () => {
+    const w = await leaseWorld();
+    const p = await providerIn(w);
+    const a = await writeLease(w, p.currentCertificate()!);
+    const lease = await leaseIn(w, a, 'accepted');
+    const settleAt = lease.expiry + BigInt(SETTLE_MARGIN_MS) * NS_PER_MS;
+    // a second lease arrives just before the first ends; its VM never boots (an accept in flight)
+    await w.time.advanceTo(settleAt - 1000n * NS_PER_MS);
+    w.vms.hang = true;
+    const b = await writeLease(w, p.currentCertificate()!);
+    await waitUntil(() => w.vms.provisioned.includes(b), { ...WAIT, what: 'the second provision' });
+    await w.time.advanceTo(settleAt);
+    await leaseIn(w, a, 'settled');
+    await waitUntil(() => w.tunnels.closed.includes(a), { ...WAIT, what: 'the tunnels closed' });
+    for (let ms = 0; ms < TEARDOWN_MAX_DEFER_MS - 500; ms += 500) {
+      await w.time.advance(500);
+      expect(w.vms.tornDown).not.toContain(a);
+    }
+    await w.time.advance(500);
+    await waitUntil(() => w.vms.tornDown.includes(a), { ...WAIT, what: 'the teardown at the cap' });
+    expect(w.vms.tornDown).not.toContain(b);
   });
 
   it('retries a rate-limited settle after 31 s and another failure after 5 s', async () => {

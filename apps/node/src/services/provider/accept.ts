@@ -46,6 +46,8 @@ export interface AcceptComponents {
 export class LeaseAcceptor {
   private readonly inFlight = new Set<string>();
   private readonly vmInfo = new Map<string, VmInfo>();
+  /** When the last accept ended (clock, ns). */
+  private lastEndNs = 0n;
 
   constructor(
     private readonly options: { address: string; lease: LeaseParams; signal: AbortSignal },
@@ -55,6 +57,17 @@ export class LeaseAcceptor {
   /** The VM info kept for a lease (adopted at start or provisioned here). */
   info(leaseHash: string): VmInfo | undefined {
     return this.vmInfo.get(leaseHash);
+  }
+
+  /** Accepts running now. */
+  get active(): number {
+    return this.inFlight.size;
+  }
+
+  /** ms until no accept will have run for `quietMs`: `quietMs` while one runs, 0 once quiet. */
+  quietIn(quietMs: number): number {
+    if (this.inFlight.size > 0) return quietMs;
+    return Math.max(0, quietMs - nsToMs(this.components.clock() - this.lastEndNs));
   }
 
   remember(leaseHash: string, info: VmInfo): void {
@@ -145,6 +158,7 @@ export class LeaseAcceptor {
       clear();
       capacity.release(lease.hash);
       this.inFlight.delete(lease.hash);
+      this.lastEndNs = clock();
     }
   }
 
