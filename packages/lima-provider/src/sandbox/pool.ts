@@ -6,7 +6,7 @@ import { isProcessAlive, processStartTime } from '../proc.js';
 import { makeHostKey } from '../ssh-keygen.js';
 import type { SandboxDeps } from './deps.js';
 import { ext4Template, mountDisk, unmountDisk } from './disk.js';
-import { boundRoot, layoutRoot, POOLED_HOSTNAME, removeSandboxDir, rootHostKey, type SandboxHandle, startSandbox, stopSandbox } from './sandbox.js';
+import { boundRoot, layoutRoot, POOLED_HOSTNAME, removeSandboxDir, rootHostKey, type SandboxHandle, sandboxesBinding, startSandbox, stopSandbox } from './sandbox.js';
 
 /** Most ready disks a pool keeps per disk size. */
 export const POOL_SIZE_MAX = 8;
@@ -100,7 +100,11 @@ export async function sweepDeadPools(poolRoot: string): Promise<number> {
   for (const tag of tags) {
     if (ownerAlive(tag)) continue;
     const dir = join(poolRoot, tag);
-    for (const entry of await readdir(dir).catch(() => [] as string[])) await destroyEntry(join(dir, entry));
+    const entries = await readdir(dir).catch(() => [] as string[]);
+    // every sandbox still running on a disk of this pool, its sandbox.json written or not
+    // (not those adopted by a lease: their entries moved to the VMs' directories)
+    for (const sandbox of sandboxesBinding(new Set(entries.map((e) => join(dir, e, 'root'))))) await stopSandbox(sandbox);
+    for (const entry of entries) await destroyEntry(join(dir, entry));
     await removeSandboxDir(dir);
     removed++;
   }

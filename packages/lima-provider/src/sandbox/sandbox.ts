@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, writeFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { type Logger, abortError, silentLogger, throwIfAborted } from '@xe/core-types';
 import { VmErrorCodes, VmLifecycleError } from '../errors.js';
@@ -261,6 +261,36 @@ export function isOurSandbox(handle: Pick<SandboxHandle, 'pid' | 'pidStartTime' 
   if (!args || args.length === 0 || !args[0]!.endsWith('bwrap')) return false;
   const i = args.indexOf('--bind');
   return i >= 0 && args[i + 1] === boundRoot(handle);
+}
+
+/**
+ * The running sandboxes whose bwrap binds one of `roots` as `/` (from /proc: `--bind
+ * <root> /`), each as a handle for `stopSandbox`: finds a sandbox whose handle was never
+ * recorded (a provider killed right after starting it). Exact paths only: a sandbox adopted
+ * by a lease still names the pool path it was started with, but that entry has moved away.
+ */
+export function sandboxesBinding(roots: ReadonlySet<string>): SandboxHandle[] {
+  const out: SandboxHandle[] = [];
+  if (roots.size === 0) return out;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const args = processArgs(pid);
+    if (!args || args.length === 0 || !args[0]!.endsWith('bwrap')) continue;
+    const i = args.indexOf('--bind');
+    const root = i >= 0 ? args[i + 1] : undefined;
+    if (root === undefined || !roots.has(root)) continue;
+    const pidStartTime = processStartTime(pid);
+    if (pidStartTime === undefined) continue;
+    out.push({ pid, pidStartTime, initPid: childPids(pid)[0] ?? 0, dir: dirname(root) });
+  }
+  return out;
 }
 
 /** The directory the sandbox's bwrap binds as `/` (see SandboxHandle.root). */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SandboxVmManager, vmName } from '../../src/index.js';
@@ -221,23 +221,36 @@ describe('SandboxVmManager specifics', () => {
     expect(mountsUnder(data)).toEqual([]);
     expect(readdirSync(poolRoot)).toEqual([]);
     for (const s of refilled) expect(isProcessAlive(s.pid) || isProcessAlive(s.initPid)).toBe(false);
-    // A provider killed (SIGKILL) with its pool full leaves mounted disks and running sandboxes behind…
+    // A provider killed (SIGKILL) after a lease took one of its pooled sandboxes, the other
+    // still in the pool, leaves mounted disks and running sandboxes behind…
     const dist = fileURLToPath(new URL('../../dist/index.js', import.meta.url));
+    const kept = randomLeaseHash();
     const script = `const { createVmManager } = await import(${JSON.stringify(dist)});
-      const m = createVmManager({ backend: 'sandbox', dataDir: ${JSON.stringify(data)}, poolSize: 1 });
+      const m = createVmManager({ backend: 'sandbox', dataDir: ${JSON.stringify(data)}, poolSize: 2 }, { authorizedKeyLine: () => ${JSON.stringify(key.line)} });
       await m.warmPool();
+      await m.provision(${JSON.stringify(kept)}, ${JSON.stringify(RES)}, ${JSON.stringify(key.pubHex)});
       process.kill(process.pid, 'SIGKILL');`;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 60_000 });
     expect(child.signal).toBe('SIGKILL');
-    expect(mountsUnder(data)).toHaveLength(1);
     const left = pooledSandboxes(poolRoot);
     expect(left).toHaveLength(1);
     expect(isProcessAlive(left[0]!.pid)).toBe(true);
-    // …which the next start (reconcile) over the data directory removes.
-    expect(await new SandboxVmManager({ dataDir: data }, KEYS).reconcile(() => true)).toEqual({ adopted: [], removed: [], lost: [] });
-    expect(mountsUnder(data)).toEqual([]);
-    expect(readdirSync(poolRoot)).toEqual([]);
+    // as if the provider had died between starting that sandbox and writing its sandbox.json:
+    // the sweep finds it by its bound root all the same
+    for (const tag of readdirSync(poolRoot)) for (const e of readdirSync(join(poolRoot, tag))) rmSync(join(poolRoot, tag, e, 'sandbox.json'), { force: true });
+    expect(pooledSandboxes(poolRoot)).toEqual([]);
+    const keptPid = (await m.details(kept))!.pids[0]!;
+    // …which the next start (reconcile) over the data directory removes, keeping the VM of
+    // the active lease: its sandbox still names the pool path it was started with
+    const next = new SandboxVmManager({ dataDir: data }, KEYS);
+    expect(await next.reconcile((h) => h === kept)).toEqual({ adopted: [kept], removed: [], lost: [] });
     expect(isProcessAlive(left[0]!.pid) || isProcessAlive(left[0]!.initPid)).toBe(false);
+    expect(readdirSync(poolRoot)).toEqual([]);
+    expect(isProcessAlive(keptPid)).toBe(true);
+    expect((await sshVm(next, kept, key.keyFile, 'hostname')).stdout).toBe(`${vmName(kept)}\n`);
+    await next.teardown(kept);
+    expect(isProcessAlive(keptPid)).toBe(false);
+    expect(mountsUnder(data)).toEqual([]);
   }, 60_000);
 
   it('a provision that finds the pool empty while its refill is paused or under way waits for that sandbox instead of making its own', async () => {
