@@ -35,7 +35,7 @@ export { DEFAULT_LIMACTL_TIMEOUTS, type LimaInstance, type LimactlTimeouts, pars
 export { DEFAULT_LIMA_IMAGES, type LimaImage, renderTemplate } from './lima/template.js';
 export { INSTALL_SCRIPT, SANDBOX_PREFIX, type SandboxDeps, findSandboxDeps } from './sandbox/deps.js';
 export { DEFAULT_PIDS_MAX, SandboxVmManager, type SandboxVmManagerOptions, hostCpuCount } from './sandbox/manager.js';
-export { DiskPool, POOL_DISK_SIZES_MAX, POOL_SIZE_MAX, type PooledDisk, sweepDeadPools } from './sandbox/pool.js';
+export { DiskPool, POOL_DISK_SIZES_MAX, POOL_SIZE_MAX, type PooledDisk, REFILL_DELAY_MS, sweepDeadPools } from './sandbox/pool.js';
 export { type CgroupSetup, parseCpuList, setupCgroups } from './sandbox/cgroup.js';
 export { TIMEOUT_EXIT_CODE } from './proc.js';
 export { QemuVmManager, type QemuVmManagerOptions, isOurQemu } from './qemu/manager.js';
