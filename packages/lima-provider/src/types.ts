@@ -104,8 +104,8 @@ export interface VmManager {
    */
   reconcile(isLeaseActive: LeaseActivePredicate, options?: AbortOptions): Promise<ReconcileResult>;
   /**
-   * When the provider stops: releases what the manager holds besides the VMs (the sandbox's
-   * ready disks); the VMs keep running. Optional: backends holding nothing have none.
+   * When the provider stops: releases what the manager holds besides the VMs (the sandbox
+   * backend's ready sandboxes); the VMs keep running. Optional: backends holding nothing have none.
    */
   close?(): Promise<void>;
 }

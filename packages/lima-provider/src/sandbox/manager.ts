@@ -157,7 +157,7 @@ export class SandboxVmManager implements VmManager {
   }
 
   /**
-   * Starts making ready disks of `diskGb` GiB (default 1, the minimum) in the background
+   * Starts making ready sandboxes (disk and started sandbox) of `diskGb` GiB (default 1, the minimum) in the background
    * (no-op without a pool); `reconcile` calls it. Resolves when the pool is full.
    */
   async warmPool(diskGb = 1): Promise<void> {
@@ -166,7 +166,7 @@ export class SandboxVmManager implements VmManager {
     await this.pool.idle();
   }
 
-  /** Removes the ready disks not taken (the VMs keep running). Call when the provider stops. */
+  /** Stops and removes the ready sandboxes not taken (the VMs keep running). Call when the provider stops. */
   async close(): Promise<void> {
     await this.pool?.close();
   }
@@ -209,7 +209,7 @@ export class SandboxVmManager implements VmManager {
       throwIfAborted(options.signal);
       const missing: Record<string, string> = { ...cg.missing };
       const how: string[] = Object.entries(cg.enforced).map(([k, v]) => `${k}: ${v}`);
-      // A ready disk from the pool (copied, mounted, laid out, with its own host key), moved into place…
+      // A ready disk from the pool (copied, mounted, laid out, with its own host key, its sandbox running), moved into place…
       const taken = pooled;
       pooled = undefined;
       const ready = taken ? await this.pool!.moveTo(taken, dir) : undefined;

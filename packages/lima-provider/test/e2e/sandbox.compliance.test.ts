@@ -5,7 +5,7 @@ import { vmManagerTests } from '../support/suite.js';
 
 vmManagerTests({
   name: 'sandbox (sealed bubblewrap + sshd -i)',
-  // With a pool of ready disks, filled before the first provision: the suite's VMs (and so
+  // With a pool of ready sandboxes, filled before the first provision: the suite's VMs (and so
   // every isolation case) run on pooled disks.
   create: async (dataDir) => {
     const m = new SandboxVmManager({ dataDir, poolSize: 1 }, KEYS);
