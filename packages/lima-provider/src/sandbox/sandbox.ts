@@ -257,10 +257,15 @@ export function inCgroup(dirs: readonly string[] | undefined, file: string, args
 export function isOurSandbox(handle: Pick<SandboxHandle, 'pid' | 'pidStartTime' | 'dir' | 'root'>): boolean {
   if (!isProcessAlive(handle.pid)) return false;
   if (processStartTime(handle.pid) !== handle.pidStartTime) return false;
-  const args = processArgs(handle.pid);
-  if (!args || args.length === 0 || !args[0]!.endsWith('bwrap')) return false;
+  return bwrapRoot(handle.pid) === boundRoot(handle);
+}
+
+/** The root a bwrap process binds as `/` (`--bind <root> /`), or undefined when `pid` is not a bwrap (or is gone). */
+function bwrapRoot(pid: number): string | undefined {
+  const args = processArgs(pid);
+  if (!args || args.length === 0 || !args[0]!.endsWith('bwrap')) return undefined;
   const i = args.indexOf('--bind');
-  return i >= 0 && args[i + 1] === boundRoot(handle);
+  return i >= 0 ? args[i + 1] : undefined;
 }
 
 /**
@@ -281,10 +286,7 @@ export function sandboxesBinding(roots: ReadonlySet<string>): SandboxHandle[] {
   for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
-    const args = processArgs(pid);
-    if (!args || args.length === 0 || !args[0]!.endsWith('bwrap')) continue;
-    const i = args.indexOf('--bind');
-    const root = i >= 0 ? args[i + 1] : undefined;
+    const root = bwrapRoot(pid);
     if (root === undefined || !roots.has(root)) continue;
     const pidStartTime = processStartTime(pid);
     if (pidStartTime === undefined) continue;

@@ -59,11 +59,6 @@ export class LeaseAcceptor {
     return this.vmInfo.get(leaseHash);
   }
 
-  /** Accepts running now. */
-  get active(): number {
-    return this.inFlight.size;
-  }
-
   /** ms until no accept will have run for `quietMs`: `quietMs` while one runs, 0 once quiet. */
   quietIn(quietMs: number): number {
     if (this.inFlight.size > 0) return quietMs;
