@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { bundleToJson, DEVNET_LEASE_PARAMS, NS_PER_SEC, parseGenesisBundle, silentLogger, stringifyJson } from '@xe/core-types';
-import { keyPairFromSeed, networkHash, VerifierPool } from '@xe/crypto';
+import { ed25519Accelerator, keyPairFromSeed, networkHash, VerifierPool } from '@xe/crypto';
 import { GossipNode } from '@xe/gossip';
 import { buildReceive, buildSend, createGenesisBundle, emptyHead, Ledger, LevelStore, sealBlock } from '@xe/ledger';
 import { BlockIntake } from '../dist/block-intake.js';
@@ -191,6 +191,7 @@ async function syncOnce(run, dir, bundle, ready, child) {
       processes: 'two: the peer serving (child), the fresh node syncing (this one), 127.0.0.1',
       path: 'GossipNode sync → BlockIntake → Ledger (finality on, verifier pool, group commit)',
       verifier_threads: verifier.threads,
+      ed25519: ed25519Accelerator() === undefined ? 'openssl' : `${ed25519Accelerator()} first, openssl on its rejections`,
       verified_by_thread: verifier.stats().byWorker,
       verified_inline: verifier.stats().inline,
       // CPU time over the clocked window: this process (main thread, verifier thread, LevelDB's

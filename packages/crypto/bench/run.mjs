@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import {
+  ed25519Accelerator,
   hashBlock,
   keyPairFromSeed,
   nodeEd25519,
@@ -10,6 +11,7 @@ import {
   PowSolver,
   signHex,
   tweetnaclEd25519,
+  verifyOpenssl,
 } from '../dist/index.js';
 
 const blake3 = createRequire(import.meta.url)('blake3-wasm');
@@ -99,7 +101,14 @@ const key = keyPairFromSeed(new Uint8Array(randomBytes(32)));
 const msg = new Uint8Array(randomBytes(32));
 const sig = nodeEd25519.sign(msg, key.seed);
 emit('ed25519_sign_per_s_node', measure((n) => { for (let i = 0; i < n; i++) nodeEd25519.sign(msg, key.seed); }, 256), 'signatures/s');
-emit('ed25519_verify_per_s_node', measure((n) => { for (let i = 0; i < n; i++) nodeEd25519.verify(msg, sig, key.publicKey); }, 256), 'verifications/s');
+// the node engine's verify (libsodium first when loaded) against OpenSSL alone, measured in turn
+const openssl = measure((n) => { for (let i = 0; i < n; i++) verifyOpenssl(msg, sig, key.publicKey); }, 256);
+const verifyNode = measure((n) => { for (let i = 0; i < n; i++) nodeEd25519.verify(msg, sig, key.publicKey); }, 256);
+emit('ed25519_verify_per_s_openssl', openssl, 'verifications/s');
+emit('ed25519_verify_per_s_node', verifyNode, 'verifications/s', {
+  accelerator: ed25519Accelerator() ?? 'none',
+  ratio_to_openssl: Math.round((verifyNode / openssl) * 100) / 100,
+});
 emit('ed25519_verify_per_s_tweetnacl', measure((n) => { for (let i = 0; i < n; i++) tweetnaclEd25519.verify(msg, sig, key.publicKey); }, 4), 'verifications/s');
 
 // Block hashing (a lease_accept with 3 attestations: canonical bytes + aux + SHA-256)
