@@ -7,7 +7,7 @@ const dec = new TextDecoder();
 
 /** A record as JSON bytes (core-types codec: integers round-trip exactly as bigint). */
 export function encodeJson(value: unknown): Uint8Array {
-  return enc.encode(stringifyJson(value));
+  return jsonBytes(value);
 }
 
 export function decodeJson<T>(bytes: Uint8Array): T {
@@ -16,51 +16,158 @@ export function decodeJson<T>(bytes: Uint8Array): T {
 
 /** A stored block: u64 chain height, then the block's JSON (the same text as `stringifyJson`). */
 export function encodeBlock(height: bigint, block: Block): Uint8Array {
-  const json = toJsonText(block);
-  const out = new Uint8Array(8 + Buffer.byteLength(json, 'utf8'));
-  new DataView(out.buffer).setBigUint64(0, height);
-  enc.encodeInto(json, out.subarray(8));
+  const w = jsonWriter;
+  w.at = 8;
+  w.value(block);
+  const out = w.copy();
+  for (let i = 7, h = height; i >= 0; i--, h >>= 8n) out[i] = Number(h & 0xffn);
   return out;
 }
 
-/**
- * The text `stringifyJson` prints for `value` (bigint as plain digits, `toJSON` honoured,
- * undefined/function members skipped), built by concatenation: it runs once per block.
- */
-export function toJsonText(value: unknown): string {
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
-    case 'bigint':
-      return value.toString();
-    case 'object':
-      break;
-    default:
-      return stringifyJson(value);
-  }
-  if (value === null) return 'null';
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return stringifyJson(value);
-  if (Array.isArray(value)) {
-    let s = '[';
-    for (let i = 0; i < value.length; i++) {
-      if (i > 0) s += ',';
-      const item = value[i];
-      s += item === undefined || typeof item === 'function' ? 'null' : toJsonText(item);
-    }
-    return `${s}]`;
-  }
-  let s = '{';
-  let first = true;
-  for (const key in value as Record<string, unknown>) {
-    if (!Object.hasOwn(value, key)) continue;
-    const v = (value as Record<string, unknown>)[key];
-    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-    if (!first) s += ',';
-    first = false;
-    s += `${JSON.stringify(key)}:${toJsonText(v)}`;
-  }
-  return `${s}}`;
+/** The UTF-8 of the text `stringifyJson` prints for `value`. */
+export function jsonBytes(value: unknown): Uint8Array {
+  const w = jsonWriter;
+  w.at = 0;
+  w.value(value);
+  return w.copy();
 }
+
+const Q = 0x22;
+const KEY_CACHE_MAX = 512;
+
+/**
+ * Writes JSON as `stringifyJson` prints it (bigint as plain digits, `toJSON` honoured,
+ * undefined/function/symbol members skipped) straight into one reused buffer: a block is
+ * encoded once per admission, and building its text by concatenation cost more than
+ * checking it. Strings that need no escaping (all printable ASCII without `"` or `\`,
+ * as every hex field is) are copied byte by byte; any other string goes through
+ * `JSON.stringify`, the same function `stringifyJson` uses.
+ */
+class JsonWriter {
+  buf = new Uint8Array(4096);
+  at = 0;
+  /** `"key":` as bytes, for the keys seen (blocks use a few dozen) */
+  private readonly keys = new Map<string, Uint8Array>();
+
+  /**
+   * The bytes written, copied out: into Node's Buffer pool, cheaper for a small record
+   * than an ArrayBuffer of its own, and returned as a plain Uint8Array (whose `slice`
+   * copies, where a Buffer's would share).
+   */
+  copy(): Uint8Array {
+    const out = Buffer.allocUnsafe(this.at);
+    out.set(this.buf.subarray(0, this.at));
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  }
+
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
+    next.set(this.buf.subarray(0, this.at));
+    this.buf = next;
+  }
+
+  private byte(b: number): void {
+    this.room(1);
+    this.buf[this.at++] = b;
+  }
+
+  /** Text known to be ASCII (digits, literals). */
+  private ascii(s: string): void {
+    this.room(s.length);
+    const buf = this.buf;
+    let at = this.at;
+    for (let i = 0; i < s.length; i++) buf[at++] = s.charCodeAt(i);
+    this.at = at;
+  }
+
+  /** Any text, as UTF-8. */
+  private text(s: string): void {
+    this.room(s.length * 3);
+    this.at += enc.encodeInto(s, this.buf.subarray(this.at)).written;
+  }
+
+  private string(s: string): void {
+    const n = s.length;
+    this.room(n + 2);
+    const buf = this.buf;
+    const start = this.at;
+    let at = start;
+    buf[at++] = Q;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c > 0x7e || c === Q || c === 0x5c) {
+        this.at = start;
+        this.text(JSON.stringify(s));
+        return;
+      }
+      buf[at++] = c;
+    }
+    buf[at++] = Q;
+    this.at = at;
+  }
+
+  private key(k: string): void {
+    let b = this.keys.get(k);
+    if (b === undefined) {
+      b = enc.encode(`${JSON.stringify(k)}:`);
+      if (this.keys.size < KEY_CACHE_MAX) this.keys.set(k, b);
+    }
+    this.room(b.length);
+    this.buf.set(b, this.at);
+    this.at += b.length;
+  }
+
+  value(v: unknown): void {
+    switch (typeof v) {
+      case 'string':
+        this.string(v);
+        return;
+      case 'bigint':
+        this.ascii(v.toString());
+        return;
+      case 'object':
+        break;
+      default:
+        this.text(stringifyJson(v));
+        return;
+    }
+    if (v === null) {
+      this.ascii('null');
+      return;
+    }
+    if (typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      this.text(stringifyJson(v));
+      return;
+    }
+    if (Array.isArray(v)) {
+      this.byte(0x5b);
+      for (let i = 0; i < v.length; i++) {
+        if (i > 0) this.byte(0x2c);
+        const item = v[i];
+        if (item === undefined || typeof item === 'function') this.ascii('null');
+        else this.value(item);
+      }
+      this.byte(0x5d);
+      return;
+    }
+    this.byte(0x7b);
+    let first = true;
+    const keys = Object.keys(v);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const m = (v as Record<string, unknown>)[k];
+      if (m === undefined || typeof m === 'function' || typeof m === 'symbol') continue;
+      if (!first) this.byte(0x2c);
+      first = false;
+      this.key(k);
+      this.value(m);
+    }
+    this.byte(0x7d);
+  }
+}
+
+const jsonWriter = new JsonWriter();
 
 export interface StoredBlock {
   height: bigint;

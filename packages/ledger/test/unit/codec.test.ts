@@ -11,7 +11,7 @@ import {
   encodePending,
   encodeSupply,
   encodeUndo,
-  toJsonText,
+  jsonBytes,
 } from '../../src/codec.js';
 import type { AccountState, PendingSend, SupplyCounters, UndoRecord } from '../../src/types.js';
 
@@ -74,8 +74,12 @@ describe('binary records', () => {
       { nested: { a: [{ b: -3n }] }, unicode: 'é😀\u0000' },
       [],
       {},
+      { date: new Date(0), deep: [[[{ k: 'x'.repeat(5000) }]]], esc: 'tab\there\\ "q" \ud800', n: -0, e: 1e21 },
+      'top',
+      7n,
     ];
-    for (const v of values) expect(toJsonText(v)).toBe(stringifyJson(v));
+    for (const v of values) expect(new TextDecoder().decode(jsonBytes(v))).toBe(stringifyJson(v));
+    expect(() => jsonBytes({ bad: Number.NaN })).toThrow();
     const block = { type: 'send', hash: H1, account: H2, amount: 3n, note: 'é' } as never;
     const stored = encodeBlock(42n, block);
     expect(new TextDecoder().decode(stored.subarray(8))).toBe(stringifyJson(block));
