@@ -34,13 +34,16 @@ export interface Frontier {
 }
 
 /**
- * A block as the source holds it: the block and the UTF-8 bytes of its JSON (as
- * `stringifyJson` prints it), which go into the page as they are — a ledger that stores
- * blocks as JSON serves them without printing and encoding each again.
+ * A block as the source holds it: the UTF-8 bytes of its JSON (as `stringifyJson` prints
+ * it), which go into the page as they are — a ledger that stores blocks as JSON serves
+ * them without building, printing or encoding each again — with what paging needs: its
+ * timestamp (pages go oldest first across chains) and the certificate it names (a lease's
+ * or lease_accept's `certificate_hash`, sent ahead of it).
  */
 export interface SyncBlock {
-  block: Block;
   json: Uint8Array;
+  timestamp: bigint;
+  certificateHash?: string;
 }
 
 /** What sync reads from the local ledger. */
@@ -146,8 +149,8 @@ class CursorHeap {
     return this.items.length;
   }
   private less(a: Cursor, b: Cursor): boolean {
-    const ta = a.buf[a.idx]!.block.timestamp;
-    const tb = b.buf[b.idx]!.block.timestamp;
+    const ta = a.buf[a.idx]!.timestamp;
+    const tb = b.buf[b.idx]!.timestamp;
     return ta < tb || (ta === tb && a.account < b.account);
   }
   push(c: Cursor): void {
@@ -190,7 +193,17 @@ interface Cursor {
   end: number;
   buf: SyncBlock[];
   idx: number;
+  /** blocks the next read asks for: FIRST_READ_BLOCKS, then growing to the session's lookahead */
+  want: number;
 }
+
+/**
+ * Each chain's first read is this small, so the first page goes out after reading about
+ * a page of blocks, not every chain's lookahead (16 chains × 256 blocks took the peer
+ * 300 ms before its first byte); each later read is four times the last, up to the
+ * lookahead, made while the requester admits what was sent.
+ */
+const FIRST_READ_BLOCKS = 32;
 
 const utf8 = new TextEncoder();
 const PAGE_OPEN = utf8.encode('{"type":"page","certificates":[');
@@ -224,10 +237,6 @@ function pageFrame(certs: readonly Uint8Array[], blocks: readonly Uint8Array[]):
   putList(blocks);
   put(PAGE_CLOSE);
   return out;
-}
-
-function certificateHashOf(block: Block): string | undefined {
-  return block.type === 'lease' || block.type === 'lease_accept' ? block.certificate_hash : undefined;
 }
 
 /**
@@ -270,20 +279,22 @@ export async function serveSync(stream: Stream, source: SyncSource, ctx: Ctx): P
   const lookahead = Math.max(8, Math.min(256, Math.floor(65_536 / Math.max(1, lagging.length))));
   const heap = new CursorHeap();
   const refill = async (c: Cursor): Promise<boolean> => {
-    const want = Math.min(lookahead, c.end - c.height);
+    const want = Math.min(c.want, c.end - c.height);
     if (want <= 0) return false;
     const blocks = await source.blocksAfter(c.account, c.height, want);
     if (blocks.length === 0) return false;
     c.buf = blocks;
     c.idx = 0;
     c.height += blocks.length;
+    c.want = Math.min(lookahead, c.want * 4);
     return true;
   };
   for (const f of lagging) {
-    const c: Cursor = { account: f.account, height: theirs.get(f.account) ?? 0, end: f.height, buf: [], idx: 0 };
+    const c: Cursor = { account: f.account, height: theirs.get(f.account) ?? 0, end: f.height, buf: [], idx: 0, want: Math.min(lookahead, FIRST_READ_BLOCKS) };
     if (await refill(c)) heap.push(c);
   }
 
+  const flushBeforeRead = Math.max(1, limits.maxPageBlocks >> 2);
   const sentCerts = new Set<string>();
   let certs: Uint8Array[] = [];
   let blocks: Uint8Array[] = [];
@@ -302,10 +313,13 @@ export async function serveSync(stream: Stream, source: SyncSource, ctx: Ctx): P
   while (heap.size > 0) {
     if (signal?.aborted) throw new GossipError(GossipErrorCodes.ABORTED, 'sync aborted');
     const c = heap.pop()!;
-    const { block, json } = c.buf[c.idx++]!;
+    const { json, certificateHash: ch } = c.buf[c.idx++]!;
+    // a read from the source comes next: send the page first if it is a quarter full, so
+    // the requester admits it while we read (chains run dry together, and reading them all
+    // before the first flush kept the requester idle)
+    if (c.idx >= c.buf.length && c.height < c.end && blocks.length >= flushBeforeRead) await flush();
     if (c.idx < c.buf.length || (await refill(c))) heap.push(c);
     let certJson: Uint8Array | undefined;
-    const ch = certificateHashOf(block);
     if (ch !== undefined && !sentCerts.has(ch)) {
       sentCerts.add(ch);
       const cert = await source.certificate(ch);

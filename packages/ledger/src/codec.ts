@@ -183,6 +183,108 @@ export function blockJson(bytes: Uint8Array): Uint8Array {
   return bytes.subarray(8);
 }
 
+/** What sync needs of a stored block besides its JSON: how to order it, which certificate it names. */
+export interface StoredBlockSummary {
+  /** the UTF-8 of the block's JSON, as stored */
+  json: Uint8Array;
+  type: string;
+  timestamp: bigint;
+  /** a lease's or lease_accept's certificate */
+  certificateHash?: string;
+}
+
+/**
+ * The block's type, timestamp and certificate hash read from its stored JSON by a scan of
+ * the top-level members (nested values are skipped, not built): serving sync reads
+ * thousands of blocks and needs only these. Stored JSON is this ledger's own output; a
+ * text the scan does not expect is parsed whole instead.
+ */
+export function summarizeStoredBlock(bytes: Uint8Array): StoredBlockSummary {
+  const json = blockJson(bytes);
+  const fields = scanTopLevel(json, SUMMARY_KEYS);
+  const type = fields?.get('type');
+  const timestamp = fields?.get('timestamp');
+  if (fields === undefined || type === undefined || timestamp === undefined || !/^-?\d{1,20}$/.test(timestamp)) {
+    const { block } = decodeBlock(bytes);
+    const cert = (block as { certificate_hash?: string }).certificate_hash;
+    return { json, type: block.type, timestamp: block.timestamp, ...(cert === undefined ? {} : { certificateHash: cert }) };
+  }
+  const cert = fields.get('certificate_hash');
+  return { json, type, timestamp: BigInt(timestamp), ...(cert === undefined ? {} : { certificateHash: cert }) };
+}
+
+const SUMMARY_KEYS = new Set(['type', 'timestamp', 'certificate_hash']);
+
+/**
+ * The raw text of the wanted top-level members of a JSON object (strings without their
+ * quotes and only when they hold no escape; numbers as written). Undefined when the text
+ * is not an object the scan can walk.
+ */
+function scanTopLevel(b: Uint8Array, wanted: ReadonlySet<string>): Map<string, string> | undefined {
+  const out = new Map<string, string>();
+  const n = b.length;
+  let i = 0;
+  if (b[i++] !== 0x7b) return undefined;
+  if (b[i] === 0x7d) return out;
+  for (;;) {
+    if (b[i] !== Q) return undefined;
+    const keyEnd = stringEnd(b, i);
+    if (keyEnd < 0 || b[keyEnd + 1] !== 0x3a) return undefined;
+    const key = latin1(b, i + 1, keyEnd);
+    i = keyEnd + 2;
+    const start = i;
+    const c = b[i];
+    if (c === Q) {
+      const end = stringEnd(b, i);
+      if (end < 0) return undefined;
+      if (wanted.has(key)) {
+        if (b.subarray(i + 1, end).includes(0x5c)) return undefined;
+        out.set(key, latin1(b, i + 1, end));
+      }
+      i = end + 1;
+    } else if (c === 0x7b || c === 0x5b) {
+      i = containerEnd(b, i);
+      if (i < 0) return undefined;
+    } else {
+      while (i < n && b[i] !== 0x2c && b[i] !== 0x7d) i++;
+      if (wanted.has(key)) out.set(key, latin1(b, start, i));
+    }
+    if (b[i] === 0x7d) return i === n - 1 ? out : undefined;
+    if (b[i] !== 0x2c) return undefined;
+    i++;
+  }
+}
+
+/** Index of the quote closing the string that opens at `i`, or -1. */
+function stringEnd(b: Uint8Array, i: number): number {
+  for (let j = i + 1; j < b.length; j++) {
+    if (b[j] === 0x5c) j++;
+    else if (b[j] === Q) return j;
+  }
+  return -1;
+}
+
+/** Index just past the object or array that opens at `i`, or -1. */
+function containerEnd(b: Uint8Array, i: number): number {
+  let depth = 0;
+  for (let j = i; j < b.length; j++) {
+    const c = b[j];
+    if (c === Q) {
+      j = stringEnd(b, j);
+      if (j < 0) return -1;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth === 0) return j + 1;
+    }
+  }
+  return -1;
+}
+
+function latin1(b: Uint8Array, from: number, to: number): string {
+  return Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('latin1');
+}
+
 export function blockHeight(bytes: Uint8Array): bigint {
   return readU64(bytes, 0);
 }

@@ -10,6 +10,7 @@ export {
   emptyHead,
 } from './builders.js';
 export { type ConfirmedAccount, type ConfirmedBalances, ConfirmedView, MAX_UNCONFIRMED_SCANNED } from './confirmed-view.js';
+export type { StoredBlockSummary } from './codec.js';
 export { stateDigest } from './consistency.js';
 export {
   BlockRejection,

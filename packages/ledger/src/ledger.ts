@@ -24,6 +24,7 @@ import { type BlockCheck, networkHash } from '@xe/crypto';
 import { Admission } from './admission/admit.js';
 import { admitCertificate, type CertificateResult } from './admission/certificate.js';
 import { checkShape } from './admission/steps.js';
+import type { StoredBlockSummary } from './codec.js';
 import { archiveExpired } from './archive.js';
 import { verifyLedgerState } from './consistency.js';
 import { LedgerErrorCodes as C, LedgerOpenError, LedgerStoreError } from './errors.js';
@@ -461,10 +462,11 @@ export class Ledger {
   }
 
   /**
-   * As `blocksAfter`, each block with the UTF-8 of its JSON as stored (the text `stringifyJson`
-   * prints): sync serves that text without printing each block again.
+   * As `blocksAfter`, each block as the UTF-8 of its JSON as stored (the text `stringifyJson`
+   * prints) with its type, timestamp and certificate hash, read without parsing the rest:
+   * sync orders and serves that text without building or printing each block again.
    */
-  async blocksAfterJson(account: string, height: bigint, limit: number, options: AbortOptions = {}): Promise<{ block: Block; json: Uint8Array }[]> {
+  async blocksAfterJson(account: string, height: bigint, limit: number, options: AbortOptions = {}): Promise<StoredBlockSummary[]> {
     if (!isHash(account) || limit <= 0) return [];
     return this.repos.blocks.afterJson(account, height, limit, options);
   }

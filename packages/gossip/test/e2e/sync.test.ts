@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { AdmitResult, Block } from '@xe/core-types';
 import { waitUntil } from '@xe/core-types';
-import type { GossipNode, SyncSink, SyncSummary } from '../../src/index.js';
+import type { GossipNode, SyncSink, SyncSource, SyncSummary } from '../../src/index.js';
 import { ChainMaker, MemoryLedger } from '../support/chain.mjs';
 import { Nodes } from '../support/nodes.js';
 
@@ -80,6 +80,51 @@ describe('catch-up sync', () => {
     expect(again.received).toBe(0);
   });
 
+  it('sends the first page after about a page of reads, not after reading every chain ahead', async () => {
+    const source = new MemoryLedger();
+    const maker = new ChainMaker(source, { accounts: 16, label: 'first-page' });
+    await maker.make(3000);
+    let read = 0;
+    let readAtFirstOffer: number | undefined;
+    let firstOffer!: () => void;
+    const offered = new Promise<void>((resolve) => {
+      firstOffer = resolve;
+    });
+    // the serving side's source: it counts the blocks read, and once every chain has had
+    // its first read, a further read waits until the requester has been offered a block —
+    // a responder that reads again before sending its first page never sends it
+    const counted: SyncSource = {
+      frontiers: () => source.frontiers(),
+      blocksAfter: async (account, height, limit) => {
+        if (read >= 16 * 32) await offered;
+        const blocks = await source.blocksAfter(account, height, limit);
+        read += blocks.length;
+        return blocks;
+      },
+      certificate: (hash) => source.certificate(hash),
+    };
+    const ledger = new MemoryLedger();
+    const sink: SyncSink = {
+      ingestBlock: (block: Block) => {
+        readAtFirstOffer ??= read;
+        firstOffer();
+        return ledger.ingestBlock(block);
+      },
+      ingestCertificate: (cert) => ledger.ingestCertificate(cert),
+    };
+    const a = await nodes.start('F1', {}, { syncSource: counted, syncSink: source });
+    const b = await nodes.start('F2', {}, { syncSource: ledger, syncSink: sink });
+    const done = new Promise<SyncSummary>((resolve) => b.once('sync:done', resolve));
+    await b.dial(a.multiaddrs()[0]!);
+    const summary = await done;
+    expect(summary.accepted).toBe(3000);
+    // 16 chains: the first reads are 32 blocks each, and the first page leaves before any
+    // chain is read again
+    expect(readAtFirstOffer).toBeLessThanOrEqual(16 * 32);
+    expect(read).toBe(3000);
+    await sameState(source, ledger);
+  }, 30_000);
+
   it('offers the next page while a page is admitted, never more than two pages at once', async () => {
     const source = new MemoryLedger();
     const maker = new ChainMaker(source, { accounts: 4, label: 'overlap' });
@@ -110,11 +155,14 @@ describe('catch-up sync', () => {
     };
     const { summary } = await syncThrough(nodes, 3, source, ledger, sink);
     expect(summary.accepted).toBe(1800);
-    expect(summary.pages).toBe(4);
-    // the first release came with two pages offered (512 + 512), not one; between releases
+    // the first page leaves early — 116 blocks, sent before the four chains' second reads
+    // (a quarter-full page goes out before the responder reads again) — then full pages
+    // of 512: 116 + 3 × 512 + 148
+    expect(summary.pages).toBe(5);
+    // the first release came with two pages offered (116 + 512), not one; between releases
     // at most two more pages are offered (a page is read only once the one before the
     // previous has settled)
-    expect(stalls[0]).toBe(1024);
+    expect(stalls[0]).toBe(628);
     for (let i = 1; i < stalls.length; i++) expect(stalls[i]! - stalls[i - 1]!).toBeLessThanOrEqual(1024);
     await sameState(source, ledger);
   }, 30_000);

@@ -1,6 +1,6 @@
 import type { AbortOptions, Block } from '@xe/core-types';
 import { Bucket, keys, prefixRange } from '../buckets.js';
-import { blockJson, decodeBlock, encodeBlock, type StoredBlock } from '../codec.js';
+import { decodeBlock, encodeBlock, type StoredBlock, type StoredBlockSummary, summarizeStoredBlock } from '../codec.js';
 import { signalOf } from '../hex.js';
 import type { BatchOp, Store } from '../store.js';
 
@@ -48,9 +48,9 @@ export class BlockRepo {
     return (await this.storedAfter(account, height, limit, options)).map((v) => decodeBlock(v).block);
   }
 
-  /** As `after`, each block with the UTF-8 of its JSON as stored (`stringifyJson`'s text). */
-  async afterJson(account: string, height: bigint, limit: number, options: AbortOptions = {}): Promise<{ block: Block; json: Uint8Array }[]> {
-    return (await this.storedAfter(account, height, limit, options)).map((v) => ({ block: decodeBlock(v).block, json: blockJson(v) }));
+  /** As `after`, each block as the UTF-8 of its JSON as stored (`stringifyJson`'s text) with its type, timestamp and certificate. */
+  async afterJson(account: string, height: bigint, limit: number, options: AbortOptions = {}): Promise<StoredBlockSummary[]> {
+    return (await this.storedAfter(account, height, limit, options)).map(summarizeStoredBlock);
   }
 
   private async storedAfter(account: string, height: bigint, limit: number, options: AbortOptions): Promise<Uint8Array[]> {
