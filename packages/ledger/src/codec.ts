@@ -201,67 +201,89 @@ export interface StoredBlockSummary {
  */
 export function summarizeStoredBlock(bytes: Uint8Array): StoredBlockSummary {
   const json = blockJson(bytes);
-  const fields = scanTopLevel(json, SUMMARY_KEYS);
-  const type = fields?.get('type');
-  const timestamp = fields?.get('timestamp');
-  if (fields === undefined || type === undefined || timestamp === undefined || !/^-?\d{1,20}$/.test(timestamp)) {
+  const at = scanSummary(json);
+  if (at === undefined || !/^-?\d{1,20}$/.test(latin1(json, at[2], at[3]))) {
     const { block } = decodeBlock(bytes);
     const cert = (block as { certificate_hash?: string }).certificate_hash;
     return { json, type: block.type, timestamp: block.timestamp, ...(cert === undefined ? {} : { certificateHash: cert }) };
   }
-  const cert = fields.get('certificate_hash');
-  return { json, type, timestamp: BigInt(timestamp), ...(cert === undefined ? {} : { certificateHash: cert }) };
+  const type = latin1(json, at[0], at[1]);
+  const timestamp = BigInt(latin1(json, at[2], at[3]));
+  return at[4] < 0 ? { json, type, timestamp } : { json, type, timestamp, certificateHash: latin1(json, at[4], at[5]) };
 }
 
-const SUMMARY_KEYS = new Set(['type', 'timestamp', 'certificate_hash']);
+const KEY_TYPE = enc.encode('type');
+const KEY_TIMESTAMP = enc.encode('timestamp');
+const KEY_CERTIFICATE = enc.encode('certificate_hash');
+
+function isKey(b: Uint8Array, from: number, to: number, key: Uint8Array): boolean {
+  if (to - from !== key.length) return false;
+  for (let i = 0; i < key.length; i++) if (b[from + i] !== key[i]) return false;
+  return true;
+}
 
 /**
- * The raw text of the wanted top-level members of a JSON object (strings without their
- * quotes and only when they hold no escape; numbers as written). Undefined when the text
- * is not an object the scan can walk.
+ * Where the top-level `type` (a string), `timestamp` (a literal) and `certificate_hash`
+ * (a string; -1 when absent) of a JSON object lie, as [from, to) pairs of `b`; strings
+ * are given without their quotes and only when they hold no escape. Undefined when the
+ * text is not an object the scan can walk or lacks `type` or `timestamp`. Strings are
+ * skipped with `indexOf` (no byte loop in JS for the hex that makes up most of a block).
  */
-function scanTopLevel(b: Uint8Array, wanted: ReadonlySet<string>): Map<string, string> | undefined {
-  const out = new Map<string, string>();
+function scanSummary(b: Uint8Array): [number, number, number, number, number, number] | undefined {
   const n = b.length;
+  const at: [number, number, number, number, number, number] = [-1, -1, -1, -1, -1, -1];
   let i = 0;
   if (b[i++] !== 0x7b) return undefined;
-  if (b[i] === 0x7d) return out;
-  for (;;) {
-    if (b[i] !== Q) return undefined;
-    const keyEnd = stringEnd(b, i);
-    if (keyEnd < 0 || b[keyEnd + 1] !== 0x3a) return undefined;
-    const key = latin1(b, i + 1, keyEnd);
-    i = keyEnd + 2;
-    const start = i;
-    const c = b[i];
-    if (c === Q) {
-      const end = stringEnd(b, i);
-      if (end < 0) return undefined;
-      if (wanted.has(key)) {
-        if (b.subarray(i + 1, end).includes(0x5c)) return undefined;
-        out.set(key, latin1(b, i + 1, end));
+  if (b[i] !== 0x7d) {
+    for (;;) {
+      if (b[i] !== Q) return undefined;
+      const keyEnd = stringEnd(b, i);
+      if (keyEnd < 0 || b[keyEnd + 1] !== 0x3a) return undefined;
+      const keyFrom = i + 1;
+      i = keyEnd + 2;
+      const c = b[i];
+      if (c === Q) {
+        const end = stringEnd(b, i);
+        if (end < 0) return undefined;
+        const slot: number = isKey(b, keyFrom, keyEnd, KEY_TYPE) ? 0 : isKey(b, keyFrom, keyEnd, KEY_CERTIFICATE) ? 4 : -1;
+        if (slot >= 0) {
+          if (b.subarray(i + 1, end).includes(0x5c)) return undefined;
+          at[slot] = i + 1;
+          at[slot + 1] = end;
+        }
+        i = end + 1;
+      } else if (c === 0x7b || c === 0x5b) {
+        i = containerEnd(b, i);
+        if (i < 0) return undefined;
+      } else {
+        const from = i;
+        while (i < n && b[i] !== 0x2c && b[i] !== 0x7d) i++;
+        if (isKey(b, keyFrom, keyEnd, KEY_TIMESTAMP)) {
+          at[2] = from;
+          at[3] = i;
+        }
       }
-      i = end + 1;
-    } else if (c === 0x7b || c === 0x5b) {
-      i = containerEnd(b, i);
-      if (i < 0) return undefined;
-    } else {
-      while (i < n && b[i] !== 0x2c && b[i] !== 0x7d) i++;
-      if (wanted.has(key)) out.set(key, latin1(b, start, i));
+      if (b[i] === 0x7d) break;
+      if (b[i] !== 0x2c) return undefined;
+      i++;
     }
-    if (b[i] === 0x7d) return i === n - 1 ? out : undefined;
-    if (b[i] !== 0x2c) return undefined;
-    i++;
   }
+  if (i !== n - 1 || at[0] < 0 || at[2] < 0) return undefined;
+  return at;
 }
 
 /** Index of the quote closing the string that opens at `i`, or -1. */
 function stringEnd(b: Uint8Array, i: number): number {
-  for (let j = i + 1; j < b.length; j++) {
-    if (b[j] === 0x5c) j++;
-    else if (b[j] === Q) return j;
+  let j = i + 1;
+  for (;;) {
+    j = b.indexOf(Q, j);
+    if (j < 0) return -1;
+    // escaped when an odd number of backslashes precede it
+    let k = j - 1;
+    while (b[k] === 0x5c) k--;
+    if ((j - 1 - k) % 2 === 0) return j;
+    j++;
   }
-  return -1;
 }
 
 /** Index just past the object or array that opens at `i`, or -1. */
