@@ -1,6 +1,5 @@
 import { type AdmitResult, type Block, I64_MIN, isXeError, type Logger, type NetworkParams } from '@xe/core-types';
 import type { BlockCheck } from '@xe/crypto';
-import { encodeAccount } from '../codec.js';
 import { emitSafely, type LedgerEvents } from '../events.js';
 import { BlockRejection, LedgerErrorCodes as C, LedgerStoreError, reject } from '../errors.js';
 import { type Mutation, newMutation } from '../mutation.js';
@@ -100,7 +99,7 @@ export class Admission {
       if (fin !== undefined) {
         // before-images admission holds: the block and its chain entry are new, the head is `acct`
         const known = new Map<BatchOp, Uint8Array | undefined>(blockOps.map((op) => [op, undefined]));
-        known.set(accountOp, acct === undefined ? undefined : encodeAccount(acct));
+        known.set(accountOp, acct === undefined ? undefined : this.components.repos.accounts.encoded(acct));
         m.ops.push(...(await fin.beforeCommit(block, m.ops, m.supply, known)));
       }
       m.ops.push(...this.components.repos.supply.putOps(m.supply), ...extraOps);

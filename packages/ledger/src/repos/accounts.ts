@@ -13,6 +13,8 @@ const CACHE_MAX = 100_000;
  */
 export class AccountRepo {
   private readonly cache = new Map<string, AccountState>();
+  /** the bytes a head was read from or written as (heads are not changed once built) */
+  private readonly bytes = new WeakMap<AccountState, Uint8Array>();
 
   constructor(private readonly store: Store) {}
 
@@ -22,12 +24,20 @@ export class AccountRepo {
     const v = await this.store.get(keys.account(address));
     if (v === undefined) return undefined;
     const a = decodeAccount(v);
+    this.bytes.set(a, v);
     this.remember(a);
     return a;
   }
 
   putOp(a: AccountState): BatchOp {
-    return { type: 'put', key: keys.account(a.address), value: encodeAccount(a) };
+    const value = encodeAccount(a);
+    this.bytes.set(a, value);
+    return { type: 'put', key: keys.account(a.address), value };
+  }
+
+  /** The stored form of a head this repository read or wrote (encoded again for any other). */
+  encoded(a: AccountState): Uint8Array {
+    return this.bytes.get(a) ?? encodeAccount(a);
   }
 
   delOp(address: string): BatchOp {
