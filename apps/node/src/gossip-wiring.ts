@@ -5,7 +5,7 @@ import {
   type JsonValue,
   type Logger,
   PROTOCOLS,
-  parseBlock,
+  parseBlockSealed,
   parseCertificate,
   TOPICS,
   type VmInfo,
@@ -78,7 +78,7 @@ export function wireGossip(w: GossipWiring): void {
     async (msg, ctx): Promise<ValidationResult> => {
       let block: Block;
       try {
-        block = parseBlock((msg as { block?: unknown }).block ?? msg);
+        block = parseBlockSealed((msg as { block?: unknown }).block ?? msg);
       } catch {
         return reject('bad_shape');
       }

@@ -8,7 +8,7 @@ import {
   isHash,
   type JsonValue,
   type Logger,
-  parseBlock,
+  parseBlockSealed,
   parseCertificate,
   stringifyJson,
 } from '@xe/core-types';
@@ -472,7 +472,7 @@ export async function requestSync(
       const page: Block[] = [];
       for (const raw of frame.blocks) {
         try {
-          page.push(parseBlock(raw));
+          page.push(parseBlockSealed(raw));
         } catch {
           counters.inc('xe_sync_dropped_total', { reason: 'invalid_block' });
         }

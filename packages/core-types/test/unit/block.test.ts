@@ -5,9 +5,11 @@ import {
   type BlockType,
   ErrorCodes,
   GENESIS_TIMING_FIELDS,
+  isSealedBlock,
   memoBytes,
   parseAttestation,
   parseBlock,
+  parseBlockSealed,
   parseCertificate,
   parseJson,
   parseNodeRecord,
@@ -115,6 +117,32 @@ describe('parseBlock field sets (SPEC §3)', () => {
     }
     expect(errorOf(() => parseBlock('{"type":"send",')).code).toBe(ErrorCodes.INVALID_JSON);
     expect(errorOf(() => parseBlock('[1]')).code).toBe(ErrorCodes.INVALID_FIELD);
+  });
+});
+
+describe('parseBlockSealed', () => {
+  it.each(BLOCK_TYPES)('gives the %s block parseBlock gives, frozen to the attestations, and marked sealed', (type) => {
+    const json = sampleJson()[type];
+    const sealed = parseBlockSealed(json);
+    expect(sealed).toEqual(parseBlock(json));
+    expect(isSealedBlock(sealed)).toBe(true);
+    expect(isSealedBlock(parseBlock(json))).toBe(false);
+    expect(isSealedBlock({ ...sealed })).toBe(false);
+    expect(Object.isFrozen(sealed)).toBe(true);
+    expect(() => {
+      (sealed as { timestamp: bigint }).timestamp = 1n;
+    }).toThrow(TypeError);
+    const list = (sealed as { attestations?: object[] }).attestations;
+    if (list !== undefined) {
+      expect(Object.isFrozen(list)).toBe(true);
+      for (const a of list) expect(Object.isFrozen(a)).toBe(true);
+    }
+  });
+
+  it('rejects what parseBlock rejects', () => {
+    expect(() => parseBlockSealed(withField('send', 'amount', -1))).toThrow();
+    expect(isSealedBlock(undefined)).toBe(false);
+    expect(isSealedBlock('x')).toBe(false);
   });
 });
 

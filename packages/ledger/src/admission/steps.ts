@@ -1,4 +1,4 @@
-import { type Block, bytesToHex, hexEqualsBytes, isXeError, LIVE_TIMESTAMP_TOLERANCE_NS, parseBlock } from '@xe/core-types';
+import { type Block, bytesToHex, hexEqualsBytes, isSealedBlock, isXeError, LIVE_TIMESTAMP_TOLERANCE_NS, parseBlock } from '@xe/core-types';
 import { type BlockCheck, deriveAddress, hashBlockBytes, verifyHashSignature, verifyPow } from '@xe/crypto';
 import { LedgerErrorCodes as C, reject } from '../errors.js';
 import type { AdmitOrigin } from '../rules/index.js';
@@ -11,8 +11,12 @@ import type { AccountState } from '../types.js';
  * when it is there and computes it here otherwise, so the outcome is the same either way.
  */
 
-/** 1. Shape and field set; returns a copy (later caller mutations cannot reach the store). */
+/**
+ * 1. Shape and field set; returns a copy (later caller mutations cannot reach the store),
+ * or the block itself when it is sealed (`parseBlockSealed`: validated, and frozen).
+ */
 export function checkShape(input: Block): Block {
+  if (isSealedBlock(input)) return input;
   try {
     return parseBlock(input);
   } catch (err) {

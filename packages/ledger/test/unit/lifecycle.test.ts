@@ -1,6 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
-import { type Asset, type Block, bundleToJson, DEVNET_LEASE_PARAMS, parseBlock, parseCertificate, parseGenesisBundle, parseJson, stringifyJson } from '@xe/core-types';
+import {
+  type Asset,
+  type Block,
+  bundleToJson,
+  DEVNET_LEASE_PARAMS,
+  isSealedBlock,
+  parseBlock,
+  parseBlockSealed,
+  parseCertificate,
+  parseGenesisBundle,
+  parseJson,
+  stringifyJson,
+} from '@xe/core-types';
 import { keyPairFromSeed, powWork, verifyBlockSignature } from '@xe/crypto';
 import {
   buildAccept,
@@ -195,9 +207,17 @@ describe('lease lifecycles', () => {
     await copy.addCertificate(certificateFor(K.prov));
     const pendingBlocks = [];
     for (const e of f) pendingBlocks.push(...(await w.ledger.blocksAfter(e.account, 0n, 1000)));
+    let sealedTaken = 0;
     for (let round = 0; round < 5 && pendingBlocks.length > 0; round++) {
-      for (const b of pendingBlocks.splice(0)) {
-        const r = await copy.addBlock(b, { origin: 'sync' });
+      for (const [i, b] of pendingBlocks.splice(0).entries()) {
+        // every other block as the network delivers it (sealed: validated and frozen), which
+        // admission takes as it is; any other block it copies
+        const input = i % 2 === 0 ? parseBlockSealed(stringifyJson(b)) : b;
+        const r = await copy.addBlock(input, { origin: 'sync' });
+        if (r.status === 'accepted') {
+          expect(r.block === input).toBe(isSealedBlock(input));
+          if (r.block === input) sealedTaken++;
+        }
         if (r.status === 'rejected') {
           expect(r.retryable).toBe(true);
           pendingBlocks.push(b);
@@ -205,6 +225,7 @@ describe('lease lifecycles', () => {
       }
     }
     expect(pendingBlocks).toEqual([]);
+    expect(sealedTaken).toBeGreaterThan(0);
     expect(await copy.frontiers()).toEqual(f);
   });
 });
