@@ -263,13 +263,18 @@ export class FinalityEngine implements AdmissionFinality {
     // a key holding this (new) block's hash did not exist before it: only the block itself
     // and blocks naming it (applied after it, rolled back before it) write such keys, and a
     // rollback restores them to absent — so it is not read
-    const own = Buffer.from(block.hash, 'hex');
+    let own: Buffer | undefined;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
       // a key written twice keeps its first before-image (a block writes a handful of keys)
       if (writtenBefore(ops, i)) continue;
-      const kb = Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength);
-      const before = known?.has(op) === true ? known.get(op) : kb.includes(own) ? undefined : await this.components.repos.store.get(op.key);
+      let before: Uint8Array | undefined;
+      if (known?.has(op) === true) before = known.get(op);
+      else {
+        own ??= Buffer.from(block.hash, 'hex');
+        const kb = Buffer.from(op.key.buffer, op.key.byteOffset, op.key.byteLength);
+        before = kb.includes(own) ? undefined : await this.components.repos.store.get(op.key);
+      }
       writes.push([op.key, before ?? null]);
     }
     const deltas: [Asset, SupplyCounters][] = [];

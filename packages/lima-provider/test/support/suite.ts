@@ -221,8 +221,9 @@ export function vmManagerTests(harness: VmManagerHarness): void {
 
     it('exec kills a command at its timeout, children included; the next exec runs', async () => {
       // Several rounds: a session cut while its command ran could make the guest's sshd drop
-      // the session opened right after it (exit 255, no output) on some rounds.
-      for (const timeoutMs of [3000, 1000, 1000, 1000]) {
+      // the session opened right after it (exit 255, no output) on some rounds. Each round
+      // leaves 2 s for the session to open and print (1 s was too short on a loaded host).
+      for (const timeoutMs of [3000, 2000, 2000, 2000]) {
         const started = Date.now();
         const r = await m.exec(lease, 'sleep 30 & echo $! > /tmp/xe-bg.pid; echo started; wait', { timeoutMs });
         expect(r.timed_out).toBe(true);
