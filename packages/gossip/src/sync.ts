@@ -482,8 +482,11 @@ export async function requestSync(
       // writes them in groups while earlier ones are admitted.
       const offered = Promise.all(page.map((block) => ingestBlock(block)));
       const previous = inFlight;
+      // the settle step keeps the page's confirmations, not the frame: the frame's parsed
+      // JSON (every block as read) would otherwise live until the page settles
+      const confirmationsOfPage = frame.confirmations;
       inFlight = previous
-        .then(() => settle(page, offered, frame.confirmations))
+        .then(() => settle(page, offered, confirmationsOfPage))
         .catch((err: unknown) => {
           failed ??= { err };
         });
