@@ -26,9 +26,12 @@ export interface Store {
   close(): Promise<void>;
 }
 
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+
 function keyString(key: Uint8Array): string {
-  // latin1: one char per byte, so string order equals bytewise order
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1');
+  // latin1: one char per byte, so string order equals bytewise order (read straight from
+  // the key's bytes: no Buffer view made for each key)
+  return latin1Slice.call(key, 0, key.byteLength);
 }
 
 function keyBytes(s: string): Uint8Array {
