@@ -61,10 +61,13 @@ export function ed25519Accelerator(): 'libsodium' | undefined {
   return sodium === undefined ? undefined : 'libsodium';
 }
 
-function opensslVerify(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+/** libsodium's `true` (see `nodeEd25519.verify`); false when it is not loaded, says no, or fails. */
+function sodiumAccepts(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (sodium === undefined || signature.length !== 64 || publicKey.length !== 32) return false;
   try {
-    return nodeVerify(null, message, publicKeyObject(publicKey), signature);
+    return sodium.crypto_sign_verify_detached(signature, message, publicKey);
   } catch {
+    // a libsodium failure is OpenSSL's to judge
     return false;
   }
 }
@@ -92,22 +95,18 @@ export const nodeEd25519: Ed25519Engine = {
    * time here), and every answer is OpenSSL's.
    */
   verify(message, signature, publicKey) {
-    if (signature.length !== 64 || publicKey.length !== 32) return false;
-    if (sodium !== undefined) {
-      try {
-        if (sodium.crypto_sign_verify_detached(signature, message, publicKey)) return true;
-      } catch {
-        // a libsodium failure is OpenSSL's to judge
-      }
-    }
-    return opensslVerify(message, signature, publicKey);
+    return sodiumAccepts(message, signature, publicKey) || verifyOpenssl(message, signature, publicKey);
   },
 };
 
 /** node:crypto's verify alone (no accelerator): the reference the fast path must agree with. */
 export function verifyOpenssl(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
   if (signature.length !== 64 || publicKey.length !== 32) return false;
-  return opensslVerify(message, signature, publicKey);
+  try {
+    return nodeVerify(null, message, publicKeyObject(publicKey), signature);
+  } catch {
+    return false;
+  }
 }
 
 export const tweetnaclEd25519: Ed25519Engine = {

@@ -1,14 +1,11 @@
 import { type Asset, type Block, hexToBytes, parseJson, stringifyJson } from '@xe/core-types';
 import { readU64 } from './buckets.js';
+import { latin1 } from './hex.js';
 import type { AccountState, PendingSend, SupplyCounters, UndoRecord } from './types.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-/** A record as JSON bytes (core-types codec: integers round-trip exactly as bigint). */
-export function encodeJson(value: unknown): Uint8Array {
-  return jsonBytes(value);
-}
 
 export function decodeJson<T>(bytes: Uint8Array): T {
   return parseJson(dec.decode(bytes)) as T;
@@ -24,8 +21,11 @@ export function encodeBlock(height: bigint, block: Block): Uint8Array {
   return out;
 }
 
-/** The UTF-8 of the text `stringifyJson` prints for `value`. */
-export function jsonBytes(value: unknown): Uint8Array {
+/**
+ * A record as JSON bytes: the UTF-8 of the text `stringifyJson` prints for `value`
+ * (core-types codec: integers round-trip exactly as bigint).
+ */
+export function encodeJson(value: unknown): Uint8Array {
   const w = jsonWriter;
   w.at = 0;
   w.value(value);
@@ -202,14 +202,14 @@ export interface StoredBlockSummary {
 export function summarizeStoredBlock(bytes: Uint8Array): StoredBlockSummary {
   const json = blockJson(bytes);
   const at = scanSummary(json);
-  if (at === undefined || !/^-?\d{1,20}$/.test(latin1(json, at[2], at[3]))) {
+  const timestamp = at === undefined ? '' : latin1(json, at[2], at[3]);
+  if (at === undefined || !/^-?\d{1,20}$/.test(timestamp)) {
     const { block } = decodeBlock(bytes);
     const cert = (block as { certificate_hash?: string }).certificate_hash;
     return { json, type: block.type, timestamp: block.timestamp, ...(cert === undefined ? {} : { certificateHash: cert }) };
   }
   const type = latin1(json, at[0], at[1]);
-  const timestamp = BigInt(latin1(json, at[2], at[3]));
-  return at[4] < 0 ? { json, type, timestamp } : { json, type, timestamp, certificateHash: latin1(json, at[4], at[5]) };
+  return at[4] < 0 ? { json, type, timestamp: BigInt(timestamp) } : { json, type, timestamp: BigInt(timestamp), certificateHash: latin1(json, at[4], at[5]) };
 }
 
 const KEY_TYPE = enc.encode('type');
@@ -301,10 +301,6 @@ function containerEnd(b: Uint8Array, i: number): number {
     }
   }
   return -1;
-}
-
-function latin1(b: Uint8Array, from: number, to: number): string {
-  return Buffer.from(b.buffer, b.byteOffset + from, to - from).toString('latin1');
 }
 
 export function blockHeight(bytes: Uint8Array): bigint {

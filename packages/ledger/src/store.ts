@@ -1,5 +1,6 @@
 import type { AbortOptions } from '@xe/core-types';
 import { LedgerErrorCodes, LedgerStoreError } from './errors.js';
+import { latin1 } from './hex.js';
 
 /** One write of a batch. */
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
@@ -26,12 +27,9 @@ export interface Store {
   close(): Promise<void>;
 }
 
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
-
 function keyString(key: Uint8Array): string {
-  // latin1: one char per byte, so string order equals bytewise order (read straight from
-  // the key's bytes: no Buffer view made for each key)
-  return latin1Slice.call(key, 0, key.byteLength);
+  // latin1: one char per byte, so string order equals bytewise order
+  return latin1(key);
 }
 
 function keyBytes(s: string): Uint8Array {

@@ -8,10 +8,10 @@ import {
   decodeUndo,
   encodeAccount,
   encodeBlock,
+  encodeJson,
   encodePending,
   encodeSupply,
   encodeUndo,
-  jsonBytes,
   summarizeStoredBlock,
 } from '../../src/codec.js';
 import type { AccountState, PendingSend, SupplyCounters, UndoRecord } from '../../src/types.js';
@@ -79,8 +79,8 @@ describe('binary records', () => {
       'top',
       7n,
     ];
-    for (const v of values) expect(new TextDecoder().decode(jsonBytes(v))).toBe(stringifyJson(v));
-    expect(() => jsonBytes({ bad: Number.NaN })).toThrow();
+    for (const v of values) expect(new TextDecoder().decode(encodeJson(v))).toBe(stringifyJson(v));
+    expect(() => encodeJson({ bad: Number.NaN })).toThrow();
     const block = { type: 'send', hash: H1, account: H2, amount: 3n, note: 'é' } as never;
     const stored = encodeBlock(42n, block);
     expect(new TextDecoder().decode(stored.subarray(8))).toBe(stringifyJson(block));
