@@ -35,15 +35,25 @@ export function hexToBytes(hex: string, field = 'hex'): Uint8Array {
     throw new ValidationError(ErrorCodes.INVALID_FIELD, `${field}: expected lowercase hex of even length`, { field });
   }
   const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) {
-    const hi = nibble(hex.charCodeAt(2 * i));
-    const lo = nibble(hex.charCodeAt(2 * i + 1));
-    if (hi < 0 || lo < 0) {
-      throw new ValidationError(ErrorCodes.INVALID_FIELD, `${field}: expected lowercase hex`, { field });
-    }
-    out[i] = (hi << 4) | lo;
+  if (!decodeHexInto(hex, out, 0, out.length)) {
+    throw new ValidationError(ErrorCodes.INVALID_FIELD, `${field}: expected lowercase hex`, { field });
   }
   return out;
+}
+
+/**
+ * Decodes `hex`, which must be lowercase hex of exactly `bytes` bytes, into `out` at
+ * `offset`. False (and `out` partly written) for anything else: nothing thrown, nothing allocated.
+ */
+export function decodeHexInto(hex: unknown, out: Uint8Array, offset: number, bytes: number): boolean {
+  if (typeof hex !== 'string' || hex.length !== 2 * bytes) return false;
+  for (let i = 0; i < bytes; i++) {
+    const hi = nibble(hex.charCodeAt(2 * i));
+    const lo = nibble(hex.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) return false;
+    out[offset + i] = (hi << 4) | lo;
+  }
+  return true;
 }
 
 /** True when `hex` is the lowercase hex of exactly `bytes` (compared in place, nothing allocated). */

@@ -1,8 +1,8 @@
 import { parentPort } from 'node:worker_threads';
-import { type BlockCheck, type BlockCheckJob, checkBlockStateless } from './block-check.js';
+import { runPackedChecks } from './block-check.js';
 
-/** A verifier thread: answers each batch of block checks with their results, in order. */
-parentPort!.on('message', (msg: { id: number; jobs: BlockCheckJob[] }) => {
-  const results: BlockCheck[] = msg.jobs.map((job) => checkBlockStateless(job, 'worker'));
-  parentPort!.postMessage({ id: msg.id, results });
+/** A verifier thread: answers each batch of packed block checks (`packChecks`) with their answers. */
+parentPort!.on('message', (msg: { id: number; bytes: Uint8Array }) => {
+  const answers = runPackedChecks(msg.bytes);
+  parentPort!.postMessage({ id: msg.id, answers }, [answers.buffer as ArrayBuffer]);
 });

@@ -185,5 +185,11 @@ export function signHex(message: Uint8Array, key: KeyPair): string {
 /** Verifies a hex signature by a hex public key; malformed input is simply `false`. */
 export function verify(message: Uint8Array, signatureHex: string, pubKeyHex: string): boolean {
   if (!isHex(signatureHex, 128) || !isHex(pubKeyHex, 64)) return false;
-  return engine.verify(message, hexToBytes(signatureHex), hexToBytes(pubKeyHex));
+  return verifyBytes(message, hexToBytes(signatureHex), hexToBytes(pubKeyHex));
+}
+
+/** `verify` with the signature (64 bytes) and public key (32 bytes) as bytes; other lengths are `false`. */
+export function verifyBytes(message: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== 64 || publicKey.length !== 32) return false;
+  return engine.verify(message, signature, publicKey);
 }

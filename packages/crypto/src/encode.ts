@@ -210,10 +210,18 @@ export function hashBlock(block: AnyBlock, networkId: string): string {
 }
 
 export function hashBlockBytes(block: AnyBlock, networkId: string): Uint8Array {
+  return sha256(...hashPreimage(block, networkId));
+}
+
+/**
+ * What `hashBlockBytes` hashes, in its three parts: `network_id` (empty for genesis),
+ * `canonical`, `aux`. Throws the coded error a block that cannot be hashed gets.
+ */
+export function hashPreimage(block: AnyBlock, networkId: string): [Uint8Array, Uint8Array, Uint8Array] {
   expectBlockObject(block);
   if (typeof networkId !== 'string' && block.type !== 'genesis') {
     throw new ValidationError(ErrorCodes.INVALID_FIELD, 'network_id: expected a string', { field: 'network_id' });
   }
   const id = block.type === 'genesis' ? EMPTY : utf8(networkId);
-  return sha256(id, encodeCanonical(block), encodeAux(block));
+  return [id, encodeCanonical(block), encodeAux(block)];
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
-import { type BlockCheck, type BlockCheckJob, checkBlockStateless } from './block-check.js';
+import { type BlockCheck, type BlockCheckJob, checkBlockStateless, PACKED_ANSWER_BYTES, type PreparedCheck, packChecks, unpackChecks } from './block-check.js';
 import { startWorker } from './worker-start.js';
 
 export interface VerifierPoolOptions {
@@ -40,7 +40,7 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
-  batches: Map<number, { jobs: Pending[]; timer: NodeJS.Timeout }>;
+  batches: Map<number, { jobs: Pending[]; prepared: PreparedCheck[]; timer: NodeJS.Timeout }>;
   idle: NodeJS.Timeout | undefined;
 }
 
@@ -202,11 +202,13 @@ export class VerifierPool {
       const id = this.nextBatch++;
       const timer = setTimeout(() => this.lose(slot, new Error(`verifier thread missed its ${this.jobTimeoutMs} ms deadline`)), this.jobTimeoutMs);
       timer.unref();
-      slot.batches.set(id, { jobs, timer });
+      // the jobs travel as bytes (see packChecks), handed over rather than copied
+      const { bytes, prepared } = packChecks(jobs.map((p) => p.job));
+      slot.batches.set(id, { jobs, prepared, timer });
       if (slot.idle !== undefined) clearTimeout(slot.idle);
       slot.idle = undefined;
       slot.worker.ref();
-      slot.worker.postMessage({ id, jobs: jobs.map((p) => p.job) });
+      slot.worker.postMessage({ id, bytes }, [bytes.buffer as ArrayBuffer]);
     }
   }
 
@@ -230,7 +232,7 @@ export class VerifierPool {
       return undefined;
     }
     const slot: Slot = { worker, batches: new Map(), idle: undefined };
-    worker.on('message', (msg: { id: number; results: BlockCheck[] }) => this.answer(slot, msg));
+    worker.on('message', (msg: { id: number; answers: Uint8Array }) => this.answer(slot, msg));
     worker.on('error', (err) => this.lose(slot, err));
     worker.on('exit', (code) => this.lose(slot, new Error(`verifier thread exited with code ${code}`)));
     worker.unref();
@@ -238,7 +240,7 @@ export class VerifierPool {
     return slot;
   }
 
-  private answer(slot: Slot, msg: { id: number; results: BlockCheck[] }): void {
+  private answer(slot: Slot, msg: { id: number; answers: Uint8Array }): void {
     const batch = slot.batches.get(msg.id);
     if (batch === undefined) return;
     slot.batches.delete(msg.id);
@@ -247,9 +249,11 @@ export class VerifierPool {
       slot.worker.unref();
       this.retireWhenIdle(slot);
     }
+    const sent = batch.prepared.filter((p) => p.hashError === undefined).length;
+    const results = msg.answers instanceof Uint8Array && msg.answers.length === sent * PACKED_ANSWER_BYTES ? unpackChecks(batch.prepared, msg.answers, 'worker') : [];
     for (const [i, p] of batch.jobs.entries()) {
       if (p.settled) continue;
-      const r = msg.results[i];
+      const r = results[i];
       if (r === undefined) this.settle(p, this.inline(p.job));
       else {
         this.counts.byWorker++;
