@@ -1,4 +1,5 @@
-import pino from 'pino';
+import { createRequire } from 'node:module';
+import type pino from 'pino';
 import { type Clock, systemClock } from './clock.js';
 
 /**
@@ -45,8 +46,16 @@ function safe(value: unknown, depth = 0): unknown {
   return out;
 }
 
+let loaded: typeof pino | undefined;
+
+/** pino, loaded with the first logger: a process or thread that never logs (a verifier thread) does not load it. */
+function pinoModule(): typeof pino {
+  loaded ??= createRequire(import.meta.url)('pino') as typeof pino;
+  return loaded;
+}
+
 function destination(sink: ((line: string) => void) | undefined): pino.DestinationStream {
-  if (sink === undefined) return pino.destination({ fd: 2, sync: true });
+  if (sink === undefined) return pinoModule().destination({ fd: 2, sync: true });
   return { write: (s: string) => sink(s.endsWith('\n') ? s.slice(0, -1) : s) };
 }
 
@@ -70,7 +79,7 @@ function wrap(root: pino.Logger, component: string): Logger {
 
 export function createLogger(component: string, options: LoggerOptions = {}): Logger {
   const clock = options.clock ?? systemClock;
-  const root = pino(
+  const root = pinoModule()(
     {
       level: options.level ?? 'info',
       base: null,

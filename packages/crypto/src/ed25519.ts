@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject, sign as nodeSign, verify as nodeVerify, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { bytesToHex, hexToBytes, isHex } from '@xe/core-types';
-import nacl from 'tweetnacl';
+import type nacl from 'tweetnacl';
 import { sha256, utf8 } from './bytes.js';
 import { CryptoError, CryptoErrorCodes } from './errors.js';
 import { ed25519Pkcs8Der, ed25519SpkiDer } from './key-formats.js';
@@ -109,17 +109,26 @@ export function verifyOpenssl(message: Uint8Array, signature: Uint8Array, public
   }
 }
 
+let naclLoaded: typeof nacl | undefined;
+
+/** tweetnacl, loaded when its engine is first used (the node engine never loads it). */
+function tweetnacl(): typeof nacl {
+  naclLoaded ??= createRequire(import.meta.url)('tweetnacl') as typeof nacl;
+  return naclLoaded;
+}
+
 export const tweetnaclEd25519: Ed25519Engine = {
   name: 'tweetnacl',
   publicKey(seed) {
-    return nacl.sign.keyPair.fromSeed(seed).publicKey;
+    return tweetnacl().sign.keyPair.fromSeed(seed).publicKey;
   },
   sign(message, seed) {
-    return nacl.sign.detached(message, nacl.sign.keyPair.fromSeed(seed).secretKey);
+    const n = tweetnacl();
+    return n.sign.detached(message, n.sign.keyPair.fromSeed(seed).secretKey);
   },
   verify(message, signature, publicKey) {
     if (signature.length !== 64 || publicKey.length !== 32) return false;
-    return nacl.sign.detached.verify(message, signature, publicKey);
+    return tweetnacl().sign.detached.verify(message, signature, publicKey);
   },
 };
 
