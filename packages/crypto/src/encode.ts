@@ -4,6 +4,7 @@ import {
   type Attestation,
   type Block,
   bytesToHex,
+  decodeHexInto,
   ErrorCodes,
   fields,
   GENESIS_TIMING_FIELDS,
@@ -35,7 +36,10 @@ class Writer {
   }
   /** 32 bytes from 64 lowercase hex chars; `optional` fields encode absent/empty as zeros. */
   hex32(hex: unknown, field: string, optional = false) {
-    if (!(optional && (hex === undefined || hex === ''))) this.buf.set(hexToBytes(fields.hash(hex, field), field), this.pos);
+    // decoded in place; what does not decode goes through fields.hash for its coded error
+    if (!(optional && (hex === undefined || hex === '')) && !decodeHexInto(hex, this.buf, this.pos, 32)) {
+      this.buf.set(hexToBytes(fields.hash(hex, field), field), this.pos);
+    }
     this.pos += 32;
   }
   /** A u64 field; `optional` fields encode absent as zero. Out of range is a coded error, never a wrap. */
@@ -209,19 +213,28 @@ export function hashBlock(block: AnyBlock, networkId: string): string {
   return bytesToHex(hashBlockBytes(block, networkId));
 }
 
+/** The UTF-8 of the last network id hashed with (a node hashes with one id). */
+let lastNetworkId: { id: string; bytes: Uint8Array } | undefined;
+
+function networkIdBytes(id: string): Uint8Array {
+  if (lastNetworkId?.id !== id) lastNetworkId = { id, bytes: utf8(id) };
+  return lastNetworkId.bytes;
+}
+
 export function hashBlockBytes(block: AnyBlock, networkId: string): Uint8Array {
   return sha256(...hashPreimage(block, networkId));
 }
 
 /**
  * What `hashBlockBytes` hashes, in its three parts: `network_id` (empty for genesis),
- * `canonical`, `aux`. Throws the coded error a block that cannot be hashed gets.
+ * `canonical`, `aux`. Throws the coded error a block that cannot be hashed gets. The parts
+ * are read, never modified (the network id's bytes are shared between calls).
  */
 export function hashPreimage(block: AnyBlock, networkId: string): [Uint8Array, Uint8Array, Uint8Array] {
   expectBlockObject(block);
   if (typeof networkId !== 'string' && block.type !== 'genesis') {
     throw new ValidationError(ErrorCodes.INVALID_FIELD, 'network_id: expected a string', { field: 'network_id' });
   }
-  const id = block.type === 'genesis' ? EMPTY : utf8(networkId);
+  const id = block.type === 'genesis' ? EMPTY : networkIdBytes(networkId);
   return [id, encodeCanonical(block), encodeAux(block)];
 }

@@ -204,6 +204,8 @@ interface Cursor {
  * lookahead, made while the requester admits what was sent.
  */
 const FIRST_READ_BLOCKS = 32;
+/** Blocks offered to the sink per progress mark (a mark reads the clock). */
+const PROGRESS_EVERY = 32;
 
 const utf8 = new TextEncoder();
 const PAGE_OPEN = utf8.encode('{"type":"page","certificates":[');
@@ -403,8 +405,11 @@ export async function requestSync(
       return { status: 'rejected', retryable: false, code: 'INGEST_ERROR', message: (err as Error).message };
     }
   };
+  // progress is marked once per PROGRESS_EVERY blocks offered: a page's blocks are offered
+  // at once, right after the frame read that marked it; the retry passes offer them one by one
+  let offered = 0;
   const ingestBlock = async (block: Block): Promise<AdmitResult> => {
-    ctx.onProgress?.();
+    if (++offered % PROGRESS_EVERY === 0) ctx.onProgress?.();
     try {
       return await sink.ingestBlock(block, 'sync');
     } catch (err) {

@@ -119,8 +119,21 @@ export function leaseOrder(timestamp: bigint): Uint8Array {
   return i64Ordered(timestamp);
 }
 
+/** META keys by name: a handful of fixed names, one written by every admitted block (the undo sequence). */
+const metaKeys = new Map<string, Uint8Array>();
+const META_KEYS_MAX = 64;
+
+function metaKey(name: string): Uint8Array {
+  let k = metaKeys.get(name);
+  if (k === undefined) {
+    k = key(Bucket.META, new TextEncoder().encode(name));
+    if (metaKeys.size < META_KEYS_MAX) metaKeys.set(name, k);
+  }
+  return k;
+}
+
 export const keys = {
-  meta: (name: string) => key(Bucket.META, new TextEncoder().encode(name)),
+  meta: (name: string) => metaKey(name),
   block: (hash: string) => key(Bucket.BLOCK, h(hash)),
   /** As `block`, from the hash's 32 bytes. */
   blockBytes: (hash: Uint8Array) => key(Bucket.BLOCK, hash),

@@ -294,11 +294,12 @@ export class FinalityEngine implements AdmissionFinality {
     }
     this.seq += 1n;
     const record: UndoRecord = { seq: this.seq, writes, supply: deltas };
-    return [
-      this.components.repos.undo.putOp(block.hash, record),
-      this.components.repos.meta.putOp(SEQ_META, String(this.seq)),
-      ...namedBy(block).map((n) => this.components.repos.undo.dependentOp(n, block.hash)),
-    ];
+    const out = [this.components.repos.undo.putOp(block.hash, record), this.components.repos.meta.putOp(SEQ_META, String(this.seq))];
+    // pushed one by one: spreading a mapped list (empty for a send, one name for a receive)
+    // gave V8 arrays of two shapes at this spot, and the compiled admission was thrown away
+    const named = namedBy(block);
+    for (let i = 0; i < named.length; i++) out.push(this.components.repos.undo.dependentOp(named[i]!, block.hash));
+    return out;
   }
 
   async afterCommit(block: Block, now: bigint): Promise<void> {

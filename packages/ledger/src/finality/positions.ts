@@ -22,7 +22,10 @@ export function positionsOf(block: Block): Position[] {
 
 /** The blocks `block` names (its `source`: a send or a lease). */
 export function namedBy(block: Block): string[] {
-  return 'source' in block ? [block.source] : [];
+  // one array literal for both cases, so every result has the same shape for V8
+  const out: string[] = [];
+  if ('source' in block) out.push(block.source);
+  return out;
 }
 
 /** Store key bytes of a position (the vote's position bytes). */
