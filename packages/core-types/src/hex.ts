@@ -65,3 +65,10 @@ export function hexEqualsBytes(hex: string, bytes: Uint8Array): boolean {
   }
   return true;
 }
+
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Array, start: number, end: number): string }).latin1Slice;
+
+/** Bytes `from`..`to` of `b` as a latin1 string (one char per byte), read straight from the bytes: no Buffer view made. */
+export function latin1(b: Uint8Array, from = 0, to = b.byteLength): string {
+  return latin1Slice.call(b, from, to);
+}

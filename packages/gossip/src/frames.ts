@@ -1,5 +1,6 @@
+import { isAscii } from 'node:buffer';
 import type { Stream } from '@libp2p/interface';
-import { type JsonValue, parseJson, stringifyJson } from '@xe/core-types';
+import { type JsonValue, latin1, parseJson, stringifyJson } from '@xe/core-types';
 import { Uint8ArrayList } from 'uint8arraylist';
 import { GossipError, GossipErrorCodes } from './errors.js';
 
@@ -32,7 +33,9 @@ export function encodeTextFrame(text: string): Uint8Array {
 export function decodeJson(payload: Uint8Array): JsonValue {
   let text: string;
   try {
-    text = decoder.decode(payload);
+    // ASCII (every frame a node of this software prints, bar non-ASCII memos) is its own
+    // UTF-8 and its own latin1: copied into a string byte for byte, without UTF-8 decoding
+    text = isAscii(payload) ? latin1(payload) : decoder.decode(payload);
   } catch (cause) {
     throw new GossipError(GossipErrorCodes.PROTOCOL_ERROR, 'frame is not UTF-8', { cause });
   }

@@ -1,6 +1,5 @@
-import { type Asset, type Block, hexToBytes, parseJson, stringifyJson } from '@xe/core-types';
+import { type Asset, type Block, hexToBytes, latin1, parseJson, stringifyJson } from '@xe/core-types';
 import { readU64 } from './buckets.js';
-import { latin1 } from './hex.js';
 import type { AccountState, PendingSend, SupplyCounters, UndoRecord } from './types.js';
 
 const enc = new TextEncoder();

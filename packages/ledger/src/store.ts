@@ -1,6 +1,5 @@
-import type { AbortOptions } from '@xe/core-types';
+import { type AbortOptions, latin1 } from '@xe/core-types';
 import { LedgerErrorCodes, LedgerStoreError } from './errors.js';
-import { latin1 } from './hex.js';
 
 /** One write of a batch. */
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };

@@ -3,7 +3,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { bytesToHex, stringifyJson } from '@xe/core-types';
 import { keyPairFromSeed } from '@xe/crypto';
-import { encodeFrame, encodeJsonFrame } from '../../src/frames.js';
+import { decodeJson, encodeFrame, encodeJsonFrame } from '../../src/frames.js';
 import { libp2pPrivateKey, peerIdFromPubKeyHex } from '../../src/keys.js';
 import { Counters } from '../../src/metrics.js';
 import { normaliseResult, toTopicValidatorResult } from '../../src/validation.js';
@@ -39,6 +39,24 @@ describe('frames', () => {
     expect([...f]).toEqual([0, 0, 0, 3, 1, 2, 3]);
     const j = encodeJsonFrame({ n: 2n ** 64n });
     expect(new TextDecoder().decode(j.subarray(4))).toBe(stringifyJson({ n: 18446744073709551616n }));
+  });
+
+  it('decodes ASCII and UTF-8 payloads alike, and refuses bad UTF-8 and bad JSON', () => {
+    const payload = (v: unknown) => encodeJsonFrame(v).subarray(4);
+    // the ASCII path reads a payload that sits inside a larger buffer, from its own offset
+    expect(decodeJson(payload({ memo: 'plain', n: 7n }))).toEqual({ memo: 'plain', n: 7n });
+    expect(decodeJson(payload({ memo: 'café ☕ \u{1F600}', n: 1n }))).toEqual({ memo: 'café ☕ \u{1F600}', n: 1n });
+    expect(decodeJson(new TextEncoder().encode('"\\u00e9"'))).toBe('é');
+    const bad = (bytes: Uint8Array) => {
+      try {
+        decodeJson(bytes);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'decoded';
+    };
+    expect(bad(new Uint8Array([0x22, 0xc3, 0x28, 0x22]))).toBe('frame is not UTF-8');
+    expect(bad(new TextEncoder().encode('{"a":'))).toBe('frame is not JSON');
   });
 });
 
