@@ -1,4 +1,4 @@
-import { type Asset, type Block, hexToBytes, latin1, parseJson, stringifyJson } from '@xe/core-types';
+import { type Asset, type Block, decodeHexInto, hexToBytes, latin1, parseJson, stringifyJson } from '@xe/core-types';
 import { readU64 } from './buckets.js';
 import type { AccountState, PendingSend, SupplyCounters, UndoRecord } from './types.js';
 
@@ -325,24 +325,6 @@ const I64_LIMIT = 1n << 63n;
 const HEX = '0123456789abcdef';
 const ASSET_CODES: Record<string, number> = { XE: 1, XUSD: 2 };
 
-function nibble(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
-
-/** Writes 64 lowercase hex chars as 32 bytes; false (nothing usable written) for anything else. */
-function writeHash(out: Uint8Array, offset: number, hex: unknown): boolean {
-  if (typeof hex !== 'string' || hex.length !== 64) return false;
-  for (let i = 0; i < 32; i++) {
-    const hi = nibble(hex.charCodeAt(2 * i));
-    const lo = nibble(hex.charCodeAt(2 * i + 1));
-    if (hi < 0 || lo < 0) return false;
-    out[offset + i] = (hi << 4) | lo;
-  }
-  return true;
-}
-
 function readHash(b: Uint8Array, offset: number): string {
   let s = '';
   for (let i = offset; i < offset + 32; i++) s += HEX[b[i]! >> 4]! + HEX[b[i]! & 15]!;
@@ -376,9 +358,9 @@ export function encodeAccount(a: AccountState): Uint8Array {
     isU64(b.XE) &&
     isU64(b.XUSD) &&
     isI64(a.last_timestamp) &&
-    writeHash(out, 1, a.address) &&
-    writeHash(out, 33, a.pub_key) &&
-    (!hasFrontier || writeHash(out, 66, a.frontier));
+    decodeHexInto(a.address, out, 1, 32) &&
+    decodeHexInto(a.pub_key, out, 33, 32) &&
+    (!hasFrontier || decodeHexInto(a.frontier, out, 66, 32));
   if (!binary) return encodeJson(a);
   out[0] = TAG_ACCOUNT;
   out[65] = hasFrontier ? 1 : 0;
@@ -453,9 +435,9 @@ export function encodePending(p: PendingSend): Uint8Array {
     memberCount(p) === 5 &&
     asset !== 0 &&
     isU64(p.amount) &&
-    writeHash(out, 1, p.hash) &&
-    writeHash(out, 33, p.from) &&
-    writeHash(out, 65, p.to);
+    decodeHexInto(p.hash, out, 1, 32) &&
+    decodeHexInto(p.from, out, 33, 32) &&
+    decodeHexInto(p.to, out, 65, 32);
   if (!binary) return encodeJson(p);
   out[0] = TAG_PENDING;
   out[97] = asset;
