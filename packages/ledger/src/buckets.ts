@@ -1,4 +1,4 @@
-import { hexToBytes, type LeaseState } from '@xe/core-types';
+import { decodeHexInto, hexToBytes, type LeaseState } from '@xe/core-types';
 
 /**
  * Every key starts with one bucket byte. Numbers are listed here once and never reused;
@@ -84,15 +84,23 @@ export const ASSET_BYTES = { XE: 1, XUSD: 2 } as const;
 
 const EMPTY = new Uint8Array(0);
 
-function key(bucket: number, ...parts: Uint8Array[]): Uint8Array {
+/** `bucket ‖ parts…`; a string part is lowercase hex, decoded straight into the key. */
+function key(bucket: number, ...parts: (Uint8Array | string)[]): Uint8Array {
   let len = 1;
-  for (const p of parts) len += p.length;
+  for (const p of parts) len += typeof p === 'string' ? p.length >>> 1 : p.length;
   const out = new Uint8Array(len);
   out[0] = bucket;
   let o = 1;
   for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
+    if (typeof p === 'string') {
+      const n = p.length >>> 1;
+      // what does not decode gets hexToBytes' coded error
+      if (p.length % 2 !== 0 || !decodeHexInto(p, out, o, n)) hexToBytes(p);
+      o += n;
+    } else {
+      out.set(p, o);
+      o += p.length;
+    }
   }
   return out;
 }
@@ -111,8 +119,6 @@ export function readU64(b: Uint8Array, offset = 0): bigint {
 export function i64Ordered(v: bigint): Uint8Array {
   return u64Bytes(BigInt.asUintN(64, v) ^ (1n << 63n));
 }
-
-const h = (hex: string) => hexToBytes(hex);
 
 /** The order of a lease in its indexes: its block timestamp (then its hash, in the key). */
 export function leaseOrder(timestamp: bigint): Uint8Array {
@@ -134,40 +140,40 @@ function metaKey(name: string): Uint8Array {
 
 export const keys = {
   meta: (name: string) => metaKey(name),
-  block: (hash: string) => key(Bucket.BLOCK, h(hash)),
+  block: (hash: string) => key(Bucket.BLOCK, hash),
   /** As `block`, from the hash's 32 bytes. */
   blockBytes: (hash: Uint8Array) => key(Bucket.BLOCK, hash),
-  account: (address: string) => key(Bucket.ACCOUNT, h(address)),
-  chain: (address: string, height: bigint) => key(Bucket.CHAIN, h(address), u64Bytes(height)),
-  chainPrefix: (address: string) => key(Bucket.CHAIN, h(address)),
-  pending: (destination: string, sendHash: string) => key(Bucket.PENDING, h(destination), h(sendHash)),
-  pendingPrefix: (destination: string) => key(Bucket.PENDING, h(destination)),
-  lease: (hash: string) => key(Bucket.LEASE, h(hash)),
+  account: (address: string) => key(Bucket.ACCOUNT, address),
+  chain: (address: string, height: bigint) => key(Bucket.CHAIN, address, u64Bytes(height)),
+  chainPrefix: (address: string) => key(Bucket.CHAIN, address),
+  pending: (destination: string, sendHash: string) => key(Bucket.PENDING, destination, sendHash),
+  pendingPrefix: (destination: string) => key(Bucket.PENDING, destination),
+  lease: (hash: string) => key(Bucket.LEASE, hash),
   leaseByState: (state: LeaseState, order: Uint8Array, hash: string) =>
-    key(Bucket.LEASE_BY_STATE, Uint8Array.of(STATE_BYTES[state]), order, h(hash)),
+    key(Bucket.LEASE_BY_STATE, Uint8Array.of(STATE_BYTES[state]), order, hash),
   leaseByStatePrefix: (state: LeaseState) => key(Bucket.LEASE_BY_STATE, Uint8Array.of(STATE_BYTES[state])),
-  leaseByProvider: (provider: string, order: Uint8Array, hash: string) => key(Bucket.LEASE_BY_PROVIDER, h(provider), order, h(hash)),
-  leaseByProviderPrefix: (provider: string) => key(Bucket.LEASE_BY_PROVIDER, h(provider)),
-  leaseByConsumer: (consumer: string, order: Uint8Array, hash: string) => key(Bucket.LEASE_BY_CONSUMER, h(consumer), order, h(hash)),
-  leaseByConsumerPrefix: (consumer: string) => key(Bucket.LEASE_BY_CONSUMER, h(consumer)),
-  leaseOrder: (order: Uint8Array, hash: string) => key(Bucket.LEASE_ORDER, order, h(hash)),
-  certificate: (hash: string) => key(Bucket.CERTIFICATE, h(hash)),
-  certByProvider: (provider: string, hash: string) => key(Bucket.CERT_BY_PROVIDER, h(provider), h(hash)),
-  certByProviderPrefix: (provider: string) => key(Bucket.CERT_BY_PROVIDER, h(provider)),
-  conflict: (hash: string) => key(Bucket.CONFLICT, h(hash)),
+  leaseByProvider: (provider: string, order: Uint8Array, hash: string) => key(Bucket.LEASE_BY_PROVIDER, provider, order, hash),
+  leaseByProviderPrefix: (provider: string) => key(Bucket.LEASE_BY_PROVIDER, provider),
+  leaseByConsumer: (consumer: string, order: Uint8Array, hash: string) => key(Bucket.LEASE_BY_CONSUMER, consumer, order, hash),
+  leaseByConsumerPrefix: (consumer: string) => key(Bucket.LEASE_BY_CONSUMER, consumer),
+  leaseOrder: (order: Uint8Array, hash: string) => key(Bucket.LEASE_ORDER, order, hash),
+  certificate: (hash: string) => key(Bucket.CERTIFICATE, hash),
+  certByProvider: (provider: string, hash: string) => key(Bucket.CERT_BY_PROVIDER, provider, hash),
+  certByProviderPrefix: (provider: string) => key(Bucket.CERT_BY_PROVIDER, provider),
+  conflict: (hash: string) => key(Bucket.CONFLICT, hash),
   supply: (asset: keyof typeof ASSET_BYTES) => key(Bucket.SUPPLY, Uint8Array.of(ASSET_BYTES[asset])),
   bucket: (bucket: number) => key(bucket, EMPTY),
-  candidate: (position: Uint8Array, hash: string) => key(Bucket.CANDIDATE, position, h(hash)),
+  candidate: (position: Uint8Array, hash: string) => key(Bucket.CANDIDATE, position, hash),
   candidatePrefix: (position: Uint8Array) => key(Bucket.CANDIDATE, position),
-  vote: (position: Uint8Array, representative: string) => key(Bucket.VOTE, position, h(representative)),
+  vote: (position: Uint8Array, representative: string) => key(Bucket.VOTE, position, representative),
   votePrefix: (position: Uint8Array) => key(Bucket.VOTE, position),
   lock: (position: Uint8Array) => key(Bucket.LOCK, position),
-  confirmation: (hash: string) => key(Bucket.CONFIRMATION, h(hash)),
-  confirmed: (address: string) => key(Bucket.CONFIRMED, h(address)),
-  undo: (hash: string) => key(Bucket.UNDO, h(hash)),
-  dependent: (named: string, dependent: string) => key(Bucket.DEPENDENT, h(named), h(dependent)),
-  dependentPrefix: (named: string) => key(Bucket.DEPENDENT, h(named)),
-  held: (hash: string) => key(Bucket.HELD, h(hash)),
+  confirmation: (hash: string) => key(Bucket.CONFIRMATION, hash),
+  confirmed: (address: string) => key(Bucket.CONFIRMED, address),
+  undo: (hash: string) => key(Bucket.UNDO, hash),
+  dependent: (named: string, dependent: string) => key(Bucket.DEPENDENT, named, dependent),
+  dependentPrefix: (named: string) => key(Bucket.DEPENDENT, named),
+  held: (hash: string) => key(Bucket.HELD, hash),
 };
 
 /** The exclusive upper bound of all keys starting with `prefix`. */

@@ -13,8 +13,13 @@ export class SerialQueue {
   }
 }
 
-/** Tasks in one group at most, and writes (ops) in one group's batch at most. */
-export const GROUP_MAX_TASKS = 256;
+/**
+ * Tasks in one group at most, and writes (ops) in one group's batch at most. A task's writes
+ * and result live until its group is written: with groups of 256 (three alive at once) they
+ * were, with the sync pages, most of what each of V8's scavenges copied and promoted; 64
+ * halves that, and a group still makes dozens of blocks one LevelDB write.
+ */
+export const GROUP_MAX_TASKS = 64;
 export const GROUP_MAX_OPS = 8192;
 /** Sealed groups waiting for their write at most before the next task waits too. */
 const MAX_UNWRITTEN = 2;

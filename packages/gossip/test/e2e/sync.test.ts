@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import type { AdmitResult, Block } from '@xe/core-types';
 import { waitUntil } from '@xe/core-types';
-import type { GossipNode, SyncSink, SyncSource, SyncSummary } from '../../src/index.js';
+import { DEFAULT_SYNC_LIMITS, type GossipNode, type SyncLimits, type SyncSink, type SyncSource, type SyncSummary } from '../../src/index.js';
 import { ChainMaker, MemoryLedger } from '../support/chain.mjs';
 import { Nodes } from '../support/nodes.js';
 
@@ -16,8 +16,15 @@ async function sameState(a: MemoryLedger, b: MemoryLedger): Promise<void> {
  * A node serving `source` (its label `S<n>`) and a requester (`N<n>`) over `ledger` whose
  * sink is `sink`; the requester dials and the first session's summary is returned.
  */
-async function syncThrough(nodes: Nodes, n: number, source: MemoryLedger, ledger: MemoryLedger, sink: SyncSink): Promise<{ a: GossipNode; b: GossipNode; summary: SyncSummary }> {
-  const a = await nodes.start(`S${n}`, {}, { syncSource: source, syncSink: source });
+async function syncThrough(
+  nodes: Nodes,
+  n: number,
+  source: MemoryLedger,
+  ledger: MemoryLedger,
+  sink: SyncSink,
+  sourceLimits: Partial<SyncLimits> = {},
+): Promise<{ a: GossipNode; b: GossipNode; summary: SyncSummary }> {
+  const a = await nodes.start(`S${n}`, { syncLimits: sourceLimits }, { syncSource: source, syncSink: source });
   const b = await nodes.start(`N${n}`, {}, { syncSource: ledger, syncSink: sink });
   const done = new Promise<SyncSummary>((resolve) => b.once('sync:done', resolve));
   await b.dial(a.multiaddrs()[0]!);
@@ -125,6 +132,42 @@ describe('catch-up sync', () => {
     await sameState(source, ledger);
   }, 30_000);
 
+  it('sends pages of pageBlocks (128 by default) blocks', async () => {
+    const source = new MemoryLedger();
+    await new ChainMaker(source, { accounts: 2, label: 'small-pages' }).make(600);
+    const ledger = new MemoryLedger();
+    // outcomes are held until no block has been offered for 100 ms: the offers seen before
+    // each release are the two pages the requester has in flight
+    let offered = 0;
+    const stalls: number[] = [];
+    let held: (() => void)[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const release = () => {
+      stalls.push(offered);
+      const go = held;
+      held = [];
+      for (const f of go) f();
+    };
+    const sink: SyncSink = {
+      ingestBlock: async (block: Block): Promise<AdmitResult> => {
+        offered++;
+        const r = await ledger.ingestBlock(block);
+        if (timer !== undefined) clearTimeout(timer);
+        timer = setTimeout(release, 100);
+        await new Promise<void>((resolve) => held.push(resolve));
+        return r;
+      },
+      ingestCertificate: (cert) => ledger.ingestCertificate(cert),
+    };
+    const { summary } = await syncThrough(nodes, 4, source, ledger, sink);
+    expect(summary.accepted).toBe(600);
+    expect(DEFAULT_SYNC_LIMITS.pageBlocks).toBe(128);
+    expect(summary.pages).toBeGreaterThanOrEqual(Math.ceil(600 / 128));
+    expect(stalls[0]).toBeLessThanOrEqual(2 * 128);
+    for (let i = 1; i < stalls.length; i++) expect(stalls[i]! - stalls[i - 1]!).toBeLessThanOrEqual(2 * 128);
+    await sameState(source, ledger);
+  }, 30_000);
+
   it('offers the next page while a page is admitted, never more than two pages at once', async () => {
     const source = new MemoryLedger();
     const maker = new ChainMaker(source, { accounts: 4, label: 'overlap' });
@@ -153,7 +196,8 @@ describe('catch-up sync', () => {
       },
       ingestCertificate: (cert) => ledger.ingestCertificate(cert),
     };
-    const { summary } = await syncThrough(nodes, 3, source, ledger, sink);
+    // a responder sending pages of 512 (a default requester accepts up to 1,024)
+    const { summary } = await syncThrough(nodes, 3, source, ledger, sink, { pageBlocks: 512 });
     expect(summary.accepted).toBe(1800);
     // the first page leaves early — 116 blocks, sent before the four chains' second reads
     // (a quarter-full page goes out before the responder reads again) — then full pages
