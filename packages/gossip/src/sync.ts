@@ -68,7 +68,7 @@ export interface SyncLimits {
   /** Blocks per page at most (default 512); a page of more than twice this is refused. */
   maxPageBlocks: number;
   /**
-   * Blocks per page this node sends (default 128, at most `maxPageBlocks`). Every block of a
+   * Blocks per page this node sends (default 256, at most `maxPageBlocks`). Every block of a
    * page lives from its arrival until its admission, two pages at a time: at 512 those pages
    * were most of what V8's young generation had to copy and promote on each scavenge.
    */
@@ -95,7 +95,7 @@ export interface SyncLimits {
 
 export const DEFAULT_SYNC_LIMITS: SyncLimits = {
   maxPageBlocks: 512,
-  pageBlocks: 128,
+  pageBlocks: 256,
   maxPageBytes: 1 << 20,
   frontiersPerFrame: 4096,
   maxFrontiers: 250_000,

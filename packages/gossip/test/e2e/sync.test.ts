@@ -132,9 +132,9 @@ describe('catch-up sync', () => {
     await sameState(source, ledger);
   }, 30_000);
 
-  it('sends pages of pageBlocks (128 by default) blocks', async () => {
+  it('sends pages of pageBlocks (256 by default) blocks', async () => {
     const source = new MemoryLedger();
-    await new ChainMaker(source, { accounts: 2, label: 'small-pages' }).make(600);
+    await new ChainMaker(source, { accounts: 2, label: 'small-pages' }).make(1200);
     const ledger = new MemoryLedger();
     // outcomes are held until no block has been offered for 100 ms: the offers seen before
     // each release are the two pages the requester has in flight
@@ -160,11 +160,11 @@ describe('catch-up sync', () => {
       ingestCertificate: (cert) => ledger.ingestCertificate(cert),
     };
     const { summary } = await syncThrough(nodes, 4, source, ledger, sink);
-    expect(summary.accepted).toBe(600);
-    expect(DEFAULT_SYNC_LIMITS.pageBlocks).toBe(128);
-    expect(summary.pages).toBeGreaterThanOrEqual(Math.ceil(600 / 128));
-    expect(stalls[0]).toBeLessThanOrEqual(2 * 128);
-    for (let i = 1; i < stalls.length; i++) expect(stalls[i]! - stalls[i - 1]!).toBeLessThanOrEqual(2 * 128);
+    expect(summary.accepted).toBe(1200);
+    expect(DEFAULT_SYNC_LIMITS.pageBlocks).toBe(256);
+    expect(summary.pages).toBeGreaterThanOrEqual(Math.ceil(1200 / 256));
+    expect(stalls[0]).toBeLessThanOrEqual(2 * 256);
+    for (let i = 1; i < stalls.length; i++) expect(stalls[i]! - stalls[i - 1]!).toBeLessThanOrEqual(2 * 256);
     await sameState(source, ledger);
   }, 30_000);
 
