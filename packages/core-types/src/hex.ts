@@ -72,3 +72,12 @@ const latin1Slice = (Buffer.prototype as unknown as { latin1Slice(this: Uint8Arr
 export function latin1(b: Uint8Array, from = 0, to = b.byteLength): string {
   return latin1Slice.call(b, from, to);
 }
+
+/**
+ * `s` in a string of its own. A string cut out of a longer text (a hash parsed from a sync
+ * page) can keep that whole text alive in V8 for as long as it lives: a long-lived map
+ * keyed by such strings stores copies.
+ */
+export function detachString(s: string): string {
+  return Buffer.from(s, 'utf16le').toString('utf16le');
+}

@@ -1,4 +1,4 @@
-import { type AdmitResult, type Block, I64_MIN, isXeError, type Logger, type NetworkParams } from '@xe/core-types';
+import { type AdmitResult, type Block, detachString, I64_MIN, isXeError, type Logger, type NetworkParams } from '@xe/core-types';
 import type { BlockCheck } from '@xe/crypto';
 import { emitSafely, type LedgerEvents } from '../events.js';
 import { BlockRejection, LedgerErrorCodes as C, LedgerStoreError, reject } from '../errors.js';
@@ -76,9 +76,11 @@ export class Admission {
       } else if (block.pub_key !== undefined) {
         reject(C.UNEXPECTED_PUB_KEY, "pub_key: only on an account's first block");
       }
+      // the head is cached (up to 100,000 of them): its strings are copies, not cuts of the
+      // text the block came in (a sync page would stay alive as long as the head)
       const head: AccountState = acct
         ? { ...acct, balances: { ...acct.balances } }
-        : { address: block.account, pub_key: pubKey, frontier: '0', height: 0n, balances: { XE: 0n, XUSD: 0n }, last_timestamp: I64_MIN };
+        : { address: detachString(block.account), pub_key: detachString(pubKey), frontier: '0', height: 0n, balances: { XE: 0n, XUSD: 0n }, last_timestamp: I64_MIN };
       if (block.timestamp < head.last_timestamp) reject(C.TIMESTAMP_BEFORE_PREVIOUS, 'timestamp: before the previous block');
       // 8. type rules
       const m = newMutation(head);
@@ -90,7 +92,7 @@ export class Admission {
         throw err;
       }
       // 9. commit atomically
-      head.frontier = hash;
+      head.frontier = detachString(hash);
       head.height += 1n;
       head.last_timestamp = block.timestamp;
       const blockOps = this.components.repos.blocks.putOps(block, digest, head.height);

@@ -3,6 +3,7 @@ import {
   type Asset,
   type Block,
   bytesToHex,
+  detachString,
   type Confirmation,
   type FinalityParams,
   type Logger,
@@ -225,7 +226,7 @@ export class FinalityEngine implements AdmissionFinality {
     const ops = [...this.components.repos.candidates.putOps(block, keys), ...namedBy(block).map((n) => this.components.repos.undo.dependentOp(n, block.hash))];
     await this.components.repos.commit(ops);
     // a held candidate may be the one the others confirmed: it is fetched like an applied one
-    if (this.unconfirmedSince.size < MAX_TRACKED_UNCONFIRMED) this.unconfirmedSince.set(block.hash, now);
+    this.trackUnconfirmed(block.hash, now);
     this.components.log.warn('fork: candidate held', { account: block.account, existing, held: block.hash });
     for (const p of positions) (await this.election(p)).addCandidate(block.hash);
     await this.voteWhereAlone(block, now);
@@ -250,6 +251,15 @@ export class FinalityEngine implements AdmissionFinality {
       if (this.own.has(pk) || this.decided.has(pk) || (await this.appliedAt(p)) !== undefined) continue;
       await this.cast(e, block.hash, 0, false, now);
     }
+  }
+
+  /**
+   * Tracks an applied or held block until it is confirmed (at most MAX_TRACKED_UNCONFIRMED).
+   * The key is a copy: the block's hash is cut out of the page or message it came in, and
+   * would keep all of that text alive while tracked (5 MB per 10,000 synced blocks).
+   */
+  private trackUnconfirmed(hash: string, now: bigint): void {
+    if (this.unconfirmedSince.size < MAX_TRACKED_UNCONFIRMED) this.unconfirmedSince.set(detachString(hash), now);
   }
 
   async beforeCommit(
@@ -304,7 +314,7 @@ export class FinalityEngine implements AdmissionFinality {
 
   async afterCommit(block: Block, now: bigint): Promise<void> {
     if (this.components.bundle.has(block.hash)) return;
-    if (this.unconfirmedSince.size < MAX_TRACKED_UNCONFIRMED) this.unconfirmedSince.set(block.hash, now);
+    this.trackUnconfirmed(block.hash, now);
     for (const p of positionsOf(block)) {
       const pk = positionKey(p);
       // an observer needs an election only once votes arrive (it is built from the store then)
