@@ -31,6 +31,35 @@ async function syncThrough(
   return { a, b, summary: await done };
 }
 
+/**
+ * A sink over `ledger` that holds every outcome until no new block has been offered for
+ * `quietMs`; `stalls` records how many blocks had been offered at each release.
+ */
+function holdingSink(ledger: MemoryLedger, quietMs: number): { sink: SyncSink; stalls: number[] } {
+  let offered = 0;
+  const stalls: number[] = [];
+  let held: (() => void)[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const release = () => {
+    stalls.push(offered);
+    const go = held;
+    held = [];
+    for (const f of go) f();
+  };
+  const sink: SyncSink = {
+    ingestBlock: async (block: Block): Promise<AdmitResult> => {
+      offered++;
+      const r = await ledger.ingestBlock(block);
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(release, quietMs);
+      await new Promise<void>((resolve) => held.push(resolve));
+      return r;
+    },
+    ingestCertificate: (cert) => ledger.ingestCertificate(cert),
+  };
+  return { sink, stalls };
+}
+
 describe('catch-up sync', () => {
   const nodes = new Nodes();
   afterEach(() => nodes.stopAll());
@@ -136,29 +165,8 @@ describe('catch-up sync', () => {
     const source = new MemoryLedger();
     await new ChainMaker(source, { accounts: 2, label: 'small-pages' }).make(1200);
     const ledger = new MemoryLedger();
-    // outcomes are held until no block has been offered for 100 ms: the offers seen before
-    // each release are the two pages the requester has in flight
-    let offered = 0;
-    const stalls: number[] = [];
-    let held: (() => void)[] = [];
-    let timer: NodeJS.Timeout | undefined;
-    const release = () => {
-      stalls.push(offered);
-      const go = held;
-      held = [];
-      for (const f of go) f();
-    };
-    const sink: SyncSink = {
-      ingestBlock: async (block: Block): Promise<AdmitResult> => {
-        offered++;
-        const r = await ledger.ingestBlock(block);
-        if (timer !== undefined) clearTimeout(timer);
-        timer = setTimeout(release, 100);
-        await new Promise<void>((resolve) => held.push(resolve));
-        return r;
-      },
-      ingestCertificate: (cert) => ledger.ingestCertificate(cert),
-    };
+    // the offers seen before each release are the two pages the requester has in flight
+    const { sink, stalls } = holdingSink(ledger, 100);
     const { summary } = await syncThrough(nodes, 4, source, ledger, sink);
     expect(summary.accepted).toBe(1200);
     expect(DEFAULT_SYNC_LIMITS.pageBlocks).toBe(256);
@@ -173,29 +181,8 @@ describe('catch-up sync', () => {
     const maker = new ChainMaker(source, { accounts: 4, label: 'overlap' });
     await maker.make(1800);
     const ledger = new MemoryLedger();
-    // A sink that holds every outcome until no new block has been offered for 300 ms: the
-    // offers it sees before each release are what the requester has in flight.
-    let offered = 0;
-    const stalls: number[] = [];
-    let held: (() => void)[] = [];
-    let timer: NodeJS.Timeout | undefined;
-    const release = () => {
-      stalls.push(offered);
-      const go = held;
-      held = [];
-      for (const f of go) f();
-    };
-    const sink: SyncSink = {
-      ingestBlock: async (block: Block): Promise<AdmitResult> => {
-        offered++;
-        const r = await ledger.ingestBlock(block);
-        if (timer !== undefined) clearTimeout(timer);
-        timer = setTimeout(release, 300);
-        await new Promise<void>((resolve) => held.push(resolve));
-        return r;
-      },
-      ingestCertificate: (cert) => ledger.ingestCertificate(cert),
-    };
+    // the offers seen before each release are what the requester has in flight
+    const { sink, stalls } = holdingSink(ledger, 300);
     // a responder sending pages of 512 (a default requester accepts up to 1,024)
     const { summary } = await syncThrough(nodes, 3, source, ledger, sink, { pageBlocks: 512 });
     expect(summary.accepted).toBe(1800);
