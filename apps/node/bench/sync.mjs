@@ -10,9 +10,12 @@
 // Then `sync_blocks_per_s_leveldb_warm`: the same process syncs a second fresh ledger from
 // the same peer (another node key), its code and the peer's now optimised by V8 — not the
 // target figure; the difference is the warm-up a fresh process pays.
+// Each line carries `machine_ed25519_verify_us` {before, after}: this machine's speed at the
+// time (µs per OpenSSL verify; it drifts by a third within minutes here).
 // Build first (`pnpm build`). Prints one JSON line per figure. XE_BENCH_PEER_PROF=<dir> writes a CPU
 // profile of the serving peer there (this process: run node with --cpu-prof).
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -96,6 +99,26 @@ function intakeOf(ledger) {
 
 // ---------------------------------------------------------------- the fresh node (this process)
 
+/**
+ * How fast this machine is right now: µs per OpenSSL Ed25519 verify (node:crypto, one
+ * thread), the median of five rounds of 400. The machine's speed drifts by a third within
+ * minutes; the figure is printed with it, so runs can be compared in like conditions.
+ * node:crypto only: none of the node's own code is run (and warmed) by it.
+ */
+function machineGauge() {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const msg = Buffer.alloc(32, 7);
+  const sig = sign(null, msg, privateKey);
+  const rounds = [];
+  for (let r = 0; r < 5; r++) {
+    const t = performance.now();
+    for (let i = 0; i < 400; i++) verify(null, msg, publicKey, sig);
+    rounds.push(((performance.now() - t) * 1000) / 400);
+  }
+  return Math.round(rounds.sort((a, b) => a - b)[2] * 10) / 10;
+}
+let gauge;
+
 /** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
 function procCpuMs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -130,6 +153,7 @@ async function main() {
       });
     });
 
+    gauge = machineGauge();
     await syncOnce('cold', dir, bundle, ready, child);
     await syncOnce('warm', dir, bundle, ready, child);
   } finally {
@@ -198,6 +222,8 @@ async function syncOnce(run, dir, bundle, ready, child) {
       // threads) and the serving peer; two cores give at most 2 × ms
       cpu_ms_fresh: Math.round((cpu.user + cpu.system) / 1000),
       cpu_ms_peer: Math.round(peerCpuMs),
+      // the machine's speed just before the cold sync and now (see machineGauge)
+      machine_ed25519_verify_us: { before: gauge, after: machineGauge() },
       ...(run === 'cold'
         ? { process: 'fresh: the first sync of this process (its code not yet optimised by V8)', target: '>= 6000' }
         : { process: 'warm: the same process syncs a second fresh ledger from the same peer; not the target figure, it shows the share of V8 warm-up' }),
