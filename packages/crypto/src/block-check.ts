@@ -99,14 +99,11 @@ export function packChecks(jobs: readonly BlockCheckJob[]): { bytes: Uint8Array;
       size += 16;
     }
     const key = block.pub_key ?? job.pubKey;
-    const p: PreparedCheck = { flags };
     if (key !== undefined) {
-      p.sigKey = key;
       flags |= CHECK_SIG;
       size += 96;
     }
-    p.flags = flags;
-    prepared.push(p);
+    prepared.push(key === undefined ? { flags } : { flags, sigKey: key });
     preimages.push(parts);
   }
   const bytes = new Uint8Array(size);

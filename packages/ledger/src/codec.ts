@@ -5,7 +5,6 @@ import type { AccountState, PendingSend, SupplyCounters, UndoRecord } from './ty
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-
 export function decodeJson<T>(bytes: Uint8Array): T {
   return parseJson(dec.decode(bytes)) as T;
 }
