@@ -81,3 +81,17 @@ export function latin1(b: Uint8Array, from = 0, to = b.byteLength): string {
 export function detachString(s: string): string {
   return Buffer.from(s, 'utf16le').toString('utf16le');
 }
+
+/**
+ * `n` zeroed bytes carved from Node's Buffer pool, as a plain Uint8Array (whose `slice`
+ * copies, where a Buffer's would share). V8 gives a typed array of more than 64 bytes an
+ * ArrayBuffer of its own, which costs about 1–2 µs to allocate and more to sweep; records
+ * encoded once per admitted block (keys, account heads, undo records) share the pool's
+ * slab instead. Two rules follow: the view's `buffer` is the shared slab, so read it
+ * through `byteOffset` and never transfer it; and a view kept alive keeps its whole slab
+ * (8 KiB), so bytes meant to live long are copied with `slice`.
+ */
+export function pooledBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n).fill(0);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}

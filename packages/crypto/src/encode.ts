@@ -11,6 +11,7 @@ import {
   hexToBytes,
   isBlockType,
   memoBytes,
+  pooledBytes,
   type UnsignedBlock,
   ValidationError,
 } from '@xe/core-types';
@@ -24,8 +25,9 @@ class Writer {
   readonly view: DataView;
   pos = 0;
   constructor(size: number) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
+    // from the Buffer pool: a block's canonical bytes are built for every block checked
+    this.buf = pooledBytes(size);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, size);
   }
   byte(b: number) {
     this.buf[this.pos++] = b;

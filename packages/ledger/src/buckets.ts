@@ -1,4 +1,4 @@
-import { decodeHexInto, hexToBytes, type LeaseState } from '@xe/core-types';
+import { decodeHexInto, hexToBytes, type LeaseState, pooledBytes } from '@xe/core-types';
 
 /**
  * Every key starts with one bucket byte. Numbers are listed here once and never reused;
@@ -88,7 +88,8 @@ const EMPTY = new Uint8Array(0);
 function key(bucket: number, ...parts: (Uint8Array | string)[]): Uint8Array {
   let len = 1;
   for (const p of parts) len += typeof p === 'string' ? p.length >>> 1 : p.length;
-  const out = new Uint8Array(len);
+  // keys live as long as the batch they are written in (see pooledBytes)
+  const out = pooledBytes(len);
   out[0] = bucket;
   let o = 1;
   for (const p of parts) {
@@ -132,7 +133,8 @@ const META_KEYS_MAX = 64;
 function metaKey(name: string): Uint8Array {
   let k = metaKeys.get(name);
   if (k === undefined) {
-    k = key(Bucket.META, new TextEncoder().encode(name));
+    // a copy of its own: kept for the process's life, it must not hold a pool slab (see key)
+    k = key(Bucket.META, new TextEncoder().encode(name)).slice();
     if (metaKeys.size < META_KEYS_MAX) metaKeys.set(name, k);
   }
   return k;

@@ -1,4 +1,4 @@
-import { type Asset, type Block, decodeHexInto, hexToBytes, latin1, parseJson, stringifyJson } from '@xe/core-types';
+import { type Asset, type Block, decodeHexInto, hexToBytes, latin1, parseJson, pooledBytes, stringifyJson } from '@xe/core-types';
 import { readU64 } from './buckets.js';
 import type { AccountState, PendingSend, SupplyCounters, UndoRecord } from './types.js';
 
@@ -53,9 +53,9 @@ class JsonWriter {
    * copies, where a Buffer's would share).
    */
   copy(): Uint8Array {
-    const out = Buffer.allocUnsafe(this.at);
+    const out = pooledBytes(this.at);
     out.set(this.buf.subarray(0, this.at));
-    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+    return out;
   }
 
   private room(n: number): void {
@@ -347,6 +347,7 @@ export function encodeAccount(a: AccountState): Uint8Array {
   const b = a.balances;
   const hasFrontier = a.frontier !== '0';
   const o = hasFrontier ? 98 : 66;
+  // its own bytes, not pooled: the account cache keeps each head's bytes as long as the head
   const out = new Uint8Array(o + 32);
   const binary =
     memberCount(a) === 6 &&
@@ -363,7 +364,7 @@ export function encodeAccount(a: AccountState): Uint8Array {
   if (!binary) return encodeJson(a);
   out[0] = TAG_ACCOUNT;
   out[65] = hasFrontier ? 1 : 0;
-  const view = new DataView(out.buffer);
+  const view = new DataView(out.buffer, out.byteOffset, out.length);
   view.setBigUint64(o, a.height);
   view.setBigUint64(o + 8, b.XE);
   view.setBigUint64(o + 16, b.XUSD);
@@ -428,7 +429,7 @@ export function decodeSupply(bytes: Uint8Array): SupplyCounters {
 
 /** PendingSend: tag · hash32 · from32 · to32 · asset byte (1 XE, 2 XUSD) · amount u64. */
 export function encodePending(p: PendingSend): Uint8Array {
-  const out = new Uint8Array(106);
+  const out = pooledBytes(106);
   const asset = Object.hasOwn(ASSET_CODES, p.asset) ? ASSET_CODES[p.asset]! : 0;
   const binary =
     memberCount(p) === 5 &&
@@ -440,7 +441,7 @@ export function encodePending(p: PendingSend): Uint8Array {
   if (!binary) return encodeJson(p);
   out[0] = TAG_PENDING;
   out[97] = asset;
-  new DataView(out.buffer).setBigUint64(98, p.amount);
+  new DataView(out.buffer, out.byteOffset, out.length).setBigUint64(98, p.amount);
   return out;
 }
 
@@ -489,8 +490,8 @@ export function encodeUndo(record: UndoRecord): Uint8Array {
   const supply = enc.encode(supplyDeltasJson(record.supply));
   let size = 1 + 8 + 4 + supply.length;
   for (const [k, v] of record.writes) size += 2 + k.length + 4 + (v === null ? 0 : v.length);
-  const out = new Uint8Array(size);
-  const view = new DataView(out.buffer);
+  const out = pooledBytes(size);
+  const view = new DataView(out.buffer, out.byteOffset, size);
   out[0] = TAG_UNDO;
   view.setBigUint64(1, BigInt.asUintN(64, record.seq));
   view.setUint32(9, record.writes.length);

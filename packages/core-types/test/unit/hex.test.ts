@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { bytesToHex, hexEqualsBytes, hexToBytes } from '../../src/index.js';
+import { bytesToHex, hexEqualsBytes, hexToBytes, pooledBytes } from '../../src/index.js';
 
 describe('hexEqualsBytes', () => {
   const bytes = Uint8Array.from({ length: 32 }, (_, i) => (i * 37 + 5) & 0xff);
@@ -21,5 +21,32 @@ describe('hexEqualsBytes', () => {
     expect(hexEqualsBytes('ab'.repeat(31), hexToBytes('ab'.repeat(32)))).toBe(false);
     expect(hexEqualsBytes(`${hex}00`, bytes)).toBe(false);
     expect(hexEqualsBytes('zz'.repeat(32), bytes)).toBe(false);
+  });
+});
+
+describe('pooledBytes', () => {
+  it('gives zeroed plain Uint8Arrays of the length asked, even where the pool held other bytes', () => {
+    // dirty the pool first: allocUnsafe hands back whatever the slab held
+    Buffer.allocUnsafe(512).fill(0xab);
+    for (const n of [0, 1, 65, 300, 4095, 5000]) {
+      const b = pooledBytes(n);
+      expect(b.length).toBe(n);
+      expect(Buffer.isBuffer(b)).toBe(false);
+      expect(b.every((x) => x === 0)).toBe(true);
+    }
+  });
+
+  it('never overlaps another live view, and its slice is a copy of its own', () => {
+    const a = pooledBytes(100).fill(1);
+    const b = pooledBytes(100).fill(2);
+    expect(a.every((x) => x === 1)).toBe(true);
+    expect(b.every((x) => x === 2)).toBe(true);
+    // a small view sits in a shared slab (why a long-lived copy is sliced)...
+    expect(a.buffer.byteLength).toBeGreaterThan(a.length);
+    // ...and slice copies it out
+    const c = a.slice();
+    expect(c.buffer.byteLength).toBe(100);
+    c[0] = 9;
+    expect(a[0]).toBe(1);
   });
 });

@@ -129,4 +129,17 @@ describe('keys and addresses', () => {
     const digest = sha256(msg);
     expect(verifyHashSignature(bytesToHex(digest), signHex(digest, k), k.pubKeyHex)).toBe(true);
   });
+
+  it('sha256 of one part and of the same bytes in parts agree, with the FIPS 180-2 digest of "abc"', () => {
+    const abc = bytesToHex(sha256(utf8('abc')));
+    expect(abc).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(bytesToHex(sha256(utf8('a'), utf8('b'), utf8('c')))).toBe(abc);
+    expect(bytesToHex(sha256(new Uint8Array(0)))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    // a view into a larger buffer hashes its own bytes only
+    const big = utf8('xxabcxx');
+    expect(bytesToHex(sha256(big.subarray(2, 5)))).toBe(abc);
+    const d = sha256(utf8('abc'));
+    expect(d).toBeInstanceOf(Uint8Array);
+    expect(d.length).toBe(32);
+  });
 });
