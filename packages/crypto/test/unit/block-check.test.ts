@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { type Block, bytesToHex, U64_MAX } from '@xe/core-types';
 import { attachPow, type BlockCheck, type BlockCheckJob, checkBlockStateless, hashBlockBytes, signBlock, verifyHashSignature, verifyPow } from '../../src/index.js';
+import { warmUpChecks } from '../../src/block-check.js';
 import { consumer, NETWORK_ID, provider, unsignedBlocks } from '../support/fixtures.js';
 
 const DIFFICULTY = 0xf000000000000000n;
@@ -87,5 +88,11 @@ describe('checkBlockStateless (packed)', () => {
     expect(all.some((a) => a.hashError !== undefined)).toBe(true);
     expect(all.some((a) => a.hashOk && a.powOk === undefined)).toBe(true);
     expect(facts).toBeGreaterThan(jobs.length * 2);
+  });
+});
+
+describe('warmUpChecks', () => {
+  it('runs a job that passes the hash, proof-of-work and signature checks (a verifier thread warms every path at boot)', () => {
+    expect(warmUpChecks()).toBe(true);
   });
 });
