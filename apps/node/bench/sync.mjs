@@ -1,7 +1,7 @@
 // sync_blocks_per_s_leveldb: a fresh node catching up XE_BENCH_SYNC_BLOCKS (10,000) blocks
-// from a peer onto LevelDB. Two processes on 127.0.0.1: the peer (a child process of this
-// script) holds the blocks in its LevelDB ledger and serves /xe/sync/1.0.0; the fresh node
-// (this process) runs the node's own intake path — GossipNode sync → BlockIntake → Ledger
+// from a peer onto LevelDB. Two processes on 127.0.0.1: the peer (a child process of a run)
+// holds the blocks in its LevelDB ledger and serves /xe/sync/1.0.0; the fresh node (the
+// run's process) runs the node's own intake path — GossipNode sync → BlockIntake → Ledger
 // on LevelDB with finality on as the node opens it, the verifier pool (worker threads)
 // and group commit. The clock runs from the dial to the end of the sync session. The
 // history: 16 accounts, each opening with its allocation's receive and then sending to
@@ -12,8 +12,10 @@
 // target figure; the difference is the warm-up a fresh process pays.
 // Each line carries `machine_ed25519_verify_us` {before, after}: this machine's speed at the
 // time (µs per OpenSSL verify; it drifts by a third within minutes here).
-// Build first (`pnpm build`). Prints one JSON line per figure. XE_BENCH_PEER_PROF=<dir> writes a CPU
-// profile of the serving peer there (this process: run node with --cpu-prof).
+// Each figure is the median of XE_BENCH_SYNC_RUNS (5) runs, each a process of its own; every
+// run's lines are printed first (`…_sample`). Build first (`pnpm build`). Prints one JSON line
+// per figure. XE_BENCH_PEER_PROF=<dir> writes a CPU profile of the serving peer there (the
+// fresh node: run node with --cpu-prof; its options are passed on to each run's process).
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -235,5 +237,38 @@ async function syncOnce(run, dir, bundle, ready, child) {
   }
 }
 
+// ---------------------------------------------------------------- the figure: a median of runs
+
+/**
+ * Runs `XE_BENCH_SYNC_RUNS` (5) samples, each a process of its own (`sample`: a fresh peer,
+ * then the cold and the warm sync), prints each sample's lines (`…_sample`, with `run`),
+ * then each figure: the median sample's line, with every sample's value in run order.
+ * A cold sync is a fresh process's first, so a figure read from one is one draw from a
+ * machine whose speed drifts by a third within minutes; the target is read as a median.
+ */
+async function samples() {
+  const runs = Math.max(1, Math.floor(Number(process.env.XE_BENCH_SYNC_RUNS ?? 5)));
+  const byBench = new Map();
+  for (let run = 1; run <= runs; run++) {
+    const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'sample'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines = [];
+    createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line)));
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    if (code !== 0) throw new Error(`sync sample ${run} exited with ${code}`);
+    for (const line of lines) {
+      print({ ...line, bench: `${line.bench}_sample`, run });
+      if (!byBench.has(line.bench)) byBench.set(line.bench, []);
+      byBench.get(line.bench).push(line);
+    }
+  }
+  for (const [bench, lines] of byBench) {
+    const sorted = [...lines].sort((a, b) => a.value - b.value);
+    // the lower middle for an even count: never a value no run produced
+    const mid = sorted[(sorted.length - 1) >> 1];
+    print({ ...mid, bench, samples: lines.map((l) => l.value), statistic: `median of ${lines.length} runs, each a fresh process` });
+  }
+}
+
 if (process.argv[2] === 'serve') await serve(process.argv[3], process.argv[4]);
-else await main();
+else if (process.argv[2] === 'sample') await main();
+else await samples();
