@@ -252,7 +252,18 @@ async function samples() {
   for (let run = 1; run <= runs; run++) {
     const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'sample'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const lines = [];
-    createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line)));
+    // figure lines are JSON objects naming a bench; anything else a run prints (a V8 trace
+    // flag's output, say) goes on to stderr untouched
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      let value;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        value = undefined;
+      }
+      if (typeof value?.bench === 'string') lines.push(value);
+      else process.stderr.write(`${line}\n`);
+    });
     const code = await new Promise((resolve) => child.once('close', resolve));
     if (code !== 0) throw new Error(`sync sample ${run} exited with ${code}`);
     for (const line of lines) {
