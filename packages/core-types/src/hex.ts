@@ -82,16 +82,29 @@ export function detachString(s: string): string {
   return Buffer.from(s, 'utf16le').toString('utf16le');
 }
 
+/** The slab `pooledBytes` carves from, and how much of it is handed out. */
+const SLAB_BYTES = 8192;
+let slab = new ArrayBuffer(SLAB_BYTES);
+let slabUsed = 0;
+
 /**
- * `n` zeroed bytes carved from Node's Buffer pool, as a plain Uint8Array (whose `slice`
- * copies, where a Buffer's would share). V8 gives a typed array of more than 64 bytes an
- * ArrayBuffer of its own, which costs about 1–2 µs to allocate and more to sweep; records
- * encoded once per admitted block (keys, account heads, undo records) share the pool's
- * slab instead. Two rules follow: the view's `buffer` is the shared slab, so read it
- * through `byteOffset` and never transfer it; and a view kept alive keeps its whole slab
- * (8 KiB), so bytes meant to live long are copied with `slice`.
+ * `n` zeroed bytes carved from a shared 8 KiB slab, as a plain Uint8Array. V8 gives a typed
+ * array of more than 64 bytes an ArrayBuffer of its own, which costs about 1–2.5 µs to
+ * allocate and more to sweep; records encoded once per admitted block (keys, canonical
+ * bytes, pending and undo records) take about 0.1 µs from the slab instead. A slab's bytes
+ * are handed out once and never reused, so they are zero (a new ArrayBuffer is). Requests
+ * over half a slab get an array of their own. Two rules follow: the view's `buffer` is the
+ * shared slab, so read it through `byteOffset` and never transfer it; and a view kept alive
+ * keeps its whole slab, so bytes meant to live long are copied with `slice`.
  */
 export function pooledBytes(n: number): Uint8Array {
-  const b = Buffer.allocUnsafe(n).fill(0);
-  return new Uint8Array(b.buffer, b.byteOffset, n);
+  if (n > SLAB_BYTES >>> 1) return new Uint8Array(n);
+  if (n > SLAB_BYTES - slabUsed) {
+    slab = new ArrayBuffer(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = new Uint8Array(slab, slabUsed, n);
+  // 8-byte aligned, as Node's own pool does
+  slabUsed += (n + 7) & ~7;
+  return out;
 }

@@ -25,7 +25,7 @@ class Writer {
   readonly view: DataView;
   pos = 0;
   constructor(size: number) {
-    // from the Buffer pool: a block's canonical bytes are built for every block checked
+    // from a shared slab (pooledBytes): a block's canonical bytes are built for every block checked
     this.buf = pooledBytes(size);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, size);
   }

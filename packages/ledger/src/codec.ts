@@ -48,9 +48,8 @@ class JsonWriter {
   private readonly keys = new Map<string, Uint8Array>();
 
   /**
-   * The bytes written, copied out: into Node's Buffer pool, cheaper for a small record
-   * than an ArrayBuffer of its own, and returned as a plain Uint8Array (whose `slice`
-   * copies, where a Buffer's would share).
+   * The bytes written, copied out into a shared slab (`pooledBytes`): cheaper for a small
+   * record than an ArrayBuffer of its own.
    */
   copy(): Uint8Array {
     const out = pooledBytes(this.at);

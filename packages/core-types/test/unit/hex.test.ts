@@ -25,14 +25,19 @@ describe('hexEqualsBytes', () => {
 });
 
 describe('pooledBytes', () => {
-  it('gives zeroed plain Uint8Arrays of the length asked, even where the pool held other bytes', () => {
-    // dirty the pool first: allocUnsafe hands back whatever the slab held
-    Buffer.allocUnsafe(512).fill(0xab);
-    for (const n of [0, 1, 65, 300, 4095, 5000]) {
+  it('gives zeroed plain Uint8Arrays of the length asked, though the views before them were written', () => {
+    for (const n of [0, 1, 65, 300, 4095, 4096, 4097, 5000, 9000]) {
       const b = pooledBytes(n);
       expect(b.length).toBe(n);
       expect(Buffer.isBuffer(b)).toBe(false);
       expect(b.every((x) => x === 0)).toBe(true);
+      b.fill(0xff);
+    }
+    // enough to start new slabs: none hands out bytes written before
+    for (let i = 0; i < 100; i++) {
+      const b = pooledBytes(300);
+      expect(b.every((x) => x === 0)).toBe(true);
+      b.fill(0xab);
     }
   });
 
@@ -43,10 +48,13 @@ describe('pooledBytes', () => {
     expect(b.every((x) => x === 2)).toBe(true);
     // a small view sits in a shared slab (why a long-lived copy is sliced)...
     expect(a.buffer.byteLength).toBeGreaterThan(a.length);
+    expect(a.byteOffset % 8).toBe(0);
     // ...and slice copies it out
     const c = a.slice();
     expect(c.buffer.byteLength).toBe(100);
     c[0] = 9;
     expect(a[0]).toBe(1);
+    // more than half a slab gets an array of its own
+    expect(pooledBytes(5000).buffer.byteLength).toBe(5000);
   });
 });
