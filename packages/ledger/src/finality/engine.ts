@@ -223,7 +223,8 @@ export class FinalityEngine implements AdmissionFinality {
         return { status: 'rejected', hash: block.hash, code: C.TOO_MANY_CANDIDATES, message: `position already holds ${MAX_CANDIDATES_PER_POSITION} candidates`, retryable: false };
       }
     }
-    const ops = [...this.components.repos.candidates.putOps(block, keys), ...namedBy(block).map((n) => this.components.repos.undo.dependentOp(n, block.hash))];
+    const ops = this.components.repos.candidates.putOps(block, keys);
+    this.pushDependentOps(block, ops);
     await this.components.repos.commit(ops);
     // a held candidate may be the one the others confirmed: it is fetched like an applied one
     this.trackUnconfirmed(block.hash, now);
@@ -305,11 +306,18 @@ export class FinalityEngine implements AdmissionFinality {
     this.seq += 1n;
     const record: UndoRecord = { seq: this.seq, writes, supply: deltas };
     const out = [this.components.repos.undo.putOp(block.hash, record), this.components.repos.meta.putOp(SEQ_META, String(this.seq))];
-    // pushed one by one: spreading a mapped list (empty for a send, one name for a receive)
-    // gave V8 arrays of two shapes at this spot, and the compiled admission was thrown away
-    const named = namedBy(block);
-    for (let i = 0; i < named.length; i++) out.push(this.components.repos.undo.dependentOp(named[i]!, block.hash));
+    this.pushDependentOps(block, out);
     return out;
+  }
+
+  /**
+   * The DEPENDENT writes of `block` (one per block it names), pushed onto `ops` one by one:
+   * spreading a mapped list (empty for a send, one name for a receive) gave V8 arrays of two
+   * shapes in admission, and its compiled code was thrown away.
+   */
+  private pushDependentOps(block: Block, ops: BatchOp[]): void {
+    const named = namedBy(block);
+    for (let i = 0; i < named.length; i++) ops.push(this.components.repos.undo.dependentOp(named[i]!, block.hash));
   }
 
   async afterCommit(block: Block, now: bigint): Promise<void> {
