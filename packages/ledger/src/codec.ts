@@ -1,5 +1,4 @@
 import { type Asset, type Block, decodeHexInto, hexToBytes, latin1, parseJson, pooledBytes, stringifyJson } from '@xe/core-types';
-import { readU64 } from './buckets.js';
 import type { AccountState, PendingSend, SupplyCounters, UndoRecord } from './types.js';
 
 const enc = new TextEncoder();
@@ -9,13 +8,16 @@ export function decodeJson<T>(bytes: Uint8Array): T {
   return parseJson(dec.decode(bytes)) as T;
 }
 
-/** A stored block: u64 chain height, then the block's JSON (the same text as `stringifyJson`). */
-export function encodeBlock(height: bigint, block: Block): Uint8Array {
+/**
+ * A chain entry (CHAIN value): the block's 32-byte hash, then its JSON (the same text as
+ * `stringifyJson`). The height is the key's.
+ */
+export function encodeChainEntry(digest: Uint8Array, block: Block): Uint8Array {
   const w = jsonWriter;
-  w.at = 8;
+  w.at = CHAIN_ENTRY_JSON;
   w.value(block);
   const out = w.copy();
-  for (let i = 7, h = height; i >= 0; i--, h >>= 8n) out[i] = Number(h & 0xffn);
+  out.set(digest.subarray(0, CHAIN_ENTRY_JSON), 0);
   return out;
 }
 
@@ -171,13 +173,16 @@ export interface StoredBlock {
   block: Block;
 }
 
-export function decodeBlock(bytes: Uint8Array): StoredBlock {
-  return { height: readU64(bytes, 0), block: parseJson(dec.decode(blockJson(bytes))) as unknown as Block };
+/** Where the JSON starts in a chain entry (after the hash). */
+const CHAIN_ENTRY_JSON = 32;
+
+export function decodeChainEntry(bytes: Uint8Array): { digest: Uint8Array; block: Block } {
+  return { digest: bytes.subarray(0, CHAIN_ENTRY_JSON), block: parseJson(dec.decode(chainEntryJson(bytes))) as unknown as Block };
 }
 
-/** The block's JSON (UTF-8) inside a stored block. */
-export function blockJson(bytes: Uint8Array): Uint8Array {
-  return bytes.subarray(8);
+/** The block's JSON (UTF-8) inside a chain entry. */
+export function chainEntryJson(bytes: Uint8Array): Uint8Array {
+  return bytes.subarray(CHAIN_ENTRY_JSON);
 }
 
 /** What sync needs of a stored block besides its JSON: how to order it, which certificate it names. */
@@ -196,12 +201,12 @@ export interface StoredBlockSummary {
  * thousands of blocks and needs only these. Stored JSON is this ledger's own output; a
  * text the scan does not expect is parsed whole instead.
  */
-export function summarizeStoredBlock(bytes: Uint8Array): StoredBlockSummary {
-  const json = blockJson(bytes);
+export function summarizeChainEntry(bytes: Uint8Array): StoredBlockSummary {
+  const json = chainEntryJson(bytes);
   const at = scanSummary(json);
   const timestamp = at === undefined ? '' : latin1(json, at[2], at[3]);
   if (at === undefined || !/^-?\d{1,20}$/.test(timestamp)) {
-    const { block } = decodeBlock(bytes);
+    const { block } = decodeChainEntry(bytes);
     const cert = (block as { certificate_hash?: string }).certificate_hash;
     return { json, type: block.type, timestamp: block.timestamp, ...(cert === undefined ? {} : { certificateHash: cert }) };
   }
@@ -298,10 +303,6 @@ function containerEnd(b: Uint8Array, i: number): number {
     }
   }
   return -1;
-}
-
-export function blockHeight(bytes: Uint8Array): bigint {
-  return readU64(bytes, 0);
 }
 
 // ---------------------------------------------------------------- binary records

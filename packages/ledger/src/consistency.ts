@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ASSETS, type Asset, type Block, bytesToHex } from '@xe/core-types';
 import { Bucket, keys, prefixRange, readU64 } from './buckets.js';
-import { decodeAccount, decodeBlock, decodeJson, decodePending, decodeSupply } from './codec.js';
+import { decodeAccount, decodeChainEntry, decodeJson, decodePending, decodeSupply } from './codec.js';
 import type { Store } from './store.js';
 import type { AccountState, ConsistencyReport, LeaseRecord, PendingSend, SupplyCounters } from './types.js';
 
@@ -26,25 +26,35 @@ export async function verifyLedgerState(store: Store, memory: ReadonlyMap<Asset,
     if (problems.length < 50) problems.push(p);
   };
 
+  // blocks live in their chains (CHAIN: address · height → hash · JSON); BLOCK finds each by hash
   const blocks = new Map<string, { height: bigint; block: Block }>();
-  for (const [k, v] of await scan(store, Bucket.BLOCK)) {
-    const s = decodeBlock(v);
-    if (bytesToHex(k.subarray(1)) !== s.block.hash) fail(`block key ${bytesToHex(k.subarray(1))} holds ${s.block.hash}`);
-    blocks.set(s.block.hash, s);
-  }
-  const accounts = new Map<string, AccountState>();
-  for (const [, v] of await scan(store, Bucket.ACCOUNT)) {
-    const a = decodeAccount(v);
-    accounts.set(a.address, a);
-  }
   const chains = new Map<string, string[]>();
   for (const [k, v] of await scan(store, Bucket.CHAIN)) {
     const addr = bytesToHex(k.subarray(1, 33));
     const height = readU64(k, 33);
     const list = chains.get(addr) ?? [];
     if (BigInt(list.length + 1) !== height) fail(`chain ${addr}: height ${height} out of sequence`);
-    list.push(bytesToHex(v));
+    const { digest, block } = decodeChainEntry(v);
+    const hash = bytesToHex(digest);
+    if (hash !== block.hash) fail(`chain ${addr}[${height}]: entry of ${hash} holds ${block.hash}`);
+    list.push(hash);
     chains.set(addr, list);
+    blocks.set(hash, { height, block });
+  }
+  let placed = 0;
+  for (const [k, v] of await scan(store, Bucket.BLOCK)) {
+    const hash = bytesToHex(k.subarray(1));
+    const s = blocks.get(hash);
+    placed++;
+    if (v.length !== 40 || s === undefined || bytesToHex(v.subarray(0, 32)) !== s.block.account || readU64(v, 32) !== s.height) {
+      fail(`block ${hash}: its place does not point at its chain entry`);
+    }
+  }
+  if (placed !== blocks.size) fail(`${blocks.size} chain entries, ${placed} block places`);
+  const accounts = new Map<string, AccountState>();
+  for (const [, v] of await scan(store, Bucket.ACCOUNT)) {
+    const a = decodeAccount(v);
+    accounts.set(a.address, a);
   }
   const leases = new Map<string, LeaseRecord>();
   for (const [, v] of await scan(store, Bucket.LEASE)) {

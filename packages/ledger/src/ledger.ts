@@ -31,6 +31,7 @@ import { LedgerErrorCodes as C, LedgerOpenError, LedgerStoreError } from './erro
 import { emitSafely, type LedgerEventMap, LedgerEvents } from './events.js';
 import { type ConfirmationResult, FinalityEngine, type FinalityOptions, type TickResult, type VoteResult } from './finality/engine.js';
 import { isHash } from './hex.js';
+import { migrateToChainOrder } from './migrate.js';
 import { CommitQueue } from './queue.js';
 import { Repositories } from './repos/index.js';
 import type { AdmitOrigin } from './rules/index.js';
@@ -50,8 +51,11 @@ import type {
   SupplyView,
 } from './types.js';
 
-/** 2: account heads, supply counters and pending sends in binary (codec.ts). */
-export const SCHEMA_VERSION = 2;
+/**
+ * 2: account heads, supply counters and pending sends in binary (codec.ts). 3: blocks stored
+ * at their chain positions, found by hash through BLOCK (migrate.ts moves a schema 2 store on open).
+ */
+export const SCHEMA_VERSION = 3;
 
 /**
  * Where a block's stateless checks (hash, proof of work, signature) run ahead of its
@@ -203,8 +207,11 @@ export class Ledger {
       }
       const schema = await meta.get('schema_version');
       const version = schema === undefined ? -1 : Number(schema);
-      if (version !== SCHEMA_VERSION) {
-        throw new LedgerOpenError(C.SCHEMA_MISMATCH, `store schema ${version}, this ledger reads ${SCHEMA_VERSION}`);
+      if (version === 2) {
+        const moved = await migrateToChainOrder(store);
+        ledger.log.info('ledger store migrated', { from_schema: 2, to_schema: SCHEMA_VERSION, blocks: moved });
+      } else if (version !== SCHEMA_VERSION) {
+        throw new LedgerOpenError(C.SCHEMA_MISMATCH, `store schema ${version}, this ledger reads ${SCHEMA_VERSION} (and migrates 2)`);
       }
       await ledger.repos.supply.load();
     } else {

@@ -4,6 +4,12 @@ import type { BatchOp, RangeOptions, Store } from './store.js';
 
 type Db = Level<Uint8Array, Uint8Array>;
 
+/** Entries a range reads per native call: the first chunk of an open range, then at most. */
+const RANGE_CHUNK_FIRST = 64;
+const RANGE_CHUNK_MAX = 1000;
+/** ...and the bytes after which a call stops early (LevelDB's default is 16 KiB, a few dozen blocks). */
+const RANGE_CHUNK_BYTES = 1 << 20;
+
 /** A Store on LevelDB (the `level` package): one database per data directory. */
 export class LevelStore implements Store {
   private constructor(private readonly db: Db) {}
@@ -41,11 +47,24 @@ export class LevelStore implements Store {
       lt: options.lt,
       reverse: options.reverse ?? false,
       limit: options.limit ?? -1,
+      highWaterMarkBytes: RANGE_CHUNK_BYTES,
     });
     try {
-      for await (const entry of it) {
+      // entries come in chunks (one native call each): a bounded range (a chain page) asks
+      // for all of it, an open one starts small since its reader may stop after a few. A
+      // chunk may come back shorter (LevelDB caps a call's bytes); only an empty one ends it.
+      let left = options.limit ?? -1;
+      let size = left > 0 ? Math.min(left, RANGE_CHUNK_MAX) : RANGE_CHUNK_FIRST;
+      while (left !== 0) {
         options.signal?.throwIfAborted();
-        yield entry;
+        const entries = await it.nextv(size);
+        if (entries.length === 0) break;
+        for (const entry of entries) {
+          options.signal?.throwIfAborted();
+          yield entry;
+        }
+        if (left > 0) left -= entries.length;
+        size = left > 0 ? Math.min(left, RANGE_CHUNK_MAX) : RANGE_CHUNK_MAX;
       }
     } finally {
       await it.close();

@@ -6,9 +6,9 @@ import type { AccountState, ConflictRecord } from '../types.js';
 /** The chain height a block at `previous` would take; throws when `previous` is unknown or foreign. */
 export async function heightAfter(repos: Repositories, block: Block): Promise<bigint> {
   if (block.previous === '0') return 1n;
-  const prev = await repos.blocks.get(block.previous);
+  const prev = await repos.blocks.place(block.previous);
   if (prev === undefined) reject(C.UNKNOWN_PREVIOUS, `previous: ${block.previous} is not known yet`);
-  if (prev.block.account !== block.account) reject(C.PREVIOUS_MISMATCH, 'previous: a block of another account');
+  if (prev.account !== block.account) reject(C.PREVIOUS_MISMATCH, 'previous: a block of another account');
   return prev.height + 1n;
 }
 

@@ -179,9 +179,9 @@ export class FinalityEngine implements AdmissionFinality {
 
   async isConfirmed(hash: string): Promise<boolean> {
     if (this.components.bundle.has(hash)) return true;
-    const stored = await this.components.repos.blocks.get(hash);
-    if (stored === undefined) return false;
-    return stored.height <= (await this.confirmedHeight(stored.block.account));
+    const place = await this.components.repos.blocks.place(hash);
+    if (place === undefined) return false;
+    return place.height <= (await this.confirmedHeight(place.account));
   }
 
   // ---- admission hooks
@@ -380,7 +380,7 @@ export class FinalityEngine implements AdmissionFinality {
   /** The applied block standing at a position, if any. */
   private async appliedAt(p: Position): Promise<string | undefined> {
     if (p.type === 'chain') {
-      const height = p.previous === '0' ? 1n : ((await this.components.repos.blocks.get(p.previous))?.height ?? -1n) + 1n;
+      const height = p.previous === '0' ? 1n : ((await this.components.repos.blocks.place(p.previous))?.height ?? -1n) + 1n;
       if (height <= 0n) return undefined;
       const ref = await this.components.repos.blocks.hashAt(p.account, height);
       return ref === undefined ? undefined : bytesToHex(ref);
@@ -678,14 +678,14 @@ export class FinalityEngine implements AdmissionFinality {
     while (stack.length > 0) {
       const h = stack.pop()!;
       if (this.components.bundle.has(h)) continue;
-      const stored = await this.components.repos.blocks.get(h);
-      if (stored === undefined) continue;
-      const account = stored.block.account;
+      const place = await this.components.repos.blocks.place(h);
+      if (place === undefined) continue;
+      const { account, height } = place;
       const from = await this.confirmedHeight(account);
-      if (stored.height <= from) continue;
-      // usually just this block: its chain below is confirmed already
-      const chain = stored.height === from + 1n ? [stored.block] : await this.components.repos.blocks.after(account, from, Number(stored.height - from));
-      const ops: BatchOp[] = [this.components.repos.confirmations.heightOp(account, stored.height)];
+      if (height <= from) continue;
+      // usually just this block: its chain below is confirmed already (one range read either way)
+      const chain = await this.components.repos.blocks.after(account, from, Number(height - from));
+      const ops: BatchOp[] = [this.components.repos.confirmations.heightOp(account, height)];
       const reps = this.options.params.representatives.map((r) => r.address);
       for (const b of chain) {
         const losers = (await this.rivals(b)).filter((x) => x !== b.hash);

@@ -1,16 +1,34 @@
-import type { AbortOptions, Block } from '@xe/core-types';
-import { Bucket, keys, prefixRange } from '../buckets.js';
-import { decodeBlock, encodeBlock, type StoredBlock, type StoredBlockSummary, summarizeStoredBlock } from '../codec.js';
+import { type AbortOptions, type Block, bytesToHex } from '@xe/core-types';
+import { Bucket, keys, prefixRange, readU64 } from '../buckets.js';
+import { decodeChainEntry, encodeChainEntry, type StoredBlock, type StoredBlockSummary, summarizeChainEntry } from '../codec.js';
 import { signalOf } from '../hex.js';
 import type { BatchOp, Store } from '../store.js';
 
-/** Stored blocks (BLOCK) and each account's chain index (CHAIN: address · height → hash). */
+/** Where a block sits: its account and chain height (the BLOCK record, SPEC-silent layout; see README). */
+export interface BlockPlace {
+  account: string;
+  height: bigint;
+}
+
+/**
+ * Stored blocks. A block lives in its account's chain (CHAIN: address · height → hash ·
+ * block JSON), so a chain reads as one range in order; BLOCK (hash → address · height)
+ * finds it by hash. A lookup by hash is two reads, a chain page one range.
+ */
 export class BlockRepo {
   constructor(private readonly store: Store) {}
 
   async get(hash: string): Promise<StoredBlock | undefined> {
-    const v = await this.store.get(keys.block(hash));
-    return v === undefined ? undefined : decodeBlock(v);
+    const ref = await this.store.get(keys.block(hash));
+    if (ref === undefined) return undefined;
+    const v = await this.store.get(chainKeyOf(ref));
+    return v === undefined ? undefined : { height: readU64(ref, 32), block: decodeChainEntry(v).block };
+  }
+
+  /** The account and height of a stored block, one read (no JSON parsed). */
+  async place(hash: string): Promise<BlockPlace | undefined> {
+    const ref = await this.store.get(keys.block(hash));
+    return ref === undefined ? undefined : { account: bytesToHex(ref.subarray(0, 32)), height: readU64(ref, 32) };
   }
 
   async has(hash: string): Promise<boolean> {
@@ -22,15 +40,17 @@ export class BlockRepo {
     return (await this.store.get(keys.blockBytes(digest))) !== undefined;
   }
 
-  /** The block and its chain entry at `height`. */
+  /** The block at `height` of its chain, and its hash's place. */
   putOps(block: Block, digest: Uint8Array, height: bigint): BatchOp[] {
+    const chainKey = keys.chain(block.account, height);
     return [
-      { type: 'put', key: keys.blockBytes(digest), value: encodeBlock(height, block) },
-      { type: 'put', key: keys.chain(block.account, height), value: digest },
+      { type: 'put', key: chainKey, value: encodeChainEntry(digest, block) },
+      // the place is the chain key without its bucket byte
+      { type: 'put', key: keys.blockBytes(digest), value: chainKey.subarray(1) },
     ];
   }
 
-  /** The block and its chain entry, removed (a dropped candidate). */
+  /** The block and its place, removed (a dropped candidate). */
   delOps(block: Block, height: bigint): BatchOp[] {
     return [
       { type: 'del', key: keys.block(block.hash) },
@@ -40,26 +60,32 @@ export class BlockRepo {
 
   /** The hash at `height` of `address`'s chain. */
   async hashAt(address: string, height: bigint): Promise<Uint8Array | undefined> {
-    return this.store.get(keys.chain(address, height));
+    return (await this.store.get(keys.chain(address, height)))?.subarray(0, 32);
   }
 
   /** Blocks of `account`'s chain with height > `height`, ascending, at most `limit`. */
   async after(account: string, height: bigint, limit: number, options: AbortOptions = {}): Promise<Block[]> {
-    return (await this.storedAfter(account, height, limit, options)).map((v) => decodeBlock(v).block);
+    return (await this.entriesAfter(account, height, limit, options)).map((v) => decodeChainEntry(v).block);
   }
 
   /** As `after`, each block as the UTF-8 of its JSON as stored (`stringifyJson`'s text) with its type, timestamp and certificate. */
   async afterJson(account: string, height: bigint, limit: number, options: AbortOptions = {}): Promise<StoredBlockSummary[]> {
-    return (await this.storedAfter(account, height, limit, options)).map(summarizeStoredBlock);
+    return (await this.entriesAfter(account, height, limit, options)).map(summarizeChainEntry);
   }
 
-  private async storedAfter(account: string, height: bigint, limit: number, options: AbortOptions): Promise<Uint8Array[]> {
+  private async entriesAfter(account: string, height: bigint, limit: number, options: AbortOptions): Promise<Uint8Array[]> {
     const from = height < 0n ? 0n : height;
     const prefix = keys.chainPrefix(account);
-    const refs: Uint8Array[] = [];
-    for await (const [, v] of this.store.range({ gte: keys.chain(account, from + 1n), lt: prefixRange(prefix).lt, limit, ...signalOf(options) })) {
-      refs.push(new Uint8Array([Bucket.BLOCK, ...v]));
-    }
-    return (await this.store.getMany(refs)).filter((v): v is Uint8Array => v !== undefined);
+    const out: Uint8Array[] = [];
+    for await (const [, v] of this.store.range({ gte: keys.chain(account, from + 1n), lt: prefixRange(prefix).lt, limit, ...signalOf(options) })) out.push(v);
+    return out;
   }
+}
+
+/** The CHAIN key a BLOCK record points at. */
+export function chainKeyOf(ref: Uint8Array): Uint8Array {
+  const k = new Uint8Array(1 + ref.length);
+  k[0] = Bucket.CHAIN;
+  k.set(ref, 1);
+  return k;
 }

@@ -46,6 +46,30 @@ function storeTests(name: string, factory: () => Promise<Store>) {
       await s.close();
     });
 
+    it('scans every entry of a range larger than a read chunk, by count and by bytes', async () => {
+      // 2,500 entries of 2 KiB: more entries than one chunk holds and more bytes (5 MiB)
+      const s = await factory();
+      const n = 2_500;
+      const key = (i: number) => b(7, i >> 8, i & 0xff);
+      for (let i = 0; i < n; i += 500) {
+        await s.batch(Array.from({ length: 500 }, (_, j) => ({ type: 'put' as const, key: key(i + j), value: new Uint8Array(2048).fill((i + j) & 0xff) })));
+      }
+      const scan = async (o: Parameters<Store['range']>[0]) => {
+        const out: number[] = [];
+        for await (const [k, v] of s.range(o)) {
+          const i = (k[1]! << 8) | k[2]!;
+          if (v.length !== 2048 || v[2047] !== (i & 0xff)) throw new Error(`entry ${i}: wrong value`);
+          out.push(i);
+        }
+        return out;
+      };
+      const all = Array.from({ length: n }, (_, i) => i);
+      expect(await scan({ gte: b(7), lt: b(8) })).toEqual(all);
+      expect(await scan({ gte: b(7), lt: b(8), limit: 1_700 })).toEqual(all.slice(0, 1_700));
+      expect(await scan({ gte: b(7), lt: b(8), reverse: true, limit: 1_200 })).toEqual(all.slice(-1_200).reverse());
+      await s.close();
+    });
+
     it('returns copies, not aliases', async () => {
       const s = await factory();
       const v = b(1, 2, 3);

@@ -2,17 +2,17 @@ import { describe, expect, it } from '@jest/globals';
 import { I64_MIN, stringifyJson, U64_MAX } from '@xe/core-types';
 import {
   decodeAccount,
-  decodeBlock,
+  decodeChainEntry,
   decodePending,
   decodeSupply,
   decodeUndo,
   encodeAccount,
-  encodeBlock,
+  encodeChainEntry,
   encodeJson,
   encodePending,
   encodeSupply,
   encodeUndo,
-  summarizeStoredBlock,
+  summarizeChainEntry,
 } from '../../src/codec.js';
 import type { AccountState, PendingSend, SupplyCounters, UndoRecord } from '../../src/types.js';
 
@@ -82,38 +82,40 @@ describe('binary records', () => {
     for (const v of values) expect(new TextDecoder().decode(encodeJson(v))).toBe(stringifyJson(v));
     expect(() => encodeJson({ bad: Number.NaN })).toThrow();
     const block = { type: 'send', hash: H1, account: H2, amount: 3n, note: 'é' } as never;
-    const stored = encodeBlock(42n, block);
-    expect(new TextDecoder().decode(stored.subarray(8))).toBe(stringifyJson(block));
-    expect(decodeBlock(stored)).toEqual({ height: 42n, block });
+    const digest = new Uint8Array(32).map((_, i) => i + 1);
+    const stored = encodeChainEntry(digest, block);
+    expect(stored.subarray(0, 32)).toEqual(digest);
+    expect(new TextDecoder().decode(stored.subarray(32))).toBe(stringifyJson(block));
+    expect(decodeChainEntry(stored)).toEqual({ digest, block });
   });
 });
 
 describe('stored block summaries (what serving sync reads)', () => {
   const att = (t: bigint) => ({ public_key: H1, timestamp: t, signature: 'ab'.repeat(64) });
-  const stored = (block: object) => encodeBlock(3n, block as never);
+  const stored = (block: object) => encodeChainEntry(new Uint8Array(32).fill(7), block as never);
 
   it('reads type, the top-level timestamp and the certificate without parsing the rest', () => {
     // attestations (with timestamps of their own) come before and after the block's timestamp
     const accept = { type: 'lease_accept', attestations: [att(99n), att(98n)], account: H1, timestamp: 1_800_000_000_000_000_000n, certificate_hash: H3, memo: 'x"}]{,\\' };
-    const s = summarizeStoredBlock(stored(accept));
-    expect(s).toEqual({ json: stored(accept).subarray(8), type: 'lease_accept', timestamp: 1_800_000_000_000_000_000n, certificateHash: H3 });
+    const s = summarizeChainEntry(stored(accept));
+    expect(s).toEqual({ json: stored(accept).subarray(32), type: 'lease_accept', timestamp: 1_800_000_000_000_000_000n, certificateHash: H3 });
     const send = { type: 'send', account: H1, nested: { timestamp: 5n, list: [[{}], []] }, timestamp: -7n, amount: 1n };
-    expect(summarizeStoredBlock(stored(send))).toEqual({ json: stored(send).subarray(8), type: 'send', timestamp: -7n });
+    expect(summarizeChainEntry(stored(send))).toEqual({ json: stored(send).subarray(32), type: 'send', timestamp: -7n });
   });
 
   it('parses the whole block when the scan meets what it does not expect', () => {
     // an escaped type, a timestamp that is not an integer literal, no timestamp at all
     const escaped = { type: 'a"b', timestamp: 4n };
-    expect(summarizeStoredBlock(stored(escaped)).type).toBe('a"b');
+    expect(summarizeChainEntry(stored(escaped)).type).toBe('a"b');
     const text = (t: string) => {
       const body = new TextEncoder().encode(t);
-      const out = new Uint8Array(8 + body.length);
-      out.set(body, 8);
+      const out = new Uint8Array(32 + body.length);
+      out.set(body, 32);
       return out;
     };
-    expect(summarizeStoredBlock(text('{"type":"send","timestamp":12}'))).toMatchObject({ type: 'send', timestamp: 12n });
-    expect(summarizeStoredBlock(text('{"type":"send","timestamp":12 }')).timestamp).toBe(12n);
-    expect(() => summarizeStoredBlock(text('{"type":"send"'))).toThrow();
+    expect(summarizeChainEntry(text('{"type":"send","timestamp":12}'))).toMatchObject({ type: 'send', timestamp: 12n });
+    expect(summarizeChainEntry(text('{"type":"send","timestamp":12 }')).timestamp).toBe(12n);
+    expect(() => summarizeChainEntry(text('{"type":"send"'))).toThrow();
   });
 });
 
