@@ -191,12 +191,14 @@ async function syncOnce(run, dir, bundle, ready, child) {
       });
     });
     const cpu0 = process.cpuUsage();
+    const faults0 = process.resourceUsage().minorPageFault;
     const peerCpu0 = procCpuMs(child.pid);
     const t0 = performance.now();
     await node.dial(ready.ready);
     const summary = await done;
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const faults = process.resourceUsage().minorPageFault - faults0;
     const peerCpuMs = procCpuMs(child.pid) - peerCpu0;
     const frontiers = await ledger.frontiers();
     const users_ = new Set(users.map((u) => u.address));
@@ -223,6 +225,9 @@ async function syncOnce(run, dir, bundle, ready, child) {
       // CPU time over the clocked window: this process (main thread, verifier thread, LevelDB's
       // threads) and the serving peer; two cores give at most 2 × ms
       cpu_ms_fresh: Math.round((cpu.user + cpu.system) / 1000),
+      cpu_ms_fresh_system: Math.round(cpu.system / 1000),
+      // pages this process touched for the first time in the window (each a kernel fault)
+      page_faults_fresh: faults,
       cpu_ms_peer: Math.round(peerCpuMs),
       // the machine's speed just before the cold sync and now (see machineGauge)
       machine_ed25519_verify_us: { before: gauge, after: machineGauge() },

@@ -487,7 +487,8 @@ function supplyDeltasOf(parsed: [Asset, Partial<SupplyCounters>][]): UndoRecord[
 }
 
 export function encodeUndo(record: UndoRecord): Uint8Array {
-  const supply = enc.encode(supplyDeltasJson(record.supply));
+  // ASCII (asset names, counter names, digits): written a char per byte, straight into the record
+  const supply = supplyDeltasJson(record.supply);
   let size = 1 + 8 + 4 + supply.length;
   for (const [k, v] of record.writes) size += 2 + k.length + 4 + (v === null ? 0 : v.length);
   const out = pooledBytes(size);
@@ -507,7 +508,7 @@ export function encodeUndo(record: UndoRecord): Uint8Array {
     }
     o += 4 + (v === null ? 0 : v.length);
   }
-  out.set(supply, o);
+  for (let i = 0; i < supply.length; i++) out[o + i] = supply.charCodeAt(i);
   return out;
 }
 
