@@ -16,7 +16,7 @@ const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 500);
 const pool = new VerifierPool();
 const LIFECYCLES = Number(process.env.BENCH_LIFECYCLES ?? 300);
 /** LevelDB / memory admission runs, alternating (BENCH_PAIRS) */
-const PAIRS = Number(process.env.BENCH_PAIRS ?? 3);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 7);
 const NETWORK = 'bench-net';
 const DIFFICULTY = 0xf000000000000000n;
 const S = NS_PER_SEC;
