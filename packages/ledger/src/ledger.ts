@@ -211,7 +211,7 @@ export class Ledger {
         const moved = await migrateToChainOrder(store);
         ledger.log.info('ledger store migrated', { from_schema: 2, to_schema: SCHEMA_VERSION, blocks: moved });
       } else if (version !== SCHEMA_VERSION) {
-        throw new LedgerOpenError(C.SCHEMA_MISMATCH, `store schema ${version}, this ledger reads ${SCHEMA_VERSION} (and migrates 2)`);
+        throw new LedgerOpenError(C.SCHEMA_MISMATCH, `store schema ${version}, this ledger reads ${SCHEMA_VERSION} and migrates 2: resync it from peers (start from an empty ledger directory)`);
       }
       await ledger.repos.supply.load();
     } else {
