@@ -148,6 +148,8 @@ export const keys = {
   account: (address: string) => key(Bucket.ACCOUNT, address),
   chain: (address: string, height: bigint) => key(Bucket.CHAIN, address, u64Bytes(height)),
   chainPrefix: (address: string) => key(Bucket.CHAIN, address),
+  /** The CHAIN key of a block's place (a BLOCK value: address32 · u64 height). */
+  chainOfPlace: (place: Uint8Array) => key(Bucket.CHAIN, place),
   pending: (destination: string, sendHash: string) => key(Bucket.PENDING, destination, sendHash),
   pendingPrefix: (destination: string) => key(Bucket.PENDING, destination),
   lease: (hash: string) => key(Bucket.LEASE, hash),

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ASSETS, type Asset, type Block, bytesToHex } from '@xe/core-types';
 import { Bucket, keys, prefixRange, readU64 } from './buckets.js';
 import { decodeAccount, decodeChainEntry, decodeJson, decodePending, decodeSupply } from './codec.js';
+import { decodePlace, PLACE_BYTES } from './repos/blocks.js';
 import type { Store } from './store.js';
 import type { AccountState, ConsistencyReport, LeaseRecord, PendingSend, SupplyCounters } from './types.js';
 
@@ -46,7 +47,8 @@ export async function verifyLedgerState(store: Store, memory: ReadonlyMap<Asset,
     const hash = bytesToHex(k.subarray(1));
     const s = blocks.get(hash);
     placed++;
-    if (v.length !== 40 || s === undefined || bytesToHex(v.subarray(0, 32)) !== s.block.account || readU64(v, 32) !== s.height) {
+    const place = v.length === PLACE_BYTES ? decodePlace(v) : undefined;
+    if (place === undefined || s === undefined || place.account !== s.block.account || place.height !== s.height) {
       fail(`block ${hash}: its place does not point at its chain entry`);
     }
   }

@@ -1,3 +1,4 @@
+import { bytesToHex } from '@xe/core-types';
 import { Bucket, keys, prefixRange } from './buckets.js';
 import { LedgerErrorCodes as C, LedgerOpenError } from './errors.js';
 import type { BatchOp, Store } from './store.js';
@@ -24,12 +25,10 @@ export async function migrateToChainOrder(store: Store): Promise<number> {
     const ops: BatchOp[] = [];
     for (const [k, v] of page) {
       if (v.length !== 32) continue;
-      const blockKey = new Uint8Array(33);
-      blockKey[0] = Bucket.BLOCK;
-      blockKey.set(v, 1);
+      const blockKey = keys.blockBytes(v);
       const old = await store.get(blockKey);
       if (old === undefined || old.length < 10) {
-        throw new LedgerOpenError(C.SCHEMA_MISMATCH, `schema 2 store: the chain entry ${hex(k)} names a block that is not stored`);
+        throw new LedgerOpenError(C.SCHEMA_MISMATCH, `schema 2 store: the chain entry ${bytesToHex(k)} names a block that is not stored`);
       }
       const entry = new Uint8Array(32 + old.length - 8);
       entry.set(v, 0);
@@ -45,8 +44,4 @@ export async function migrateToChainOrder(store: Store): Promise<number> {
   }
   await store.batch([{ type: 'put', key: keys.meta('schema_version'), value: new TextEncoder().encode('3') }]);
   return moved;
-}
-
-function hex(b: Uint8Array): string {
-  return Buffer.from(b).toString('hex');
 }

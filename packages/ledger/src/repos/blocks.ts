@@ -1,5 +1,5 @@
 import { type AbortOptions, type Block, bytesToHex } from '@xe/core-types';
-import { Bucket, keys, prefixRange, readU64 } from '../buckets.js';
+import { keys, prefixRange, readU64 } from '../buckets.js';
 import { decodeChainEntry, encodeChainEntry, type StoredBlock, type StoredBlockSummary, summarizeChainEntry } from '../codec.js';
 import { signalOf } from '../hex.js';
 import type { BatchOp, Store } from '../store.js';
@@ -21,14 +21,14 @@ export class BlockRepo {
   async get(hash: string): Promise<StoredBlock | undefined> {
     const ref = await this.store.get(keys.block(hash));
     if (ref === undefined) return undefined;
-    const v = await this.store.get(chainKeyOf(ref));
-    return v === undefined ? undefined : { height: readU64(ref, 32), block: decodeChainEntry(v).block };
+    const v = await this.store.get(keys.chainOfPlace(ref));
+    return v === undefined ? undefined : { height: decodePlace(ref).height, block: decodeChainEntry(v).block };
   }
 
   /** The account and height of a stored block, one read (no JSON parsed). */
   async place(hash: string): Promise<BlockPlace | undefined> {
     const ref = await this.store.get(keys.block(hash));
-    return ref === undefined ? undefined : { account: bytesToHex(ref.subarray(0, 32)), height: readU64(ref, 32) };
+    return ref === undefined ? undefined : decodePlace(ref);
   }
 
   async has(hash: string): Promise<boolean> {
@@ -82,10 +82,10 @@ export class BlockRepo {
   }
 }
 
-/** The CHAIN key a BLOCK record points at. */
-export function chainKeyOf(ref: Uint8Array): Uint8Array {
-  const k = new Uint8Array(1 + ref.length);
-  k[0] = Bucket.CHAIN;
-  k.set(ref, 1);
-  return k;
+/** A BLOCK value (the block's CHAIN key without its bucket byte) read back. */
+export function decodePlace(ref: Uint8Array): BlockPlace {
+  return { account: bytesToHex(ref.subarray(0, 32)), height: readU64(ref, 32) };
 }
+
+/** Bytes of a BLOCK value: address32 · u64 height. */
+export const PLACE_BYTES = 40;
